@@ -1,0 +1,108 @@
+"""Signing keys: Ed25519 key pairs kept under ``ADMITONE_DATA_DIR/keys``, published as JWKS.
+
+The newest key signs; every key still in the folder verifies, so tokens signed before a
+rotation stay valid until they expire (``admitone keys rotate`` adds a key, and keeps the
+newest ``KEEP`` keys).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+KEEP = 2  # the current key and the previous one
+
+
+@dataclass(frozen=True)
+class SigningKey:
+    kid: str
+    private_key: Ed25519PrivateKey
+
+    @property
+    def public_key(self) -> Ed25519PublicKey:
+        return self.private_key.public_key()
+
+    def jwk(self) -> dict[str, str]:
+        """The public half as an RFC 8037 OKP JSON Web Key."""
+        raw = self.public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+        return {"kty": "OKP", "crv": "Ed25519", "x": _b64(raw), "kid": self.kid, "use": "sig", "alg": "EdDSA"}
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def _thumbprint(private_key: Ed25519PrivateKey) -> str:
+    """RFC 7638 thumbprint of the public key: a stable, content-derived ``kid``."""
+    raw = private_key.public_key().public_bytes(
+        serialization.Encoding.Raw, serialization.PublicFormat.Raw
+    )
+    canonical = json.dumps({"crv": "Ed25519", "kty": "OKP", "x": _b64(raw)}, separators=(",", ":"))
+    return _b64(hashlib.sha256(canonical.encode()).digest())[:16]
+
+
+class KeyRing:
+    """The signing keys in a folder, newest first."""
+
+    def __init__(self, keys: list[SigningKey]) -> None:
+        if not keys:
+            raise ValueError("a key ring needs at least one key")
+        self.keys = keys
+        self._by_kid = {key.kid: key for key in keys}
+
+    @property
+    def current(self) -> SigningKey:
+        return self.keys[0]
+
+    def public_key(self, kid: str) -> Ed25519PublicKey | None:
+        key = self._by_kid.get(kid)
+        return key.public_key if key else None
+
+    def jwks(self) -> dict[str, Any]:
+        return {"keys": [key.jwk() for key in self.keys]}
+
+    @classmethod
+    def load(cls, folder: Path) -> KeyRing:
+        """Read the folder's keys; create the first one if there are none."""
+        if not _key_files(folder):
+            rotate_keys(folder)
+        keys = []
+        for path in _key_files(folder):
+            private_key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+            if not isinstance(private_key, Ed25519PrivateKey):
+                raise TypeError(f"{path} is not an Ed25519 private key")
+            keys.append(SigningKey(_thumbprint(private_key), private_key))
+        return cls(keys)
+
+
+def _key_files(folder: Path) -> list[Path]:
+    """Key files, newest first (names are zero-padded sequence numbers)."""
+    if not folder.is_dir():
+        return []
+    return sorted(folder.glob("signing-*.pem"), reverse=True)
+
+
+def rotate_keys(folder: Path) -> str:
+    """Add a new signing key to the folder, drop all but the newest ``KEEP``; return its kid."""
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    existing = _key_files(folder)
+    number = int(existing[0].stem.removeprefix("signing-")) + 1 if existing else 1
+    private_key = Ed25519PrivateKey.generate()
+    pem = private_key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    path = folder / f"signing-{number:06d}.pem"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(pem)
+    for old in _key_files(folder)[KEEP:]:
+        old.unlink()
+    return _thumbprint(private_key)

@@ -1,0 +1,166 @@
+"""Signed tokens: access tokens (queue → booking core), booking tokens, ticket payloads.
+
+All are JWTs signed with Ed25519 (``alg: EdDSA``) and a ``kid`` header. Verification accepts
+EdDSA only, so ``alg: none`` and HMAC-signed-with-the-public-key tokens are refused before any
+key is used.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections import OrderedDict
+from typing import Any
+
+import jwt
+import msgspec
+
+from admitone.admission.keys import KeyRing
+from admitone.errors import TokenInvalidError, TokenWrongShowError
+
+ALGORITHM = "EdDSA"
+BOOKING_AUDIENCE = "admitone-booking-lookup"
+TICKET_AUDIENCE = "admitone-venue"
+_LEEWAY_SECONDS = 5
+
+
+class AccessTokenClaims(msgspec.Struct, frozen=True, rename="camel"):
+    """What an admitted visitor's access token says."""
+
+    sub: str
+    show_id: str
+    jti: str
+    exp: int
+    iat: int
+
+
+class BookingTokenClaims(msgspec.Struct, frozen=True, rename="camel"):
+    """A short-lived token for one booking, handed out by booking lookup."""
+
+    sub: str
+    booking_id: str
+    exp: int
+
+
+class TokenService:
+    """Issues and verifies every token admitone signs."""
+
+    def __init__(self, keys: KeyRing, issuer: str, audience: str, cache_size: int = 65536) -> None:
+        self.keys = keys
+        self.issuer = issuer
+        self.audience = audience
+        self._cache: OrderedDict[str, AccessTokenClaims] = OrderedDict()
+        self._cache_size = cache_size
+
+    # Signing -----------------------------------------------------------------
+
+    def _sign(self, claims: dict[str, Any]) -> str:
+        key = self.keys.current
+        return jwt.encode(claims, key.private_key, algorithm=ALGORITHM, headers={"kid": key.kid})
+
+    def issue_access_token(
+        self, *, show_id: str, visitor_id: str, expires_at: int, jti: str | None = None
+    ) -> str:
+        """An access token for ``visitor_id`` on ``show_id`` valid until ``expires_at`` (unix s)."""
+        now = int(time.time())
+        return self._sign(
+            {
+                "iss": self.issuer,
+                "aud": self.audience,
+                "sub": visitor_id,
+                "showId": show_id,
+                "jti": jti or secrets.token_urlsafe(16),
+                "iat": now,
+                "nbf": now,
+                "exp": expires_at,
+            }
+        )
+
+    def issue_booking_token(self, *, booking_id: str, visitor_id: str, ttl_seconds: int) -> str:
+        now = int(time.time())
+        return self._sign(
+            {
+                "iss": self.issuer,
+                "aud": BOOKING_AUDIENCE,
+                "sub": visitor_id,
+                "bookingId": booking_id,
+                "iat": now,
+                "nbf": now,
+                "exp": now + ttl_seconds,
+            }
+        )
+
+    def sign_ticket(self, payload: dict[str, Any]) -> str:
+        """A compact JWS a venue scanner verifies offline with the JWKS."""
+        return self._sign({"iss": self.issuer, "aud": TICKET_AUDIENCE, **payload})
+
+    # Verifying ---------------------------------------------------------------
+
+    def _decode(self, token: str, audience: str, required: list[str]) -> dict[str, Any]:
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError as exc:
+            raise TokenInvalidError("The token is not a well-formed JWT") from exc
+        if header.get("alg") != ALGORITHM:
+            raise TokenInvalidError("The token is not signed with an accepted algorithm")
+        public_key = self.keys.public_key(str(header.get("kid", "")))
+        if public_key is None:
+            raise TokenInvalidError("The token's signing key is unknown")
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                public_key,
+                algorithms=[ALGORITHM],
+                audience=audience,
+                issuer=self.issuer,
+                leeway=_LEEWAY_SECONDS,
+                options={"require": required},
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise TokenInvalidError("The token has expired") from exc
+        except jwt.ImmatureSignatureError as exc:
+            raise TokenInvalidError("The token is not valid yet") from exc
+        except jwt.InvalidAudienceError as exc:
+            raise TokenInvalidError("The token is for another audience") from exc
+        except jwt.PyJWTError as exc:
+            raise TokenInvalidError(f"The token is invalid: {exc}") from exc
+        return claims
+
+    def verify_access_token(self, token: str, show_id: str | None = None) -> AccessTokenClaims:
+        """Verify signature and claims; with ``show_id``, also that the token is for that show.
+
+        Verified tokens are remembered (bounded LRU) so a fan's repeated calls cost one dict
+        lookup and an expiry check, not a signature check each.
+        """
+        claims = self._cache.get(token)
+        if claims is None or claims.exp < time.time() - _LEEWAY_SECONDS:
+            raw = self._decode(
+                token, self.audience, ["iss", "aud", "sub", "showId", "jti", "iat", "nbf", "exp"]
+            )
+            try:
+                claims = msgspec.convert(raw, AccessTokenClaims, from_attributes=False)
+            except msgspec.ValidationError as exc:
+                raise TokenInvalidError(f"The token's claims are malformed: {exc}") from exc
+            self._cache[token] = claims
+            if len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+        if show_id is not None and claims.show_id != show_id:
+            raise TokenWrongShowError(
+                "This access token is for another show", tokenShowId=claims.show_id
+            )
+        return claims
+
+    def verify_booking_token(self, token: str) -> BookingTokenClaims:
+        raw = self._decode(token, BOOKING_AUDIENCE, ["iss", "aud", "sub", "bookingId", "exp"])
+        try:
+            return msgspec.convert(raw, BookingTokenClaims)
+        except msgspec.ValidationError as exc:
+            raise TokenInvalidError(f"The token's claims are malformed: {exc}") from exc
+
+    def is_booking_token(self, token: str) -> bool:
+        """Whether a bearer token claims the booking-lookup audience (unverified peek)."""
+        try:
+            aud = jwt.decode(token, options={"verify_signature": False}).get("aud")
+        except jwt.PyJWTError:
+            return False
+        return bool(aud == BOOKING_AUDIENCE)

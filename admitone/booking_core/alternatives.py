@@ -1,0 +1,66 @@
+"""Suggesting seats when the wanted ones are taken (seed §10.1 "Suggest nearby available seats").
+
+A pure function of the seat map: the nearest available seats of the same type, side by side in
+one row when such a block exists, else the nearest single seats.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class SeatPlace:
+    id: str
+    row_index: int
+    number: int
+    seat_type: str
+    available: bool
+
+
+def _distance(row: float, col: float, seat: SeatPlace) -> float:
+    # A row away is worse than a seat away: rows change the view more than a step sideways.
+    return abs(seat.row_index - row) * 2.0 + abs(seat.number - col)
+
+
+def suggest_alternatives(seats: Sequence[SeatPlace], wanted: Sequence[str]) -> list[str]:
+    """Up to ``len(wanted)`` available seat ids near ``wanted``, never one of ``wanted``."""
+    count = len(wanted)
+    by_id = {seat.id: seat for seat in seats}
+    targets = [by_id[seat_id] for seat_id in wanted if seat_id in by_id]
+    if count == 0 or not targets:
+        return []
+    seat_type = Counter(seat.seat_type for seat in targets).most_common(1)[0][0]
+    row = sum(seat.row_index for seat in targets) / len(targets)
+    col = sum(seat.number for seat in targets) / len(targets)
+    wanted_ids = set(wanted)
+    free = [s for s in seats if s.available and s.id not in wanted_ids]
+    same_type = [s for s in free if s.seat_type == seat_type]
+
+    block = _best_block(same_type, count, row, col)
+    if block:
+        return block
+    pool = same_type if len(same_type) >= count else free
+    nearest = sorted(pool, key=lambda s: (_distance(row, col, s), s.row_index, s.number))
+    return [s.id for s in nearest[:count]]
+
+
+def _best_block(seats: Sequence[SeatPlace], count: int, row: float, col: float) -> list[str]:
+    """The nearest run of ``count`` adjacent seats in one row, or ``[]``."""
+    rows: dict[int, list[SeatPlace]] = {}
+    for seat in seats:
+        rows.setdefault(seat.row_index, []).append(seat)
+    best: tuple[float, list[str]] | None = None
+    for row_seats in rows.values():
+        row_seats.sort(key=lambda s: s.number)
+        for start in range(len(row_seats) - count + 1):
+            run = row_seats[start : start + count]
+            if run[-1].number - run[0].number != count - 1:
+                continue
+            mid = (run[0].number + run[-1].number) / 2
+            score = abs(run[0].row_index - row) * 2.0 + abs(mid - col)
+            if best is None or score < best[0]:
+                best = (score, [s.id for s in run])
+    return best[1] if best else []

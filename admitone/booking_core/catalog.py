@@ -1,0 +1,194 @@
+"""The catalog: operators create movies, theaters, screens and shows; fans browse them."""
+
+from __future__ import annotations
+
+import re
+import uuid
+import zoneinfo
+from collections.abc import Iterable
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import asyncpg
+import msgspec
+
+from admitone.booking_core import models as m
+from admitone.booking_core.sqlfiles import sql
+from admitone.errors import InvalidRequestError, NotFoundError, ShowNotFoundError
+
+_WORD = re.compile(r"[\w]+", re.UNICODE)
+
+
+def parse_uuid(value: str, what: str) -> uuid.UUID:
+    """A path or body id as a UUID; anything else is an unknown id (404), never a 500."""
+    try:
+        return uuid.UUID(value)
+    except (ValueError, AttributeError, TypeError):
+        raise NotFoundError(f"No {what} has the id {value[:64]!r}") from None
+
+
+def title_query(text: str) -> str | None:
+    """A prefix-matching tsquery from free text (``"aven end"`` → ``aven:* & end:*``)."""
+    words = _WORD.findall(text.lower())[:8]
+    return " & ".join(f"{word}:*" for word in words) or None
+
+
+def _row_to(struct: type[Any], row: asyncpg.Record, **extra: Any) -> Any:
+    data = {key: (str(value) if isinstance(value, uuid.UUID) else value) for key, value in row.items()}
+    data.update(extra)
+    return struct(**{name: data[name] for name in struct.__struct_fields__ if name in data})
+
+
+class CatalogService:
+    """Operator writes and public reads of the catalog, straight on PostgreSQL."""
+
+    def __init__(self, pool: asyncpg.Pool, max_seats_per_visitor: int) -> None:
+        self.pool = pool
+        self.max_seats_per_visitor = max_seats_per_visitor
+
+    async def create_movie(self, data: m.MovieIn) -> m.Movie:
+        row = await self.pool.fetchrow(
+            "INSERT INTO movies (title, duration_minutes, language, genre, rating, release_date,"
+            " description, poster_url) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+            " RETURNING id, title, duration_minutes, language, genre, rating, release_date,"
+            " description, poster_url",
+            data.title, data.duration_minutes, data.language, data.genre, data.rating,
+            data.release_date, data.description, data.poster_url,
+        )
+        return _movie(row)
+
+    async def create_theater(self, data: m.TheaterIn) -> m.Theater:
+        try:
+            zoneinfo.ZoneInfo(data.timezone)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise InvalidRequestError(f"Unknown time zone {data.timezone!r}") from None
+        row = await self.pool.fetchrow(
+            "INSERT INTO theaters (name, city, address, timezone) VALUES ($1, $2, $3, $4)"
+            " RETURNING id, name, city, address, timezone",
+            data.name, data.city, data.address, data.timezone,
+        )
+        return _row_to(m.Theater, row)
+
+    async def create_screen(self, theater_id: str, data: m.ScreenIn) -> m.Screen:
+        theater = parse_uuid(theater_id, "theater")
+        names = [row.name for row in data.layout.rows]
+        if len(set(names)) != len(names):
+            raise InvalidRequestError("Row names in a layout must be unique")
+        seats = [
+            (f"{row.name}{number}", row.name, index, number, row.seat_type, row.price_multiplier)
+            for index, row in enumerate(data.layout.rows)
+            for number in range(1, row.seats + 1)
+        ]
+        layout = msgspec.to_builtins(data.layout)
+        async with self.pool.acquire() as conn, conn.transaction():
+            if not await conn.fetchval("SELECT 1 FROM theaters WHERE id = $1", theater):
+                raise NotFoundError(f"No theater has the id {theater_id}")
+            screen_id = await conn.fetchval(
+                "INSERT INTO screens (theater_id, name, total_seats, layout)"
+                " VALUES ($1, $2, $3, $4::jsonb) RETURNING id",
+                theater, data.name, len(seats), msgspec.json.encode(layout).decode(),
+            )
+            await conn.copy_records_to_table(
+                "seats",
+                records=[(screen_id, *seat) for seat in seats],
+                columns=["screen_id", "seat_id", "row_name", "row_index", "seat_number",
+                         "seat_type", "price_multiplier"],
+            )
+        return m.Screen(id=str(screen_id), theater_id=theater_id, name=data.name, total_seats=len(seats))
+
+    async def create_show(self, data: m.ShowIn) -> m.Show:
+        movie = parse_uuid(data.movie_id, "movie")
+        screen = parse_uuid(data.screen_id, "screen")
+        if data.show_time.tzinfo is None:
+            raise InvalidRequestError("showTime must carry a time zone (RFC 3339)")
+        limit = data.max_seats_per_visitor or self.max_seats_per_visitor
+        async with self.pool.acquire() as conn, conn.transaction():
+            if not await conn.fetchval("SELECT 1 FROM movies WHERE id = $1", movie):
+                raise NotFoundError(f"No movie has the id {data.movie_id}")
+            if not await conn.fetchval("SELECT 1 FROM screens WHERE id = $1", screen):
+                raise NotFoundError(f"No screen has the id {data.screen_id}")
+            row = await conn.fetchrow(
+                "INSERT INTO shows (movie_id, screen_id, show_time, base_price, currency,"
+                " max_seats_per_visitor) VALUES ($1, $2, $3, $4, $5, $6)"
+                " RETURNING id, movie_id, screen_id, show_time, base_price, currency, status,"
+                " max_seats_per_visitor",
+                movie, screen, data.show_time, data.base_price, data.currency, limit,
+            )
+            await conn.execute(sql("create_show_seats"), row["id"], screen, data.base_price)
+            total = await conn.fetchval("SELECT total_seats FROM screens WHERE id = $1", screen)
+            await conn.execute(
+                "INSERT INTO audit_log (actor, entity, entity_id, action, data)"
+                " VALUES ('operator', 'show', $1, 'CREATED', $2::jsonb)",
+                str(row["id"]),
+                msgspec.json.encode({"movieId": data.movie_id, "screenId": data.screen_id}).decode(),
+            )
+        return _row_to(m.Show, row, total_seats=total)
+
+    async def get_show(self, show_id: str) -> m.Show:
+        show = parse_uuid(show_id, "show")
+        row = await self.pool.fetchrow(
+            "SELECT sh.id, sh.movie_id, sh.screen_id, sh.show_time, sh.base_price, sh.currency,"
+            " sh.status, sh.max_seats_per_visitor, sc.total_seats"
+            " FROM shows sh JOIN screens sc ON sc.id = sh.screen_id WHERE sh.id = $1",
+            show,
+        )
+        if row is None:
+            raise ShowNotFoundError(f"No show has the id {show_id}")
+        return _row_to(m.Show, row)
+
+    async def show_details(self, show_id: str) -> dict[str, Any]:
+        """Title, time and place of a show, for pages, tickets and e-mails."""
+        show = parse_uuid(show_id, "show")
+        row = await self.pool.fetchrow(
+            "SELECT sh.id, sh.show_time, sh.currency, mv.title, mv.language, mv.duration_minutes,"
+            " t.name AS theater, t.city, t.address, t.timezone, sc.name AS screen"
+            " FROM shows sh JOIN movies mv ON mv.id = sh.movie_id"
+            " JOIN screens sc ON sc.id = sh.screen_id JOIN theaters t ON t.id = sc.theater_id"
+            " WHERE sh.id = $1",
+            show,
+        )
+        if row is None:
+            raise ShowNotFoundError(f"No show has the id {show_id}")
+        return {
+            "id": str(row["id"]), "title": row["title"], "showTime": row["show_time"],
+            "language": row["language"], "durationMinutes": row["duration_minutes"],
+            "theater": row["theater"], "city": row["city"], "address": row["address"],
+            "timezone": row["timezone"], "screen": row["screen"], "currency": row["currency"],
+        }
+
+    async def list_movies(self, city: str | None, day: date | None, q: str | None) -> m.MovieList:
+        query = title_query(q) if q else None
+        if q and query is None:
+            return m.MovieList(movies=[])
+        rows = await self.pool.fetch(sql("list_movies"), city, day, query)
+        return m.MovieList(movies=[_row_to(m.MovieSummary, row) for row in rows])
+
+    async def list_movie_shows(self, movie_id: str, city: str | None, day: date | None) -> m.ShowList:
+        movie = parse_uuid(movie_id, "movie")
+        if not await self.pool.fetchval("SELECT 1 FROM movies WHERE id = $1", movie):
+            raise NotFoundError(f"No movie has the id {movie_id}")
+        rows = await self.pool.fetch(sql("list_movie_shows"), movie, city, day)
+        return m.ShowList(theaters=list(_group_by_theater(rows)))
+
+
+def _movie(row: asyncpg.Record) -> m.Movie:
+    return _row_to(m.Movie, row)
+
+
+def _group_by_theater(rows: Iterable[asyncpg.Record]) -> Iterable[m.TheaterShows]:
+    current: dict[str, Any] | None = None
+    shows: list[m.ShowSummary] = []
+    for row in rows:
+        if current is None or current["id"] != str(row["theater_id"]):
+            if current is not None:
+                yield m.TheaterShows(**current, shows=shows)
+            current = {"id": str(row["theater_id"]), "name": row["theater_name"],
+                       "city": row["city"], "address": row["address"]}
+            shows = []
+        shows.append(m.ShowSummary(
+            id=str(row["id"]), time=row["show_time"], price=Decimal(row["base_price"]),
+            currency=row["currency"], screen=row["screen_name"],
+        ))
+    if current is not None:
+        yield m.TheaterShows(**current, shows=shows)

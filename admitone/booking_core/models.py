@@ -1,0 +1,237 @@
+"""Request and response structs of the booking core (camelCase JSON, CONTRACT.md)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Literal
+
+import msgspec
+from msgspec import Meta
+
+SeatType = Annotated[str, Meta(pattern=r"^[A-Z][A-Z_]{0,19}$", description="e.g. REGULAR, PREMIUM, VIP")]
+SeatStatus = Literal["AVAILABLE", "LOCKED", "BOOKED"]
+SeatId = Annotated[str, Meta(pattern=r"^[A-Z]{1,3}[1-9][0-9]{0,2}$", examples=["A1", "J20"])]
+Currency = Annotated[str, Meta(pattern=r"^[A-Z]{3}$", examples=["INR"])]
+RowName = Annotated[str, Meta(pattern=r"^[A-Z]{1,3}$")]
+Email = Annotated[str, Meta(pattern=r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{1,63}$", max_length=320)]
+PaymentMethod = Literal["CARD", "UPI", "NETBANKING", "WALLET"]
+ShortText = Annotated[str, Meta(min_length=1, max_length=255)]
+
+
+
+def _check_decimal(value: Decimal, name: str, *, low: Decimal, high: Decimal) -> None:
+    """msgspec cannot bound a Decimal, so structs check theirs here (a ValueError is a 400)."""
+    if not value.is_finite() or not low <= value <= high:
+        raise ValueError(f"{name} must be from {low} to {high}")
+    if value.as_tuple().exponent < -2:  # type: ignore[operator]  # finite: exponent is an int
+        raise ValueError(f"{name} has more than two decimal places")
+
+
+class Input(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, rename="camel"):
+    """Base of request bodies: unknown fields are an error, not silently dropped."""
+
+
+class Output(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+    """Base of response bodies."""
+
+
+# Catalog (operator) ---------------------------------------------------------
+
+
+class MovieIn(Input):
+    title: ShortText
+    duration_minutes: Annotated[int, Meta(ge=1, le=1440)]
+    language: Annotated[str, Meta(min_length=1, max_length=50)]
+    genre: Annotated[str, Meta(min_length=1, max_length=100)]
+    rating: Decimal | None = None
+    release_date: date | None = None
+    description: Annotated[str, Meta(max_length=5000)] | None = None
+    poster_url: Annotated[str, Meta(max_length=500, pattern=r"^https?://")] | None = None
+
+    def __post_init__(self) -> None:
+        if self.rating is not None:
+            _check_decimal(self.rating, "rating", low=Decimal(0), high=Decimal(10))
+
+
+class Movie(Output):
+    id: str
+    title: str
+    duration_minutes: int
+    language: str
+    genre: str
+    rating: Decimal | None
+    release_date: date | None
+    description: str | None
+    poster_url: str | None
+
+
+class TheaterIn(Input):
+    name: ShortText
+    city: Annotated[str, Meta(min_length=1, max_length=100)]
+    address: Annotated[str, Meta(min_length=1, max_length=1000)]
+    timezone: Annotated[str, Meta(min_length=1, max_length=64)] = "UTC"
+
+
+class Theater(Output):
+    id: str
+    name: str
+    city: str
+    address: str
+    timezone: str
+
+
+class RowIn(Input):
+    name: RowName
+    seats: Annotated[int, Meta(ge=1, le=200)]
+    seat_type: SeatType = "REGULAR"
+    price_multiplier: Decimal = Decimal("1.00")
+
+    def __post_init__(self) -> None:
+        _check_decimal(self.price_multiplier, "priceMultiplier", low=Decimal("0.01"), high=Decimal(99))
+
+
+class LayoutIn(Input):
+    rows: Annotated[list[RowIn], Meta(min_length=1, max_length=100)]
+
+
+class ScreenIn(Input):
+    name: ShortText
+    layout: LayoutIn
+
+
+class Screen(Output):
+    id: str
+    theater_id: str
+    name: str
+    total_seats: int
+
+
+class ShowIn(Input):
+    movie_id: str
+    screen_id: str
+    show_time: datetime
+    base_price: Decimal
+    currency: Currency
+    max_seats_per_visitor: Annotated[int, Meta(ge=1, le=100)] | None = None
+
+    def __post_init__(self) -> None:
+        _check_decimal(self.base_price, "basePrice", low=Decimal(0), high=Decimal("99999999.99"))
+
+
+class Show(Output):
+    id: str
+    movie_id: str
+    screen_id: str
+    show_time: datetime
+    base_price: Decimal
+    currency: str
+    status: str
+    max_seats_per_visitor: int
+    total_seats: int
+
+
+# Browse (public) -------------------------------------------------------------
+
+
+class MovieSummary(Output):
+    id: str
+    title: str
+    language: str
+    genre: str
+    rating: Decimal | None
+    duration_minutes: int
+    poster_url: str | None
+
+
+class MovieList(Output):
+    movies: list[MovieSummary]
+
+
+class ShowSummary(Output):
+    id: str
+    time: datetime
+    price: Decimal
+    currency: str
+    screen: str
+
+
+class TheaterShows(Output):
+    id: str
+    name: str
+    city: str
+    address: str
+    shows: list[ShowSummary]
+
+
+class ShowList(Output):
+    theaters: list[TheaterShows]
+
+
+# Seat map and locks ----------------------------------------------------------
+
+
+class Layout(Output):
+    rows: int
+    cols: int
+
+
+class SeatView(Output):
+    id: str
+    row: str
+    number: int
+    seat_type: str
+    status: SeatStatus
+    price: Decimal
+
+
+class SeatMap(Output):
+    show_id: str
+    currency: str
+    layout: Layout
+    seats: list[SeatView]
+
+
+class LockIn(Input):
+    show_id: str
+    seat_ids: Annotated[list[SeatId], Meta(min_length=1, max_length=50)]
+
+
+class LockedSeat(Output):
+    id: str
+    price: Decimal
+
+
+class LockOut(Output):
+    lock_id: str
+    expires_at: datetime
+    seats: list[LockedSeat]
+    total_amount: Decimal
+    currency: str
+
+
+class ExtendOut(Output):
+    expires_at: datetime
+
+
+class ReleaseOut(Output):
+    success: bool
+
+
+# Checkout and bookings -------------------------------------------------------
+
+
+class CheckoutIn(Input):
+    lock_id: str
+    payment_method: PaymentMethod
+    email: Email
+
+
+class CheckoutOut(Output):
+    booking_id: str
+    status: str
+    payment_id: str
+    payment_url: str
+    amount: Decimal
+    currency: str
+    payment_expires_at: datetime

@@ -1,0 +1,78 @@
+"""PostgreSQL access for seats and locks. Nothing here commits on its own behalf beyond the
+single statement it runs: the seat functions are whole transactions in one round trip."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+import asyncpg
+
+from admitone.booking_core.sqlfiles import sql
+
+
+@dataclass(frozen=True, slots=True)
+class LockResult:
+    outcome: str  # LOCKED, NO_SHOW, SHOW_CLOSED, UNKNOWN, UNAVAILABLE, LIMIT
+    seats: list[tuple[str, Decimal]]  # (seat id, price) for LOCKED; the seat ids otherwise
+    expires_at: datetime | None
+    held: int
+    max_held: int
+    currency: str | None
+
+
+class SeatLockRepository:
+    """Calls the seat functions of migration 0002."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+
+    async def lock(
+        self, show_id: uuid.UUID, seat_ids: list[str], visitor_id: str, lock_id: uuid.UUID,
+        lock_seconds: int,
+    ) -> LockResult:
+        rows = await self.pool.fetch(
+            "SELECT * FROM admitone_lock_seats($1, $2, $3, $4, $5)",
+            show_id, seat_ids, visitor_id, lock_id, lock_seconds,
+        )
+        first = rows[0]
+        return LockResult(
+            outcome=first["outcome"],
+            seats=[(row["seat_id"], row["price"]) for row in rows if row["seat_id"] is not None],
+            expires_at=first["expires_at"],
+            held=first["held"],
+            max_held=first["max_held"],
+            currency=first["currency"],
+        )
+
+    async def extend(
+        self, lock_id: uuid.UUID, visitor_id: str, seconds: int, max_life_seconds: int
+    ) -> tuple[str, datetime | None]:
+        row = await self.pool.fetchrow(
+            "SELECT * FROM admitone_extend_lock($1, $2, $3, $4)",
+            lock_id, visitor_id, seconds, max_life_seconds,
+        )
+        assert row is not None  # noqa: S101 - the function always returns one row
+        return row["outcome"], row["expires_at"]
+
+    async def release(self, lock_id: uuid.UUID, visitor_id: str) -> tuple[str, str | None, list[str]]:
+        row = await self.pool.fetchrow("SELECT * FROM admitone_release_lock($1, $2)", lock_id, visitor_id)
+        assert row is not None  # noqa: S101 - the function always returns one row
+        show = row["show_id"]
+        return row["outcome"], str(show) if show else None, list(row["seat_ids"] or [])
+
+    async def sweep(self, limit: int) -> list[tuple[str, str]]:
+        rows = await self.pool.fetch("SELECT * FROM admitone_sweep_expired_locks($1)", limit)
+        return [(str(row["show_id"]), row["seat_id"]) for row in rows]
+
+    async def seat_rows(self, show_id: uuid.UUID) -> list[asyncpg.Record]:
+        return await self.pool.fetch(sql("seat_map"), show_id)
+
+    async def show_row(self, show_id: uuid.UUID) -> asyncpg.Record | None:
+        return await self.pool.fetchrow(
+            "SELECT sh.id, sh.currency, sh.status, sh.show_time, sc.layout"
+            " FROM shows sh JOIN screens sc ON sc.id = sh.screen_id WHERE sh.id = $1",
+            show_id,
+        )

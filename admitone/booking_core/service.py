@@ -1,0 +1,169 @@
+"""Seat maps and seat locks: the booking core's hot path (seed §4.2, §6.2)."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from decimal import Decimal
+
+import msgspec
+import structlog
+
+from admitone.booking_core import models as m
+from admitone.booking_core.alternatives import SeatPlace, suggest_alternatives
+from admitone.booking_core.catalog import parse_uuid
+from admitone.booking_core.repository import SeatLockRepository
+from admitone.booking_core.seat_events import SeatEvents
+from admitone.errors import (
+    ConflictError,
+    InvalidRequestError,
+    LockExpiredError,
+    LockInCheckoutError,
+    LockNotFoundError,
+    SeatLimitError,
+    SeatUnavailableError,
+    ShowClosedError,
+    ShowNotFoundError,
+    UnknownSeatsError,
+)
+
+log = structlog.get_logger(__name__)
+_encode = msgspec.json.Encoder(decimal_format="string").encode
+
+# A lock can be extended, but lives at most this many lock periods from its creation.
+MAX_LOCK_LIFETIMES = 3
+
+
+class SeatService:
+    """Seat map, lock, extend, release and the expiry sweep."""
+
+    def __init__(
+        self, repository: SeatLockRepository, events: SeatEvents, *, lock_seconds: int,
+        max_seats_per_lock: int,
+    ) -> None:
+        self.repository = repository
+        self.events = events
+        self.lock_seconds = lock_seconds
+        self.max_seats_per_lock = max_seats_per_lock
+
+    async def seat_map_json(self, show_id: str) -> bytes:
+        """The show's seat map as JSON bytes, from the short-lived cache when it is warm."""
+        show = parse_uuid(show_id, "show")
+        return await self.events.cached(str(show), lambda: self._load_seat_map(show))
+
+    async def seat_map(self, show_id: str) -> m.SeatMap:
+        return msgspec.json.decode(await self.seat_map_json(show_id), type=m.SeatMap)
+
+    async def _load_seat_map(self, show: uuid.UUID) -> bytes:
+        show_row = await self.repository.show_row(show)
+        if show_row is None:
+            raise ShowNotFoundError(f"No show has the id {show}")
+        rows = await self.repository.seat_rows(show)
+        seats = [
+            m.SeatView(
+                id=row["seat_id"], row=row["row_name"], number=row["seat_number"],
+                seat_type=row["seat_type"], status=row["status"], price=row["price"],
+            )
+            for row in rows
+        ]
+        cols = max((seat.number for seat in seats), default=0)
+        rows_count = len({seat.row for seat in seats})
+        return _encode(
+            m.SeatMap(
+                show_id=str(show), currency=show_row["currency"].strip(),
+                layout=m.Layout(rows=rows_count, cols=cols), seats=seats,
+            )
+        )
+
+    async def lock_seats(self, visitor_id: str, request: m.LockIn) -> m.LockOut:
+        """Lock every seat or none (seed §10.2 case 7)."""
+        show = parse_uuid(request.show_id, "show")
+        seat_ids = list(request.seat_ids)
+        if len(set(seat_ids)) != len(seat_ids):
+            raise InvalidRequestError("seatIds names a seat more than once")
+        if len(seat_ids) > self.max_seats_per_lock:
+            raise InvalidRequestError(
+                f"A lock holds at most {self.max_seats_per_lock} seats", maxSeats=self.max_seats_per_lock
+            )
+        lock_id = uuid.uuid4()
+        result = await self.repository.lock(show, seat_ids, visitor_id, lock_id, self.lock_seconds)
+        if result.outcome == "LOCKED":
+            assert result.expires_at is not None  # noqa: S101 - set for LOCKED
+            await self.events.changed(str(show), "SEAT_LOCKED", seat_ids)
+            seats = sorted(result.seats)
+            currency = (result.currency or "").strip()
+            return m.LockOut(
+                lock_id=str(lock_id), expires_at=result.expires_at,
+                seats=[m.LockedSeat(id=seat, price=price) for seat, price in seats],
+                total_amount=sum((price for _, price in seats), Decimal("0.00")), currency=currency,
+            )
+        if result.outcome == "UNAVAILABLE":
+            unavailable = [seat for seat, _ in result.seats]
+            alternatives = await self._alternatives(show, seat_ids)
+            log.info("seats_unavailable", show_id=str(show), seats=unavailable)
+            raise SeatUnavailableError(unavailable, alternatives)
+        if result.outcome == "UNKNOWN":
+            raise UnknownSeatsError([seat for seat, _ in result.seats])
+        if result.outcome == "LIMIT":
+            raise SeatLimitError(result.max_held, result.held, len(seat_ids))
+        if result.outcome == "SHOW_CLOSED":
+            raise ShowClosedError("This show is no longer on sale")
+        raise ShowNotFoundError(f"No show has the id {request.show_id}")
+
+    async def _alternatives(self, show: uuid.UUID, wanted: list[str]) -> list[str]:
+        rows = await self.repository.seat_rows(show)
+        places = [
+            SeatPlace(row["seat_id"], row["row_index"], row["seat_number"], row["seat_type"],
+                      row["status"] == "AVAILABLE")
+            for row in rows
+        ]
+        return suggest_alternatives(places, wanted)
+
+    async def extend_lock(self, visitor_id: str, lock_id: str) -> m.ExtendOut:
+        lock = _lock_uuid(lock_id)
+        outcome, expires_at = await self.repository.extend(
+            lock, visitor_id, self.lock_seconds, self.lock_seconds * MAX_LOCK_LIFETIMES
+        )
+        if outcome == "EXTENDED":
+            assert expires_at is not None  # noqa: S101 - set for EXTENDED
+            return m.ExtendOut(expires_at=expires_at)
+        if outcome == "NOT_FOUND":
+            raise LockNotFoundError(f"No lock {lock_id} is yours")
+        if outcome == "CONVERTED":
+            raise ConflictError("This lock has become a booking", lockId=lock_id)
+        raise LockExpiredError(lock_id, expires_at)
+
+    async def release_lock(self, visitor_id: str, lock_id: str) -> m.ReleaseOut:
+        lock = _lock_uuid(lock_id)
+        outcome, show_id, freed = await self.repository.release(lock, visitor_id)
+        if outcome == "NOT_FOUND":
+            raise LockNotFoundError(f"No lock {lock_id} is yours")
+        if outcome == "IN_CHECKOUT":
+            raise LockInCheckoutError(
+                "These seats are being paid for; the payment must finish or fail first",
+                lockId=lock_id,
+            )
+        if outcome == "CONVERTED":
+            raise ConflictError("This lock has become a booking; cancel the booking instead")
+        if show_id and freed:
+            await self.events.changed(show_id, "SEAT_RELEASED", freed)
+        return m.ReleaseOut(success=True)
+
+    async def sweep_expired(self, limit: int = 1000) -> int:
+        """Free expired locks and announce it; return how many seats were freed."""
+        freed = await self.repository.sweep(limit)
+        by_show: dict[str, list[str]] = defaultdict(list)
+        for show_id, seat_id in freed:
+            by_show[show_id].append(seat_id)
+        for show_id, seats in by_show.items():
+            await self.events.changed(show_id, "SEAT_RELEASED", seats)
+        if freed:
+            log.info("expired_locks_swept", seats=len(freed), shows=len(by_show))
+        return len(freed)
+
+
+def _lock_uuid(lock_id: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(lock_id)
+    except ValueError:
+        raise LockNotFoundError(f"No lock has the id {lock_id[:64]!r}") from None

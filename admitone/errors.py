@@ -1,0 +1,184 @@
+"""Domain errors: they carry data and know nothing of HTTP.
+
+``gateway/problems.py`` maps each to an RFC 9457 response by its ``code``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+
+class AdmitoneError(Exception):
+    """Base of every expected failure; ``code`` is the stable ``error`` of the problem."""
+
+    code = "ERROR"
+    title = "Request failed"
+
+    def __init__(self, detail: str, **context: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.context = context
+
+
+class NotFoundError(AdmitoneError):
+    code = "NOT_FOUND"
+    title = "Not found"
+
+
+class ShowNotFoundError(NotFoundError):
+    code = "SHOW_NOT_FOUND"
+    title = "Show not found"
+
+
+class LockNotFoundError(NotFoundError):
+    code = "LOCK_NOT_FOUND"
+    title = "Lock not found"
+
+
+class BookingNotFoundError(NotFoundError):
+    code = "BOOKING_NOT_FOUND"
+    title = "Booking not found"
+
+
+class PaymentNotFoundError(NotFoundError):
+    code = "PAYMENT_NOT_FOUND"
+    title = "Payment not found"
+
+
+class InvalidRequestError(AdmitoneError):
+    """The request is well-formed but names things that cannot be used together."""
+
+    code = "INVALID_REQUEST"
+    title = "Invalid request"
+
+
+class UnknownSeatsError(InvalidRequestError):
+    code = "UNKNOWN_SEATS"
+    title = "Unknown seats"
+
+    def __init__(self, seat_ids: list[str]) -> None:
+        super().__init__(
+            f"These seats do not exist in this show: {', '.join(seat_ids)}",
+            unknownSeats=seat_ids,
+        )
+
+
+class ConflictError(AdmitoneError):
+    code = "CONFLICT"
+    title = "Conflict"
+
+
+class SeatUnavailableError(ConflictError):
+    code = "SEAT_UNAVAILABLE"
+    title = "Seats unavailable"
+
+    def __init__(self, unavailable: list[str], alternatives: list[str]) -> None:
+        super().__init__(
+            "Selected seats are no longer available",
+            unavailableSeats=unavailable,
+            alternativeSeats=alternatives,
+        )
+
+
+class SeatLimitError(ConflictError):
+    code = "SEAT_LIMIT_EXCEEDED"
+    title = "Seat limit reached"
+
+    def __init__(self, limit: int, held: int, requested: int) -> None:
+        super().__init__(
+            f"A visitor may hold at most {limit} seats of this show "
+            f"({held} held, {requested} requested)",
+            limit=limit,
+            held=held,
+            requested=requested,
+        )
+
+
+class LockExpiredError(AdmitoneError):
+    code = "LOCK_EXPIRED"
+    title = "Lock expired"
+
+    def __init__(self, lock_id: str, expired_at: datetime | None) -> None:
+        super().__init__(
+            "Your seat selection has expired. Please select seats again.",
+            lockId=lock_id,
+            lockExpiresAt=expired_at,
+        )
+
+
+class LockInCheckoutError(ConflictError):
+    code = "LOCK_IN_CHECKOUT"
+    title = "Lock is being paid for"
+
+
+class ShowClosedError(ConflictError):
+    code = "SHOW_CLOSED"
+    title = "Show not on sale"
+
+
+class BookingStateError(ConflictError):
+    code = "BOOKING_STATE"
+    title = "Booking cannot do that now"
+
+
+class CancellationClosedError(ConflictError):
+    code = "CANCELLATION_WINDOW_CLOSED"
+    title = "Too late to cancel"
+
+
+class IdempotencyKeyReusedError(AdmitoneError):
+    code = "IDEMPOTENCY_KEY_REUSED"
+    title = "Idempotency key reused with another body"
+
+
+class IdempotencyKeyMissingError(AdmitoneError):
+    code = "IDEMPOTENCY_KEY_REQUIRED"
+    title = "Idempotency-Key header required"
+
+
+class TokenInvalidError(AdmitoneError):
+    code = "TOKEN_INVALID"
+    title = "Invalid token"
+
+
+class TokenWrongShowError(AdmitoneError):
+    code = "TOKEN_WRONG_SHOW"
+    title = "Token is for another show"
+
+
+class OperatorAuthError(AdmitoneError):
+    code = "OPERATOR_UNAUTHORIZED"
+    title = "Operator token required"
+
+
+class SignatureInvalidError(AdmitoneError):
+    code = "SIGNATURE_INVALID"
+    title = "Invalid webhook signature"
+
+
+class RateLimitedError(AdmitoneError):
+    code = "RATE_LIMITED"
+    title = "Too many requests"
+
+    def __init__(self, retry_after_seconds: int) -> None:
+        super().__init__(
+            f"Too many requests; try again in {retry_after_seconds} s",
+            retryAfter=retry_after_seconds,
+        )
+        self.retry_after_seconds = retry_after_seconds
+
+
+class DependencyUnavailableError(AdmitoneError):
+    """PostgreSQL or Redis did not answer; the request may be retried."""
+
+    code = "SERVICE_TEMPORARILY_UNAVAILABLE"
+    title = "Service temporarily unavailable"
+
+    def __init__(self, dependency: str, retry_after_seconds: int = 5) -> None:
+        super().__init__(
+            f"{dependency} is not answering. Please try again.",
+            dependency=dependency,
+            retryAfter=retry_after_seconds,
+        )
+        self.retry_after_seconds = retry_after_seconds

@@ -1,0 +1,89 @@
+"""The Litestar application: routes, problem responses, metrics, OpenAPI, lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from typing import Any
+
+from litestar import Litestar
+from litestar.datastructures import State
+from litestar.config.response_cache import ResponseCacheConfig
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+from litestar.stores.memory import MemoryStore
+
+from admitone import jobs
+from admitone.gateway.middleware import request_id_middleware
+from admitone.gateway.problems import EXCEPTION_HANDLERS
+from admitone.gateway.routes import admin_catalog, browse, seats, service
+from admitone.logging import configure_logging
+from admitone.runtime import Services, open_services
+from admitone.settings import Settings
+
+MAX_BODY_BYTES = 64 * 1024
+
+
+class MetricsController(PrometheusController):
+    path = "/metrics"
+    include_in_schema = False
+
+
+def create_app(settings: Settings, *, services: Services | None = None) -> Litestar:
+    """Build the app. With ``services`` given (tests), the caller owns their lifecycle."""
+    configure_logging(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        async with AsyncExitStack() as stack:
+            app.state.services = services or await stack.enter_async_context(open_services(settings))
+            if settings.background_jobs:
+                await stack.enter_async_context(jobs.running(app.state.services))
+            yield
+
+    state = {"services": services} if services is not None else {}
+    prometheus = PrometheusConfig(
+        app_name="admitone", prefix="admitone", group_path=True, exclude=["/metrics", "/healthz"]
+    )
+    return Litestar(
+        route_handlers=[
+            *service.ROUTES,
+            *browse.ROUTES,
+            *seats.ROUTES,
+            admin_catalog.router,
+            MetricsController,
+        ],
+        lifespan=[lifespan],
+        state=State(state),
+        middleware=[request_id_middleware, prometheus.middleware],
+        exception_handlers=EXCEPTION_HANDLERS,
+        request_max_body_size=MAX_BODY_BYTES,
+        response_cache_config=ResponseCacheConfig(store="response_cache"),
+        stores={"response_cache": MemoryStore()},
+        openapi_config=OpenAPIConfig(
+            title="admitone",
+            version="0.1.0",
+            description="Virtual waiting room, admission gateway and booking core.",
+            path="/schema",
+            render_plugins=[SwaggerRenderPlugin()],
+            components=Components(security_schemes={
+                "operatorToken": SecurityScheme(type="http", scheme="bearer",
+                                                description="The operator token"),
+                "accessToken": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT",
+                                              description="An admitted visitor's access token"),
+            }),
+        ),
+        debug=False,
+    )
+
+
+def app_from_env() -> Litestar:
+    """Uvicorn factory for worker processes: settings come from the environment."""
+    from admitone.settings import load_settings  # noqa: PLC0415 - only workers need it
+
+    return create_app(load_settings())
+
+
+__all__: list[Any] = ["app_from_env", "create_app"]

@@ -1,0 +1,101 @@
+"""The services one admitone process runs on: connections, token keys, and the domain services.
+
+Built once in the app's lifespan (and by tests and benchmarks directly), closed on shutdown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import asyncpg
+from redis.asyncio import Redis
+
+from admitone.admission.keys import KeyRing
+from admitone.admission.tokens import AccessTokenClaims, TokenService
+from admitone.booking_core.catalog import CatalogService
+from admitone.booking_core.checkout import CheckoutService
+from admitone.booking_core.payments.gateway import PaymentGateway
+from admitone.booking_core.payments.sandbox import SandboxGateway
+from admitone.booking_core.repository import SeatLockRepository
+from admitone.booking_core.seat_events import SeatEvents
+from admitone.booking_core.service import SeatService
+from admitone.secrets_store import load_or_create_secret
+from admitone.settings import Settings
+
+
+class RevocationCheck(Protocol):
+    async def is_revoked(self, claims: AccessTokenClaims) -> bool: ...
+
+
+@dataclass
+class Services:
+    settings: Settings
+    pool: asyncpg.Pool
+    redis: Redis
+    tokens: TokenService
+    operator_token: str
+    webhook_secret: str
+    catalog: CatalogService
+    seat_events: SeatEvents
+    seats: SeatService
+    gateway: PaymentGateway
+    checkout: CheckoutService
+    revocations: RevocationCheck | None = None
+    extras: dict[str, object] = field(default_factory=dict)
+
+
+async def create_pool(dsn: str, max_size: int = 20) -> asyncpg.Pool:
+    pool = await asyncpg.create_pool(
+        dsn, min_size=1, max_size=max_size, command_timeout=30,
+        server_settings={"application_name": "admitone"},
+    )
+    assert pool is not None  # noqa: S101 - create_pool returns the pool when awaited
+    return pool
+
+
+def create_redis(url: str) -> Redis:
+    return Redis.from_url(
+        url, socket_timeout=2.0, socket_connect_timeout=2.0, health_check_interval=15,
+        retry_on_timeout=False, max_connections=256,
+    )
+
+
+@asynccontextmanager
+async def open_services(settings: Settings) -> AsyncIterator[Services]:
+    """Connect to PostgreSQL and Redis and build every service; close them all on exit."""
+    if settings.database_url is None or settings.redis_url is None:
+        raise RuntimeError("open_services needs database_url and redis_url (admitone up sets them)")
+    pool = await create_pool(settings.database_url)
+    redis = create_redis(settings.redis_url)
+    try:
+        keys = KeyRing.load(settings.data_dir / "keys")
+        tokens = TokenService(keys, settings.access_token_issuer, settings.access_token_audience)
+        seat_events = SeatEvents(redis, settings.seat_map_cache_seconds)
+        gateway = SandboxGateway(pool, settings)
+        yield Services(
+            settings=settings,
+            pool=pool,
+            redis=redis,
+            tokens=tokens,
+            operator_token=settings.operator_token
+            or load_or_create_secret(settings.data_dir, "operator-token"),
+            webhook_secret=settings.payment_webhook_secret
+            or load_or_create_secret(settings.data_dir, "payment-webhook-secret"),
+            catalog=CatalogService(pool, settings.max_seats_per_visitor),
+            seat_events=seat_events,
+            seats=SeatService(
+                SeatLockRepository(pool), seat_events, lock_seconds=settings.lock_seconds,
+                max_seats_per_lock=settings.max_seats_per_lock,
+            ),
+            gateway=gateway,
+            checkout=CheckoutService(
+                pool, gateway, lock_seconds=settings.lock_seconds,
+                payment_timeout_seconds=settings.payment_timeout_seconds, base_url=settings.base_url,
+            ),
+        )
+    finally:
+        await redis.aclose()
+        await pool.close()

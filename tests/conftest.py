@@ -1,0 +1,217 @@
+"""Shared fixtures: real PostgreSQL and Redis, a fresh database per test session.
+
+``ADMITONE_TEST_DATABASE_URL`` names a server (any database on it; the suite creates its own
+database there and drops it afterwards) and ``ADMITONE_TEST_REDIS_URL`` a Redis database the
+suite may flush. With either unset, the suite starts embedded servers of its own.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import httpx
+import pytest
+from litestar import Litestar
+from redis.asyncio import Redis
+
+from admitone.booking_core import models as m
+from admitone.booking_core.migrate import migrate
+from admitone.gateway.app import create_app
+from admitone.runtime import Services, open_services
+from admitone.settings import Settings, load_settings
+
+OPERATOR_TOKEN = "operator-token-for-tests-0123456789"
+WEBHOOK_SECRET = "webhook-secret-for-tests-0123456789"
+
+
+def _with_database(url: str, database: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{database}"))
+
+
+@pytest.fixture(scope="session")
+def embedded_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("embedded")
+
+
+@pytest.fixture(scope="session")
+def server_urls(embedded_dir: Path) -> Iterator[tuple[str, str]]:
+    """(PostgreSQL server URL, Redis URL): from the environment, else embedded servers."""
+    database = os.environ.get("ADMITONE_TEST_DATABASE_URL")
+    redis = os.environ.get("ADMITONE_TEST_REDIS_URL")
+    with ExitStack() as stack:
+        if not database or not redis:
+            from admitone.embedded import EmbeddedPostgres, EmbeddedRedis
+
+            if not database:
+                database = stack.enter_context(EmbeddedPostgres(embedded_dir))
+            if not redis:
+                redis = stack.enter_context(EmbeddedRedis(embedded_dir))
+        yield database, redis
+
+
+@pytest.fixture(scope="session")
+async def database_url(server_urls: tuple[str, str]) -> AsyncIterator[str]:
+    """A fresh, migrated database for this test session, dropped at the end."""
+    server = server_urls[0]
+    name = f"admitone_test_{secrets.token_hex(4)}"
+    admin = await asyncpg.connect(server)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    url = _with_database(server, name)
+    conn = await asyncpg.connect(url)
+    try:
+        await migrate(conn)
+    finally:
+        await conn.close()
+    yield url
+    await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    await admin.close()
+
+
+@pytest.fixture(scope="session")
+def redis_url(server_urls: tuple[str, str]) -> str:
+    return server_urls[1]
+
+
+@pytest.fixture(scope="session")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("data")
+
+
+@pytest.fixture(scope="session")
+def make_settings(database_url: str, redis_url: str, data_dir: Path) -> Callable[..., Settings]:
+    """Settings for tests; keyword arguments override single fields."""
+
+    def make(**overrides: Any) -> Settings:
+        values: dict[str, Any] = {
+            "database_url": database_url,
+            "redis_url": redis_url,
+            "data_dir": data_dir,
+            "operator_token": OPERATOR_TOKEN,
+            "payment_webhook_secret": WEBHOOK_SECRET,
+            "background_jobs": False,
+            "log_format": "console",
+            "log_level": "warning",
+            "public_url": "http://admitone.test",
+        }
+        values.update(overrides)
+        return load_settings({}, **values)
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def settings(make_settings: Callable[..., Settings]) -> Settings:
+    return make_settings()
+
+
+@pytest.fixture(scope="session")
+async def services(settings: Settings) -> AsyncIterator[Services]:
+    async with open_services(settings) as built:
+        yield built
+
+
+@pytest.fixture(scope="session")
+def app(settings: Settings, services: Services) -> Litestar:
+    return create_app(settings, services=services)
+
+
+@pytest.fixture(scope="session")
+async def client(app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
+    """HTTP to the app in this event loop (the services' pool lives here too)."""
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://admitone.test") as http:
+        yield http
+
+
+@pytest.fixture(autouse=True)
+async def clean_redis(request: pytest.FixtureRequest) -> None:
+    """Each test starts on an empty Redis database of the suite's own."""
+    if "redis_url" not in request.fixturenames and "services" not in request.fixturenames:
+        return
+    url = request.getfixturevalue("redis_url")
+    redis = Redis.from_url(url)
+    try:
+        await redis.flushdb()
+    finally:
+        await redis.aclose()
+
+
+@pytest.fixture
+def operator_headers() -> dict[str, str]:
+    return {"Authorization": f"Bearer {OPERATOR_TOKEN}"}
+
+
+@dataclass(frozen=True)
+class ShowFixture:
+    id: str
+    movie_id: str
+    theater_id: str
+    screen_id: str
+    seat_ids: list[str]
+
+
+MakeShow = Callable[..., Awaitable[ShowFixture]]
+
+
+@pytest.fixture
+def make_show(services: Services) -> MakeShow:
+    """Create a movie, theater, screen and show; rows of ``seats_per_row`` seats each."""
+
+    async def make(
+        rows: int = 2, seats_per_row: int = 10, *, starts_in: timedelta = timedelta(days=3),
+        base_price: str = "200.00", max_seats_per_visitor: int | None = None,
+        city: str = "Mumbai", title: str | None = None,
+        row_types: dict[str, tuple[str, str]] | None = None,
+    ) -> ShowFixture:
+        catalog = services.catalog
+        movie = await catalog.create_movie(m.MovieIn(
+            title=title or f"Test Movie {uuid.uuid4().hex[:6]}", duration_minutes=120,
+            language="Hindi", genre="Drama"))
+        theater = await catalog.create_theater(m.TheaterIn(
+            name="Test Theater", city=city, address="1 Test Road"))
+        row_names = [chr(ord("A") + i) for i in range(rows)]
+        types = row_types or {}
+        layout = m.LayoutIn(rows=[
+            m.RowIn(name=name, seats=seats_per_row,
+                    seat_type=types.get(name, ("REGULAR", "1.00"))[0],
+                    price_multiplier=m.Decimal(types.get(name, ("REGULAR", "1.00"))[1]))
+            for name in row_names
+        ])
+        screen = await catalog.create_screen(theater.id, m.ScreenIn(name="Screen 1", layout=layout))
+        show = await catalog.create_show(m.ShowIn(
+            movie_id=movie.id, screen_id=screen.id, show_time=datetime.now(UTC) + starts_in,
+            base_price=m.Decimal(base_price), currency="INR",
+            max_seats_per_visitor=max_seats_per_visitor))
+        seat_ids = [f"{name}{n}" for name in row_names for n in range(1, seats_per_row + 1)]
+        return ShowFixture(show.id, movie.id, theater.id, screen.id, seat_ids)
+
+    return make
+
+
+@pytest.fixture
+def access_token(services: Services) -> Callable[..., str]:
+    """Mint an access token as the admission scheduler would (``visitor`` defaults to new)."""
+
+    def mint(show_id: str, visitor: str | None = None, ttl_seconds: int = 900) -> str:
+        return services.tokens.issue_access_token(
+            show_id=show_id, visitor_id=visitor or f"v-{uuid.uuid4().hex}",
+            expires_at=int(time.time()) + ttl_seconds,
+        )
+
+    return mint
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
