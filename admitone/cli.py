@@ -1,0 +1,198 @@
+"""The ``admitone`` command: ``up [--demo]``, ``migrate``, ``keys rotate``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack, contextmanager
+
+import asyncpg
+import msgspec
+
+from admitone.settings import Settings, SettingsError, env_name, load_settings
+
+
+def _fail(message: str) -> int:
+    print(f"admitone: {message}", file=sys.stderr)
+    return 2
+
+
+@contextmanager
+def _servers(settings: Settings, *, need_redis: bool = True) -> Iterator[Settings]:
+    """Settings with database and Redis URLs, starting embedded servers for the missing ones."""
+    from admitone.embedded import EmbeddedPostgres, EmbeddedRedis  # noqa: PLC0415 - only when needed
+
+    with ExitStack() as stack:
+        database_url = settings.database_url
+        redis_url = settings.redis_url
+        if database_url is None:
+            database_url = stack.enter_context(EmbeddedPostgres(settings.data_dir))
+            print(f"embedded PostgreSQL: {database_url}")
+        if redis_url is None and need_redis:
+            redis_url = stack.enter_context(EmbeddedRedis(settings.data_dir))
+            print(f"embedded Redis:      {redis_url}")
+        yield msgspec.structs.replace(settings, database_url=database_url, redis_url=redis_url)
+
+
+async def _migrate(database_url: str) -> list[str]:
+    from admitone.booking_core.migrate import migrate  # noqa: PLC0415 - keeps --help fast
+
+    conn = await asyncpg.connect(database_url)
+    try:
+        return await migrate(conn)
+    finally:
+        await conn.close()
+
+
+def _prepare_data_dir(settings: Settings) -> Settings:
+    """Create the data folder, the signing keys and the generated secrets."""
+    from admitone.admission.keys import KeyRing  # noqa: PLC0415
+    from admitone.secrets_store import load_or_create_secret  # noqa: PLC0415
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    KeyRing.load(settings.data_dir / "keys")
+    return msgspec.structs.replace(
+        settings,
+        operator_token=settings.operator_token
+        or load_or_create_secret(settings.data_dir, "operator-token"),
+        payment_webhook_secret=settings.payment_webhook_secret
+        or load_or_create_secret(settings.data_dir, "payment-webhook-secret"),
+    )
+
+
+def _worker_environment(settings: Settings) -> None:
+    """Hand the resolved settings to uvicorn's worker processes through the environment."""
+    for name, value in {
+        "database_url": settings.database_url,
+        "redis_url": settings.redis_url,
+        "data_dir": str(settings.data_dir.resolve()),
+        "operator_token": settings.operator_token,
+        "payment_webhook_secret": settings.payment_webhook_secret,
+        "log_format": settings.log_format,
+        "public_url": settings.base_url,
+    }.items():
+        if value is not None:
+            os.environ[env_name(name)] = str(value)
+
+
+def _exit_on_signal(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
+def cmd_up(settings: Settings, demo: bool) -> int:
+    import uvicorn  # noqa: PLC0415
+
+    from admitone.embedded import EmbeddedError  # noqa: PLC0415
+    from admitone.gateway.app import create_app  # noqa: PLC0415
+
+    # uvicorn re-raises the signal that stopped it once it has shut down; turning SIGTERM into
+    # SystemExit (as SIGINT is KeyboardInterrupt) lets the embedded servers stop cleanly after it.
+    signal.signal(signal.SIGTERM, _exit_on_signal)
+    if demo and not os.environ.get(env_name("log_format")):
+        settings = msgspec.structs.replace(settings, log_format="console")
+    try:
+        with _servers(settings) as resolved:
+            assert resolved.database_url is not None  # noqa: S101 - _servers sets both URLs
+            applied = asyncio.run(_migrate(resolved.database_url))
+            if applied:
+                print(f"migrations applied: {', '.join(applied)}")
+            resolved = _prepare_data_dir(resolved)
+            if demo:
+                from admitone.demo import create_demo  # noqa: PLC0415
+
+                show_id = asyncio.run(create_demo(resolved))
+                _print_demo(resolved, show_id)
+            print(f"admitone listening on {resolved.base_url}  (Ctrl-C stops everything)")
+            common = {
+                "host": resolved.host, "port": resolved.port, "loop": "uvloop",
+                "http": "httptools", "access_log": False, "log_level": "warning",
+                "timeout_graceful_shutdown": 10,
+            }
+            if resolved.workers == 1:
+                uvicorn.run(create_app(resolved), **common)  # type: ignore[arg-type]
+            else:
+                _worker_environment(resolved)
+                uvicorn.run("admitone.gateway.app:app_from_env", factory=True,
+                            workers=resolved.workers, **common)  # type: ignore[arg-type]
+    except EmbeddedError as exc:
+        return _fail(str(exc))
+    except (OSError, asyncpg.PostgresError) as exc:
+        return _fail(f"cannot start: {exc}")
+    except (KeyboardInterrupt, SystemExit):
+        print("admitone stopped")
+    return 0
+
+
+def _print_demo(settings: Settings, show_id: str) -> None:
+    base = settings.base_url
+    print()
+    print("  admitone demo is ready")
+    print(f"  queue page:      {base}/shows/{show_id}/queue")
+    print(f"  browse:          {base}/")
+    print(f"  API docs:        {base}/schema/swagger   (OpenAPI: {base}/schema/openapi.json)")
+    print(f"  operator token:  {settings.operator_token}")
+    print(f"  room stats:      curl -H 'Authorization: Bearer {settings.operator_token}' "
+          f"{base}/api/v1/admin/shows/{show_id}/waiting-room/stats")
+    print()
+
+
+def cmd_migrate(settings: Settings) -> int:
+    from admitone.embedded import EmbeddedError  # noqa: PLC0415
+
+    try:
+        with _servers(settings, need_redis=False) as resolved:
+            assert resolved.database_url is not None  # noqa: S101 - _servers sets it
+            applied = asyncio.run(_migrate(resolved.database_url))
+    except EmbeddedError as exc:
+        return _fail(str(exc))
+    except (OSError, asyncpg.PostgresError) as exc:
+        return _fail(f"cannot migrate: {exc}")
+    print(f"applied: {', '.join(applied)}" if applied else "database is up to date")
+    return 0
+
+
+def cmd_rotate_keys(settings: Settings) -> int:
+    from admitone.admission.keys import KeyRing, rotate_keys  # noqa: PLC0415
+
+    folder = settings.data_dir / "keys"
+    kid = rotate_keys(folder)
+    ring = KeyRing.load(folder)
+    print(f"new signing key {kid}; JWKS now serves: {', '.join(k.kid for k in ring.keys)}")
+    print("restart admitone (or roll the deployment) so every process signs with the new key")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="admitone",
+        description="Virtual waiting room, admission gateway and booking core.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    up = sub.add_parser("up", help="migrate and run everything in the foreground")
+    up.add_argument("--demo", action="store_true", help="also create a demo show with a waiting room")
+    sub.add_parser("migrate", help="apply database migrations and exit")
+    keys = sub.add_parser("keys", help="signing keys")
+    keys_sub = keys.add_subparsers(dest="keys_command", required=True)
+    keys_sub.add_parser("rotate", help="add a new signing key (the previous one keeps verifying)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        return _fail(str(exc))
+    if args.command == "up":
+        return cmd_up(settings, args.demo)
+    if args.command == "migrate":
+        return cmd_migrate(settings)
+    return cmd_rotate_keys(settings)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
