@@ -9,6 +9,7 @@ import signal
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
+from typing import Any
 
 import asyncpg
 import msgspec
@@ -100,24 +101,32 @@ def cmd_up(settings: Settings, demo: bool) -> int:
             applied = asyncio.run(_migrate(resolved.database_url))
             if applied:
                 print(f"migrations applied: {', '.join(applied)}")
-            resolved = _prepare_data_dir(resolved)
+            ready = _prepare_data_dir(resolved)
             if demo:
                 from admitone.demo import create_demo  # noqa: PLC0415
 
-                show_id = asyncio.run(create_demo(resolved))
-                _print_demo(resolved, show_id)
-            print(f"admitone listening on {resolved.base_url}  (Ctrl-C stops everything)")
-            common = {
-                "host": resolved.host, "port": resolved.port, "loop": "uvloop",
-                "http": "httptools", "access_log": False, "log_level": "warning",
+                show_id = asyncio.run(create_demo(ready))
+                _print_demo(ready, show_id)
+            print(f"admitone listening on {ready.base_url}  (Ctrl-C stops everything)")
+            common: dict[str, Any] = {
+                "host": ready.host,
+                "port": ready.port,
+                "loop": "uvloop",
+                "http": "httptools",
+                "access_log": False,
+                "log_level": "warning",
                 "timeout_graceful_shutdown": 10,
             }
-            if resolved.workers == 1:
-                uvicorn.run(create_app(resolved), **common)  # type: ignore[arg-type]
+            if ready.workers == 1:
+                uvicorn.run(create_app(ready), **common)
             else:
-                _worker_environment(resolved)
-                uvicorn.run("admitone.gateway.app:app_from_env", factory=True,
-                            workers=resolved.workers, **common)  # type: ignore[arg-type]
+                _worker_environment(ready)
+                uvicorn.run(
+                    "admitone.gateway.app:app_from_env",
+                    factory=True,
+                    workers=ready.workers,
+                    **common,
+                )
     except EmbeddedError as exc:
         return _fail(str(exc))
     except (OSError, asyncpg.PostgresError) as exc:
@@ -135,8 +144,10 @@ def _print_demo(settings: Settings, show_id: str) -> None:
     print(f"  browse:          {base}/")
     print(f"  API docs:        {base}/schema/swagger   (OpenAPI: {base}/schema/openapi.json)")
     print(f"  operator token:  {settings.operator_token}")
-    print(f"  room stats:      curl -H 'Authorization: Bearer {settings.operator_token}' "
-          f"{base}/api/v1/admin/shows/{show_id}/waiting-room/stats")
+    print(
+        f"  room stats:      curl -H 'Authorization: Bearer {settings.operator_token}' "
+        f"{base}/api/v1/admin/shows/{show_id}/waiting-room/stats"
+    )
     print()
 
 
@@ -173,7 +184,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True)
     up = sub.add_parser("up", help="migrate and run everything in the foreground")
-    up.add_argument("--demo", action="store_true", help="also create a demo show with a waiting room")
+    up.add_argument(
+        "--demo", action="store_true", help="also create a demo show with a waiting room"
+    )
     sub.add_parser("migrate", help="apply database migrations and exit")
     keys = sub.add_parser("keys", help="signing keys")
     keys_sub = keys.add_subparsers(dest="keys_command", required=True)

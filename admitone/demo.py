@@ -1,4 +1,4 @@
-"""The demo catalog of ``admitone up --demo``: one movie, one theater, a 10 × 20 screen, one show."""
+"""The demo catalog of ``admitone up --demo``: a movie, a theater, a 10 x 20 screen, a show."""
 
 from __future__ import annotations
 
@@ -35,18 +35,31 @@ async def create_demo(settings: Settings) -> str:
         show_id = await _existing_show(settings, services.pool)
         if show_id is None:
             catalog = services.catalog
-            movie = await catalog.create_movie(m.MovieIn(
-                title="Midnight Premiere", duration_minutes=148, language="Hindi", genre="Thriller",
-                rating=Decimal("8.4"),
-                description="The most awaited release of the year: opening night, one screen.",
-            ))
-            theater = await catalog.create_theater(m.TheaterIn(
-                name="Regal Talkies", city="Mumbai", address="Colaba Causeway, Mumbai 400001",
-                timezone="Asia/Kolkata",
-            ))
+            movie = await catalog.create_movie(
+                m.MovieIn(
+                    title="Midnight Premiere",
+                    duration_minutes=148,
+                    language="Hindi",
+                    genre="Thriller",
+                    rating=Decimal("8.4"),
+                    description="The most awaited release of the year: opening night, one screen.",
+                )
+            )
+            theater = await catalog.create_theater(
+                m.TheaterIn(
+                    name="Regal Talkies",
+                    city="Mumbai",
+                    address="Colaba Causeway, Mumbai 400001",
+                    timezone="Asia/Kolkata",
+                )
+            )
             rows = [
-                m.RowIn(name=name, seats=20, seat_type="PREMIUM" if name in "IJ" else "REGULAR",
-                        price_multiplier=Decimal("1.50") if name in "IJ" else Decimal("1.00"))
+                m.RowIn(
+                    name=name,
+                    seats=20,
+                    seat_type="PREMIUM" if name in "IJ" else "REGULAR",
+                    price_multiplier=Decimal("1.50") if name in "IJ" else Decimal("1.00"),
+                )
                 for name in "ABCDEFGHIJ"
             ]
             screen = await catalog.create_screen(
@@ -55,10 +68,15 @@ async def create_demo(settings: Settings) -> str:
             starts = (datetime.now(UTC) + timedelta(days=2)).replace(
                 hour=14, minute=0, second=0, microsecond=0
             )  # 19:30 in Mumbai
-            show = await catalog.create_show(m.ShowIn(
-                movie_id=movie.id, screen_id=screen.id, show_time=starts,
-                base_price=Decimal("200.00"), currency="INR",
-            ))
+            show = await catalog.create_show(
+                m.ShowIn(
+                    movie_id=movie.id,
+                    screen_id=screen.id,
+                    show_time=starts,
+                    base_price=Decimal("200.00"),
+                    currency="INR",
+                )
+            )
             show_id = show.id
             (settings.data_dir / _MARKER).write_text(show_id, encoding="utf-8")
         rooms = services.extras.get("rooms")

@@ -182,3 +182,10 @@ class DependencyUnavailableError(AdmitoneError):
             retryAfter=retry_after_seconds,
         )
         self.retry_after_seconds = retry_after_seconds
+
+
+class PaymentMismatchError(InvalidRequestError):
+    """A gateway reported a success for another amount or currency than the payment's."""
+
+    code = "PAYMENT_MISMATCH"
+    title = "Payment does not match"

@@ -49,7 +49,10 @@ class Services:
 
 async def create_pool(dsn: str, max_size: int = 20) -> asyncpg.Pool:
     pool = await asyncpg.create_pool(
-        dsn, min_size=1, max_size=max_size, command_timeout=30,
+        dsn,
+        min_size=1,
+        max_size=max_size,
+        command_timeout=30,
         server_settings={"application_name": "admitone"},
     )
     assert pool is not None  # noqa: S101 - create_pool returns the pool when awaited
@@ -58,8 +61,12 @@ async def create_pool(dsn: str, max_size: int = 20) -> asyncpg.Pool:
 
 def create_redis(url: str) -> Redis:
     return Redis.from_url(
-        url, socket_timeout=2.0, socket_connect_timeout=2.0, health_check_interval=15,
-        retry_on_timeout=False, max_connections=256,
+        url,
+        socket_timeout=2.0,
+        socket_connect_timeout=2.0,
+        health_check_interval=15,
+        retry_on_timeout=False,
+        max_connections=256,
     )
 
 
@@ -87,13 +94,18 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
             catalog=CatalogService(pool, settings.max_seats_per_visitor),
             seat_events=seat_events,
             seats=SeatService(
-                SeatLockRepository(pool), seat_events, lock_seconds=settings.lock_seconds,
+                SeatLockRepository(pool),
+                seat_events,
+                lock_seconds=settings.lock_seconds,
                 max_seats_per_lock=settings.max_seats_per_lock,
             ),
             gateway=gateway,
             checkout=CheckoutService(
-                pool, gateway, lock_seconds=settings.lock_seconds,
-                payment_timeout_seconds=settings.payment_timeout_seconds, base_url=settings.base_url,
+                pool,
+                gateway,
+                lock_seconds=settings.lock_seconds,
+                payment_timeout_seconds=settings.payment_timeout_seconds,
+                base_url=settings.base_url,
             ),
         )
     finally:

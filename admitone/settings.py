@@ -50,8 +50,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     webhook_tolerance_seconds: int = 300
     booking_token_seconds: int = 900
     # Access tokens and admission.
-    access_token_issuer: str = "admitone"
-    access_token_audience: str = "admitone-booking"
+    access_token_issuer: str = "admitone"  # noqa: S105 - an issuer name, not a secret
+    access_token_audience: str = "admitone-booking"  # noqa: S105 - an audience name, not a secret
     # Run the background jobs (sweeper, outbox, reconciliation, scheduler) inside the app.
     background_jobs: bool = True
 

@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -177,30 +178,52 @@ def make_show(services: Services) -> MakeShow:
     """Create a movie, theater, screen and show; rows of ``seats_per_row`` seats each."""
 
     async def make(
-        rows: int = 2, seats_per_row: int = 10, *, starts_in: timedelta = timedelta(days=3),
-        base_price: str = "200.00", max_seats_per_visitor: int | None = None,
-        city: str = "Mumbai", title: str | None = None,
+        rows: int = 2,
+        seats_per_row: int = 10,
+        *,
+        starts_in: timedelta = timedelta(days=3),
+        base_price: str = "200.00",
+        max_seats_per_visitor: int | None = None,
+        city: str = "Mumbai",
+        title: str | None = None,
         row_types: dict[str, tuple[str, str]] | None = None,
     ) -> ShowFixture:
         catalog = services.catalog
-        movie = await catalog.create_movie(m.MovieIn(
-            title=title or f"Test Movie {uuid.uuid4().hex[:6]}", duration_minutes=120,
-            language="Hindi", genre="Drama"))
-        theater = await catalog.create_theater(m.TheaterIn(
-            name="Test Theater", city=city, address="1 Test Road"))
+        movie = await catalog.create_movie(
+            m.MovieIn(
+                title=title or f"Test Movie {uuid.uuid4().hex[:6]}",
+                duration_minutes=120,
+                language="Hindi",
+                genre="Drama",
+            )
+        )
+        theater = await catalog.create_theater(
+            m.TheaterIn(name="Test Theater", city=city, address="1 Test Road")
+        )
         row_names = [chr(ord("A") + i) for i in range(rows)]
         types = row_types or {}
-        layout = m.LayoutIn(rows=[
-            m.RowIn(name=name, seats=seats_per_row,
+        layout = m.LayoutIn(
+            rows=[
+                m.RowIn(
+                    name=name,
+                    seats=seats_per_row,
                     seat_type=types.get(name, ("REGULAR", "1.00"))[0],
-                    price_multiplier=m.Decimal(types.get(name, ("REGULAR", "1.00"))[1]))
-            for name in row_names
-        ])
+                    price_multiplier=Decimal(types.get(name, ("REGULAR", "1.00"))[1]),
+                )
+                for name in row_names
+            ]
+        )
         screen = await catalog.create_screen(theater.id, m.ScreenIn(name="Screen 1", layout=layout))
-        show = await catalog.create_show(m.ShowIn(
-            movie_id=movie.id, screen_id=screen.id, show_time=datetime.now(UTC) + starts_in,
-            base_price=m.Decimal(base_price), currency="INR",
-            max_seats_per_visitor=max_seats_per_visitor))
+        show = await catalog.create_show(
+            m.ShowIn(
+                movie_id=movie.id,
+                screen_id=screen.id,
+                show_time=datetime.now(UTC) + starts_in,
+                base_price=Decimal(base_price),
+                currency="INR",
+                max_seats_per_visitor=max_seats_per_visitor,
+            )
+        )
         seat_ids = [f"{name}{n}" for name in row_names for n in range(1, seats_per_row + 1)]
         return ShowFixture(show.id, movie.id, theater.id, screen.id, seat_ids)
 
@@ -213,7 +236,8 @@ def access_token(services: Services) -> Callable[..., str]:
 
     def mint(show_id: str, visitor: str | None = None, ttl_seconds: int = 900) -> str:
         return services.tokens.issue_access_token(
-            show_id=show_id, visitor_id=visitor or f"v-{uuid.uuid4().hex}",
+            show_id=show_id,
+            visitor_id=visitor or f"v-{uuid.uuid4().hex}",
             expires_at=int(time.time()) + ttl_seconds,
         )
 
@@ -222,3 +246,26 @@ def access_token(services: Services) -> Callable[..., str]:
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+async def expire_lock(services: Services, lock_id: str) -> None:
+    """Move a lock's expiry into the past, as if its time had run out (the sweeper has not run)."""
+    lock = uuid.UUID(lock_id)
+    async with services.pool.acquire() as conn, conn.transaction():
+        await conn.execute(
+            "UPDATE show_seats SET locked_until = clock_timestamp() - interval '1 second'"
+            " WHERE lock_id = $1",
+            lock,
+        )
+        await conn.execute(
+            "UPDATE seat_locks SET expires_at = clock_timestamp() - interval '1 second'"
+            " WHERE id = $1",
+            lock,
+        )
+
+
+async def seat_states(services: Services, show_id: str) -> dict[str, str]:
+    rows = await services.pool.fetch(
+        "SELECT seat_id, status FROM show_seats WHERE show_id = $1", uuid.UUID(show_id)
+    )
+    return {row["seat_id"]: row["status"] for row in rows}

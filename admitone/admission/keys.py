@@ -32,8 +32,17 @@ class SigningKey:
 
     def jwk(self) -> dict[str, str]:
         """The public half as an RFC 8037 OKP JSON Web Key."""
-        raw = self.public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-        return {"kty": "OKP", "crv": "Ed25519", "x": _b64(raw), "kid": self.kid, "use": "sig", "alg": "EdDSA"}
+        raw = self.public_key.public_bytes(
+            serialization.Encoding.Raw, serialization.PublicFormat.Raw
+        )
+        return {
+            "kty": "OKP",
+            "crv": "Ed25519",
+            "x": _b64(raw),
+            "kid": self.kid,
+            "use": "sig",
+            "alg": "EdDSA",
+        }
 
 
 def _b64(raw: bytes) -> str:

@@ -8,7 +8,7 @@ import zoneinfo
 from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 import msgspec
@@ -34,10 +34,16 @@ def title_query(text: str) -> str | None:
     return " & ".join(f"{word}:*" for word in words) or None
 
 
-def _row_to(struct: type[Any], row: asyncpg.Record, **extra: Any) -> Any:
-    data = {key: (str(value) if isinstance(value, uuid.UUID) else value) for key, value in row.items()}
+def _row_to(struct: type[T], row: asyncpg.Record | None, **extra: Any) -> T:
+    assert row is not None  # noqa: S101 - INSERT … RETURNING and checked reads return a row
+    data = {
+        key: (str(value) if isinstance(value, uuid.UUID) else value) for key, value in row.items()
+    }
     data.update(extra)
     return struct(**{name: data[name] for name in struct.__struct_fields__ if name in data})
+
+
+T = TypeVar("T", bound=msgspec.Struct)
 
 
 class CatalogService:
@@ -53,8 +59,14 @@ class CatalogService:
             " description, poster_url) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
             " RETURNING id, title, duration_minutes, language, genre, rating, release_date,"
             " description, poster_url",
-            data.title, data.duration_minutes, data.language, data.genre, data.rating,
-            data.release_date, data.description, data.poster_url,
+            data.title,
+            data.duration_minutes,
+            data.language,
+            data.genre,
+            data.rating,
+            data.release_date,
+            data.description,
+            data.poster_url,
         )
         return _movie(row)
 
@@ -66,7 +78,10 @@ class CatalogService:
         row = await self.pool.fetchrow(
             "INSERT INTO theaters (name, city, address, timezone) VALUES ($1, $2, $3, $4)"
             " RETURNING id, name, city, address, timezone",
-            data.name, data.city, data.address, data.timezone,
+            data.name,
+            data.city,
+            data.address,
+            data.timezone,
         )
         return _row_to(m.Theater, row)
 
@@ -87,15 +102,27 @@ class CatalogService:
             screen_id = await conn.fetchval(
                 "INSERT INTO screens (theater_id, name, total_seats, layout)"
                 " VALUES ($1, $2, $3, $4::jsonb) RETURNING id",
-                theater, data.name, len(seats), msgspec.json.encode(layout).decode(),
+                theater,
+                data.name,
+                len(seats),
+                msgspec.json.encode(layout).decode(),
             )
             await conn.copy_records_to_table(
                 "seats",
                 records=[(screen_id, *seat) for seat in seats],
-                columns=["screen_id", "seat_id", "row_name", "row_index", "seat_number",
-                         "seat_type", "price_multiplier"],
+                columns=[
+                    "screen_id",
+                    "seat_id",
+                    "row_name",
+                    "row_index",
+                    "seat_number",
+                    "seat_type",
+                    "price_multiplier",
+                ],
             )
-        return m.Screen(id=str(screen_id), theater_id=theater_id, name=data.name, total_seats=len(seats))
+        return m.Screen(
+            id=str(screen_id), theater_id=theater_id, name=data.name, total_seats=len(seats)
+        )
 
     async def create_show(self, data: m.ShowIn) -> m.Show:
         movie = parse_uuid(data.movie_id, "movie")
@@ -113,15 +140,23 @@ class CatalogService:
                 " max_seats_per_visitor) VALUES ($1, $2, $3, $4, $5, $6)"
                 " RETURNING id, movie_id, screen_id, show_time, base_price, currency, status,"
                 " max_seats_per_visitor",
-                movie, screen, data.show_time, data.base_price, data.currency, limit,
+                movie,
+                screen,
+                data.show_time,
+                data.base_price,
+                data.currency,
+                limit,
             )
+            assert row is not None  # noqa: S101 - INSERT … RETURNING returns the row
             await conn.execute(sql("create_show_seats"), row["id"], screen, data.base_price)
             total = await conn.fetchval("SELECT total_seats FROM screens WHERE id = $1", screen)
             await conn.execute(
                 "INSERT INTO audit_log (actor, entity, entity_id, action, data)"
                 " VALUES ('operator', 'show', $1, 'CREATED', $2::jsonb)",
                 str(row["id"]),
-                msgspec.json.encode({"movieId": data.movie_id, "screenId": data.screen_id}).decode(),
+                msgspec.json.encode(
+                    {"movieId": data.movie_id, "screenId": data.screen_id}
+                ).decode(),
             )
         return _row_to(m.Show, row, total_seats=total)
 
@@ -151,10 +186,17 @@ class CatalogService:
         if row is None:
             raise ShowNotFoundError(f"No show has the id {show_id}")
         return {
-            "id": str(row["id"]), "title": row["title"], "showTime": row["show_time"],
-            "language": row["language"], "durationMinutes": row["duration_minutes"],
-            "theater": row["theater"], "city": row["city"], "address": row["address"],
-            "timezone": row["timezone"], "screen": row["screen"], "currency": row["currency"],
+            "id": str(row["id"]),
+            "title": row["title"],
+            "showTime": row["show_time"],
+            "language": row["language"],
+            "durationMinutes": row["duration_minutes"],
+            "theater": row["theater"],
+            "city": row["city"],
+            "address": row["address"],
+            "timezone": row["timezone"],
+            "screen": row["screen"],
+            "currency": row["currency"],
         }
 
     async def list_movies(self, city: str | None, day: date | None, q: str | None) -> m.MovieList:
@@ -164,7 +206,9 @@ class CatalogService:
         rows = await self.pool.fetch(sql("list_movies"), city, day, query)
         return m.MovieList(movies=[_row_to(m.MovieSummary, row) for row in rows])
 
-    async def list_movie_shows(self, movie_id: str, city: str | None, day: date | None) -> m.ShowList:
+    async def list_movie_shows(
+        self, movie_id: str, city: str | None, day: date | None
+    ) -> m.ShowList:
         movie = parse_uuid(movie_id, "movie")
         if not await self.pool.fetchval("SELECT 1 FROM movies WHERE id = $1", movie):
             raise NotFoundError(f"No movie has the id {movie_id}")
@@ -172,7 +216,7 @@ class CatalogService:
         return m.ShowList(theaters=list(_group_by_theater(rows)))
 
 
-def _movie(row: asyncpg.Record) -> m.Movie:
+def _movie(row: asyncpg.Record | None) -> m.Movie:
     return _row_to(m.Movie, row)
 
 
@@ -183,12 +227,21 @@ def _group_by_theater(rows: Iterable[asyncpg.Record]) -> Iterable[m.TheaterShows
         if current is None or current["id"] != str(row["theater_id"]):
             if current is not None:
                 yield m.TheaterShows(**current, shows=shows)
-            current = {"id": str(row["theater_id"]), "name": row["theater_name"],
-                       "city": row["city"], "address": row["address"]}
+            current = {
+                "id": str(row["theater_id"]),
+                "name": row["theater_name"],
+                "city": row["city"],
+                "address": row["address"],
+            }
             shows = []
-        shows.append(m.ShowSummary(
-            id=str(row["id"]), time=row["show_time"], price=Decimal(row["base_price"]),
-            currency=row["currency"], screen=row["screen_name"],
-        ))
+        shows.append(
+            m.ShowSummary(
+                id=str(row["id"]),
+                time=row["show_time"],
+                price=Decimal(row["base_price"]),
+                currency=row["currency"],
+                screen=row["screen_name"],
+            )
+        )
     if current is not None:
         yield m.TheaterShows(**current, shows=shows)

@@ -17,6 +17,7 @@ from decimal import Decimal
 import asyncpg
 import msgspec
 import structlog
+from asyncpg.pool import PoolConnectionProxy
 
 from admitone.booking_core import models as m
 from admitone.booking_core.payments.gateway import PaymentGateway
@@ -32,12 +33,22 @@ from admitone.errors import (
 
 log = structlog.get_logger(__name__)
 _encode = msgspec.json.Encoder(decimal_format="string").encode
+Connection = asyncpg.Connection | PoolConnectionProxy
 _REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud at a counter
 
 
 def new_reference() -> str:
     """A booking reference such as ``AO7K3F9QX2``: 10 characters, about 48 bits."""
     return "AO" + "".join(secrets.choice(_REFERENCE_ALPHABET) for _ in range(8))
+
+
+@dataclass(frozen=True, slots=True)
+class Charge:
+    payment_id: str
+    amount: Decimal
+    currency: str
+    method: str
+    return_url: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,8 +59,13 @@ class StoredResponse:
 
 class CheckoutService:
     def __init__(
-        self, pool: asyncpg.Pool, gateway: PaymentGateway, *, lock_seconds: int,
-        payment_timeout_seconds: int, base_url: str,
+        self,
+        pool: asyncpg.Pool,
+        gateway: PaymentGateway,
+        *,
+        lock_seconds: int,
+        payment_timeout_seconds: int,
+        base_url: str,
     ) -> None:
         self.pool = pool
         self.gateway = gateway
@@ -75,7 +91,9 @@ class CheckoutService:
             fresh = await conn.fetchval(
                 "INSERT INTO idempotency_keys (visitor_id, key, request_hash) VALUES ($1, $2, $3)"
                 " ON CONFLICT DO NOTHING RETURNING true",
-                visitor_id, idempotency_key, request_hash,
+                visitor_id,
+                idempotency_key,
+                request_hash,
             )
             if not fresh:
                 return await self._replay(conn, visitor_id, idempotency_key, request_hash)
@@ -83,23 +101,33 @@ class CheckoutService:
             await conn.execute(
                 "UPDATE idempotency_keys SET status_code = $3, response = $4::jsonb"
                 " WHERE visitor_id = $1 AND key = $2",
-                visitor_id, idempotency_key, stored.status_code, stored.body.decode(),
+                visitor_id,
+                idempotency_key,
+                stored.status_code,
+                stored.body.decode(),
             )
         # The charge is registered after commit: a gateway that is down leaves the payment
         # INITIATED, and reconciliation fails it once its window has passed.
         try:
-            await self.gateway.create_charge(**charge)
+            await self.gateway.create_charge(
+                payment_id=charge.payment_id,
+                amount=charge.amount,
+                currency=charge.currency,
+                method=charge.method,
+                return_url=charge.return_url,
+            )
         except Exception as exc:  # noqa: BLE001 - any gateway failure is settled by reconciliation
-            log.warning("charge_not_registered", payment_id=charge["payment_id"], error=str(exc))
+            log.warning("charge_not_registered", payment_id=charge.payment_id, error=str(exc))
         return stored
 
     async def _replay(
-        self, conn: asyncpg.Connection, visitor_id: str, key: str, request_hash: str
+        self, conn: Connection, visitor_id: str, key: str, request_hash: str
     ) -> StoredResponse:
         row = await conn.fetchrow(
             "SELECT request_hash, status_code, response::text AS response FROM idempotency_keys"
             " WHERE visitor_id = $1 AND key = $2",
-            visitor_id, key,
+            visitor_id,
+            key,
         )
         assert row is not None  # noqa: S101 - the conflicting row is committed
         if row["request_hash"] != request_hash:
@@ -109,8 +137,8 @@ class CheckoutService:
         return StoredResponse(row["status_code"], row["response"].encode())
 
     async def _create_booking(
-        self, conn: asyncpg.Connection, visitor_id: str, lock_id: uuid.UUID, request: m.CheckoutIn
-    ) -> tuple[StoredResponse, dict[str, object]]:
+        self, conn: Connection, visitor_id: str, lock_id: uuid.UUID, request: m.CheckoutIn
+    ) -> tuple[StoredResponse, Charge]:
         lock = await conn.fetchrow(
             "SELECT id, show_id, visitor_id FROM seat_locks WHERE id = $1", lock_id
         )
@@ -134,51 +162,87 @@ class CheckoutService:
             )
         now = lock["now"]
         held = [s for s in seats if s["lock_id"] == lock_id and s["locked_until"] > now]
-        if lock["status"] != "ACTIVE" or lock["expires_at"] <= now or len(held) != len(lock["seat_ids"]):
+        if (
+            lock["status"] != "ACTIVE"
+            or lock["expires_at"] <= now
+            or len(held) != len(lock["seat_ids"])
+        ):
             raise LockExpiredError(str(lock_id), lock["expires_at"])
 
         until = max(lock["expires_at"], now + timedelta(seconds=self.lock_seconds))
         await conn.execute(
-            "UPDATE show_seats SET locked_until = $2, updated_at = $3 WHERE show_id = $4 AND lock_id = $1",
-            lock_id, until, now, lock["show_id"],
+            "UPDATE show_seats SET locked_until = $2, updated_at = $3"
+            " WHERE show_id = $4 AND lock_id = $1",
+            lock_id,
+            until,
+            now,
+            lock["show_id"],
         )
         await conn.execute(
-            "UPDATE seat_locks SET expires_at = $2, updated_at = $3 WHERE id = $1", lock_id, until, now
+            "UPDATE seat_locks SET expires_at = $2, updated_at = $3 WHERE id = $1",
+            lock_id,
+            until,
+            now,
         )
         amount = sum((s["price"] for s in held), Decimal("0.00"))
         currency = lock["currency"].strip()
         booking_id = await conn.fetchval(
-            "INSERT INTO bookings (reference, show_id, visitor_id, lock_id, email, amount, currency)"
+            "INSERT INTO bookings"
+            " (reference, show_id, visitor_id, lock_id, email, amount, currency)"
             " VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
-            new_reference(), lock["show_id"], visitor_id, lock_id, request.email, amount, currency,
+            new_reference(),
+            lock["show_id"],
+            visitor_id,
+            lock_id,
+            request.email,
+            amount,
+            currency,
         )
         await conn.executemany(
-            "INSERT INTO booking_seats (booking_id, show_id, seat_id, price) VALUES ($1, $2, $3, $4)",
+            "INSERT INTO booking_seats (booking_id, show_id, seat_id, price)"
+            " VALUES ($1, $2, $3, $4)",
             [(booking_id, lock["show_id"], s["seat_id"], s["price"]) for s in held],
         )
         payment_expires = now + timedelta(seconds=self.payment_timeout_seconds)
         payment_id = await conn.fetchval(
             "INSERT INTO payments (booking_id, amount, currency, method, expires_at)"
             " VALUES ($1, $2, $3, $4, $5) RETURNING id",
-            booking_id, amount, currency, request.payment_method, payment_expires,
+            booking_id,
+            amount,
+            currency,
+            request.payment_method,
+            payment_expires,
         )
         await conn.execute(
             "INSERT INTO audit_log (actor, entity, entity_id, action, data)"
             " VALUES ($1, 'booking', $2, 'PENDING', $3::jsonb)",
-            visitor_id, str(booking_id),
-            _encode({"lockId": str(lock_id), "paymentId": str(payment_id), "amount": amount,
-                     "lockExtendedTo": until}).decode(),
+            visitor_id,
+            str(booking_id),
+            _encode(
+                {
+                    "lockId": str(lock_id),
+                    "paymentId": str(payment_id),
+                    "amount": amount,
+                    "lockExtendedTo": until,
+                }
+            ).decode(),
         )
         payment_url = f"{self.base_url}/sandbox/pay/{payment_id}"
         body = m.CheckoutOut(
-            booking_id=str(booking_id), status="PENDING", payment_id=str(payment_id),
-            payment_url=payment_url, amount=amount, currency=currency,
+            booking_id=str(booking_id),
+            status="PENDING",
+            payment_id=str(payment_id),
+            payment_url=payment_url,
+            amount=amount,
+            currency=currency,
             payment_expires_at=payment_expires,
         )
-        charge: dict[str, object] = {
-            "payment_id": str(payment_id), "amount": amount, "currency": currency,
-            "method": request.payment_method,
-            "return_url": f"{self.base_url}/bookings/{booking_id}",
-        }
+        charge = Charge(
+            payment_id=str(payment_id),
+            amount=amount,
+            currency=currency,
+            method=request.payment_method,
+            return_url=f"{self.base_url}/bookings/{booking_id}",
+        )
         log.info("booking_pending", booking_id=str(booking_id), payment_id=str(payment_id))
         return StoredResponse(201, _encode(body)), charge

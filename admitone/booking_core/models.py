@@ -9,7 +9,9 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import Meta
 
-SeatType = Annotated[str, Meta(pattern=r"^[A-Z][A-Z_]{0,19}$", description="e.g. REGULAR, PREMIUM, VIP")]
+SeatType = Annotated[
+    str, Meta(pattern=r"^[A-Z][A-Z_]{0,19}$", description="e.g. REGULAR, PREMIUM, VIP")
+]
 SeatStatus = Literal["AVAILABLE", "LOCKED", "BOOKED"]
 SeatId = Annotated[str, Meta(pattern=r"^[A-Z]{1,3}[1-9][0-9]{0,2}$", examples=["A1", "J20"])]
 Currency = Annotated[str, Meta(pattern=r"^[A-Z]{3}$", examples=["INR"])]
@@ -19,12 +21,14 @@ PaymentMethod = Literal["CARD", "UPI", "NETBANKING", "WALLET"]
 ShortText = Annotated[str, Meta(min_length=1, max_length=255)]
 
 
+_CENTS_DIGITS = 2
+
 
 def _check_decimal(value: Decimal, name: str, *, low: Decimal, high: Decimal) -> None:
     """msgspec cannot bound a Decimal, so structs check theirs here (a ValueError is a 400)."""
     if not value.is_finite() or not low <= value <= high:
         raise ValueError(f"{name} must be from {low} to {high}")
-    if value.as_tuple().exponent < -2:  # type: ignore[operator]  # finite: exponent is an int
+    if value.as_tuple().exponent < -_CENTS_DIGITS:  # type: ignore[operator]  # finite: an int
         raise ValueError(f"{name} has more than two decimal places")
 
 
@@ -39,7 +43,7 @@ class Output(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
 # Catalog (operator) ---------------------------------------------------------
 
 
-class MovieIn(Input):
+class MovieIn(Input, frozen=True):
     title: ShortText
     duration_minutes: Annotated[int, Meta(ge=1, le=1440)]
     language: Annotated[str, Meta(min_length=1, max_length=50)]
@@ -54,7 +58,7 @@ class MovieIn(Input):
             _check_decimal(self.rating, "rating", low=Decimal(0), high=Decimal(10))
 
 
-class Movie(Output):
+class Movie(Output, frozen=True):
     id: str
     title: str
     duration_minutes: int
@@ -66,14 +70,14 @@ class Movie(Output):
     poster_url: str | None
 
 
-class TheaterIn(Input):
+class TheaterIn(Input, frozen=True):
     name: ShortText
     city: Annotated[str, Meta(min_length=1, max_length=100)]
     address: Annotated[str, Meta(min_length=1, max_length=1000)]
     timezone: Annotated[str, Meta(min_length=1, max_length=64)] = "UTC"
 
 
-class Theater(Output):
+class Theater(Output, frozen=True):
     id: str
     name: str
     city: str
@@ -81,33 +85,35 @@ class Theater(Output):
     timezone: str
 
 
-class RowIn(Input):
+class RowIn(Input, frozen=True):
     name: RowName
     seats: Annotated[int, Meta(ge=1, le=200)]
     seat_type: SeatType = "REGULAR"
     price_multiplier: Decimal = Decimal("1.00")
 
     def __post_init__(self) -> None:
-        _check_decimal(self.price_multiplier, "priceMultiplier", low=Decimal("0.01"), high=Decimal(99))
+        _check_decimal(
+            self.price_multiplier, "priceMultiplier", low=Decimal("0.01"), high=Decimal(99)
+        )
 
 
-class LayoutIn(Input):
+class LayoutIn(Input, frozen=True):
     rows: Annotated[list[RowIn], Meta(min_length=1, max_length=100)]
 
 
-class ScreenIn(Input):
+class ScreenIn(Input, frozen=True):
     name: ShortText
     layout: LayoutIn
 
 
-class Screen(Output):
+class Screen(Output, frozen=True):
     id: str
     theater_id: str
     name: str
     total_seats: int
 
 
-class ShowIn(Input):
+class ShowIn(Input, frozen=True):
     movie_id: str
     screen_id: str
     show_time: datetime
@@ -119,7 +125,7 @@ class ShowIn(Input):
         _check_decimal(self.base_price, "basePrice", low=Decimal(0), high=Decimal("99999999.99"))
 
 
-class Show(Output):
+class Show(Output, frozen=True):
     id: str
     movie_id: str
     screen_id: str
@@ -134,7 +140,7 @@ class Show(Output):
 # Browse (public) -------------------------------------------------------------
 
 
-class MovieSummary(Output):
+class MovieSummary(Output, frozen=True):
     id: str
     title: str
     language: str
@@ -144,11 +150,11 @@ class MovieSummary(Output):
     poster_url: str | None
 
 
-class MovieList(Output):
+class MovieList(Output, frozen=True):
     movies: list[MovieSummary]
 
 
-class ShowSummary(Output):
+class ShowSummary(Output, frozen=True):
     id: str
     time: datetime
     price: Decimal
@@ -156,7 +162,7 @@ class ShowSummary(Output):
     screen: str
 
 
-class TheaterShows(Output):
+class TheaterShows(Output, frozen=True):
     id: str
     name: str
     city: str
@@ -164,19 +170,19 @@ class TheaterShows(Output):
     shows: list[ShowSummary]
 
 
-class ShowList(Output):
+class ShowList(Output, frozen=True):
     theaters: list[TheaterShows]
 
 
 # Seat map and locks ----------------------------------------------------------
 
 
-class Layout(Output):
+class Layout(Output, frozen=True):
     rows: int
     cols: int
 
 
-class SeatView(Output):
+class SeatView(Output, frozen=True):
     id: str
     row: str
     number: int
@@ -185,24 +191,24 @@ class SeatView(Output):
     price: Decimal
 
 
-class SeatMap(Output):
+class SeatMap(Output, frozen=True):
     show_id: str
     currency: str
     layout: Layout
     seats: list[SeatView]
 
 
-class LockIn(Input):
+class LockIn(Input, frozen=True):
     show_id: str
     seat_ids: Annotated[list[SeatId], Meta(min_length=1, max_length=50)]
 
 
-class LockedSeat(Output):
+class LockedSeat(Output, frozen=True):
     id: str
     price: Decimal
 
 
-class LockOut(Output):
+class LockOut(Output, frozen=True):
     lock_id: str
     expires_at: datetime
     seats: list[LockedSeat]
@@ -210,24 +216,24 @@ class LockOut(Output):
     currency: str
 
 
-class ExtendOut(Output):
+class ExtendOut(Output, frozen=True):
     expires_at: datetime
 
 
-class ReleaseOut(Output):
+class ReleaseOut(Output, frozen=True):
     success: bool
 
 
 # Checkout and bookings -------------------------------------------------------
 
 
-class CheckoutIn(Input):
+class CheckoutIn(Input, frozen=True):
     lock_id: str
     payment_method: PaymentMethod
     email: Email
 
 
-class CheckoutOut(Output):
+class CheckoutOut(Output, frozen=True):
     booking_id: str
     status: str
     payment_id: str

@@ -30,12 +30,20 @@ class SeatLockRepository:
         self.pool = pool
 
     async def lock(
-        self, show_id: uuid.UUID, seat_ids: list[str], visitor_id: str, lock_id: uuid.UUID,
+        self,
+        show_id: uuid.UUID,
+        seat_ids: list[str],
+        visitor_id: str,
+        lock_id: uuid.UUID,
         lock_seconds: int,
     ) -> LockResult:
         rows = await self.pool.fetch(
             "SELECT * FROM admitone_lock_seats($1, $2, $3, $4, $5)",
-            show_id, seat_ids, visitor_id, lock_id, lock_seconds,
+            show_id,
+            seat_ids,
+            visitor_id,
+            lock_id,
+            lock_seconds,
         )
         first = rows[0]
         return LockResult(
@@ -52,13 +60,20 @@ class SeatLockRepository:
     ) -> tuple[str, datetime | None]:
         row = await self.pool.fetchrow(
             "SELECT * FROM admitone_extend_lock($1, $2, $3, $4)",
-            lock_id, visitor_id, seconds, max_life_seconds,
+            lock_id,
+            visitor_id,
+            seconds,
+            max_life_seconds,
         )
         assert row is not None  # noqa: S101 - the function always returns one row
         return row["outcome"], row["expires_at"]
 
-    async def release(self, lock_id: uuid.UUID, visitor_id: str) -> tuple[str, str | None, list[str]]:
-        row = await self.pool.fetchrow("SELECT * FROM admitone_release_lock($1, $2)", lock_id, visitor_id)
+    async def release(
+        self, lock_id: uuid.UUID, visitor_id: str
+    ) -> tuple[str, str | None, list[str]]:
+        row = await self.pool.fetchrow(
+            "SELECT * FROM admitone_release_lock($1, $2)", lock_id, visitor_id
+        )
         assert row is not None  # noqa: S101 - the function always returns one row
         show = row["show_id"]
         return row["outcome"], str(show) if show else None, list(row["seat_ids"] or [])

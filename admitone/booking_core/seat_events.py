@@ -41,12 +41,12 @@ class SeatEvents:
         """The cached seat map, or ``load()`` stored for the next ``cache_seconds``."""
         key = seat_map_key(show_id)
         try:
-            hit: bytes | None = await self.redis.get(key)
+            hit = await self.redis.get(key)
         except RedisError as exc:
             log.warning("seat_map_cache_unavailable", error=str(exc))
             return await load()
         if hit is not None:
-            return hit
+            return hit if isinstance(hit, bytes) else hit.encode()
         body = await load()
         try:
             await self.redis.set(key, body, px=self.cache_ms)

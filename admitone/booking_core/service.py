@@ -38,7 +38,11 @@ class SeatService:
     """Seat map, lock, extend, release and the expiry sweep."""
 
     def __init__(
-        self, repository: SeatLockRepository, events: SeatEvents, *, lock_seconds: int,
+        self,
+        repository: SeatLockRepository,
+        events: SeatEvents,
+        *,
+        lock_seconds: int,
         max_seats_per_lock: int,
     ) -> None:
         self.repository = repository
@@ -61,8 +65,12 @@ class SeatService:
         rows = await self.repository.seat_rows(show)
         seats = [
             m.SeatView(
-                id=row["seat_id"], row=row["row_name"], number=row["seat_number"],
-                seat_type=row["seat_type"], status=row["status"], price=row["price"],
+                id=row["seat_id"],
+                row=row["row_name"],
+                number=row["seat_number"],
+                seat_type=row["seat_type"],
+                status=row["status"],
+                price=row["price"],
             )
             for row in rows
         ]
@@ -70,8 +78,10 @@ class SeatService:
         rows_count = len({seat.row for seat in seats})
         return _encode(
             m.SeatMap(
-                show_id=str(show), currency=show_row["currency"].strip(),
-                layout=m.Layout(rows=rows_count, cols=cols), seats=seats,
+                show_id=str(show),
+                currency=show_row["currency"].strip(),
+                layout=m.Layout(rows=rows_count, cols=cols),
+                seats=seats,
             )
         )
 
@@ -83,7 +93,8 @@ class SeatService:
             raise InvalidRequestError("seatIds names a seat more than once")
         if len(seat_ids) > self.max_seats_per_lock:
             raise InvalidRequestError(
-                f"A lock holds at most {self.max_seats_per_lock} seats", maxSeats=self.max_seats_per_lock
+                f"A lock holds at most {self.max_seats_per_lock} seats",
+                maxSeats=self.max_seats_per_lock,
             )
         lock_id = uuid.uuid4()
         result = await self.repository.lock(show, seat_ids, visitor_id, lock_id, self.lock_seconds)
@@ -93,9 +104,11 @@ class SeatService:
             seats = sorted(result.seats)
             currency = (result.currency or "").strip()
             return m.LockOut(
-                lock_id=str(lock_id), expires_at=result.expires_at,
+                lock_id=str(lock_id),
+                expires_at=result.expires_at,
                 seats=[m.LockedSeat(id=seat, price=price) for seat, price in seats],
-                total_amount=sum((price for _, price in seats), Decimal("0.00")), currency=currency,
+                total_amount=sum((price for _, price in seats), Decimal("0.00")),
+                currency=currency,
             )
         if result.outcome == "UNAVAILABLE":
             unavailable = [seat for seat, _ in result.seats]
@@ -113,8 +126,13 @@ class SeatService:
     async def _alternatives(self, show: uuid.UUID, wanted: list[str]) -> list[str]:
         rows = await self.repository.seat_rows(show)
         places = [
-            SeatPlace(row["seat_id"], row["row_index"], row["seat_number"], row["seat_type"],
-                      row["status"] == "AVAILABLE")
+            SeatPlace(
+                row["seat_id"],
+                row["row_index"],
+                row["seat_number"],
+                row["seat_type"],
+                row["status"] == "AVAILABLE",
+            )
             for row in rows
         ]
         return suggest_alternatives(places, wanted)

@@ -32,8 +32,10 @@ def operator_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteH
     """Litestar guard of the operator API: the operator token, compared in constant time."""
     expected = services(connection).operator_token
     header = connection.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(), expected.encode()):
+    scheme, _sep, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(
+        token.strip().encode(), expected.encode()
+    ):
         raise OperatorAuthError("Send 'Authorization: Bearer <operator token>'")
 
 

@@ -15,7 +15,7 @@ def request_id_middleware(app: ASGIApp) -> ASGIApp:
     """Take ``X-Request-ID`` from the caller (if sane) or make one; bind it for logging."""
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http":  # type: ignore[comparison-overlap]  # ScopeType is a str enum
             await app(scope, receive, send)
             return
         incoming = next((v for k, v in scope["headers"] if k == b"x-request-id"), b"")

@@ -57,13 +57,25 @@ def status_of(exc: errors.AdmitoneError) -> int:
 
 
 def problem(
-    status: int, code: str, title: str, detail: str, *, headers: dict[str, str] | None = None,
+    status: int,
+    code: str,
+    title: str,
+    detail: str,
+    *,
+    headers: dict[str, str] | None = None,
     **context: Any,
 ) -> Response[bytes]:
-    body = {"type": f"https://admitone.dev/problems/{code.lower().replace('_', '-')}",
-            "title": title, "status": status, "detail": detail, "error": code, **context}
-    return Response(content=_encode(body), status_code=status, media_type=PROBLEM_JSON,
-                    headers=headers or {})
+    body = {
+        "type": f"https://admitone.dev/problems/{code.lower().replace('_', '-')}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "error": code,
+        **context,
+    }
+    return Response(
+        content=_encode(body), status_code=status, media_type=PROBLEM_JSON, headers=headers or {}
+    )
 
 
 def domain_error_handler(_: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
@@ -88,9 +100,13 @@ def http_error_handler(_: Request[Any, Any, Any], exc: Exception) -> Response[by
     code, title = _FRAMEWORK_CODES.get(status, ("HTTP_ERROR", "Request failed"))
     if status >= 500:  # noqa: PLR2004 - server-side framework errors are logged and hidden
         log.error("http_error", status=status, detail=exc.detail)
-        return problem(503, "SERVICE_TEMPORARILY_UNAVAILABLE", "Service temporarily unavailable",
-                       "The request could not be completed; please try again.",
-                       headers={"Retry-After": "5"})
+        return problem(
+            503,
+            "SERVICE_TEMPORARILY_UNAVAILABLE",
+            "Service temporarily unavailable",
+            "The request could not be completed; please try again.",
+            headers={"Retry-After": "5"},
+        )
     return problem(status, code, title, str(exc.detail or title), headers=dict(exc.headers or {}))
 
 
@@ -98,15 +114,21 @@ def dependency_error_handler(_: Request[Any, Any, Any], exc: Exception) -> Respo
     which = "Redis" if isinstance(exc, RedisConnectionError | RedisTimeoutError) else "PostgreSQL"
     log.warning("dependency_unavailable", dependency=which, error=repr(exc))
     err = errors.DependencyUnavailableError(which)
-    return problem(503, err.code, err.title, err.detail, headers={"Retry-After": "5"}, **err.context)
+    return problem(
+        503, err.code, err.title, err.detail, headers={"Retry-After": "5"}, **err.context
+    )
 
 
 def unexpected_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
     """A bug: logged in full, answered as a retryable problem without internals."""
     log.exception("unhandled_error", path=request.url.path, error=repr(exc))
-    return problem(503, "SERVICE_TEMPORARILY_UNAVAILABLE", "Service temporarily unavailable",
-                   "Something went wrong on our side; please try again.",
-                   headers={"Retry-After": "5"})
+    return problem(
+        503,
+        "SERVICE_TEMPORARILY_UNAVAILABLE",
+        "Service temporarily unavailable",
+        "Something went wrong on our side; please try again.",
+        headers={"Retry-After": "5"},
+    )
 
 
 EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {

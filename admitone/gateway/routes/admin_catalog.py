@@ -21,7 +21,9 @@ async def create_theater(request: Request[Any, Any, Any], data: m.TheaterIn) -> 
 
 
 @post("/theaters/{theater_id:str}/screens", summary="Create a screen with its seat layout")
-async def create_screen(request: Request[Any, Any, Any], theater_id: str, data: m.ScreenIn) -> m.Screen:
+async def create_screen(
+    request: Request[Any, Any, Any], theater_id: str, data: m.ScreenIn
+) -> m.Screen:
     return await services(request).catalog.create_screen(theater_id, data)
 
 

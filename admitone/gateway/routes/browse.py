@@ -15,17 +15,29 @@ City = Annotated[str | None, Parameter(query="city", max_length=100, description
 Day = Annotated[date | None, Parameter(query="date", description="Day in the theater's time zone")]
 
 
-@get("/api/v1/movies", tags=["browse"], summary="Movies showing, by city, date and title search",
-     cache=5)
+@get(
+    "/api/v1/movies",
+    tags=["browse"],
+    summary="Movies showing, by city, date and title search",
+    cache=5,
+)
 async def list_movies(
-    request: Request[Any, Any, Any], city: City = None, day: Day = None,
-    q: Annotated[str | None, Parameter(query="q", max_length=200, description="Title search")] = None,
+    request: Request[Any, Any, Any],
+    city: City = None,
+    day: Day = None,
+    q: Annotated[
+        str | None, Parameter(query="q", max_length=200, description="Title search")
+    ] = None,
 ) -> m.MovieList:
     return await services(request).catalog.list_movies(city, day, q)
 
 
-@get("/api/v1/movies/{movie_id:str}/shows", tags=["browse"], summary="A movie's shows by theater",
-     cache=5)
+@get(
+    "/api/v1/movies/{movie_id:str}/shows",
+    tags=["browse"],
+    summary="A movie's shows by theater",
+    cache=5,
+)
 async def list_movie_shows(
     request: Request[Any, Any, Any], movie_id: str, city: City = None, day: Day = None
 ) -> m.ShowList:

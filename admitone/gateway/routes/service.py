@@ -38,7 +38,7 @@ async def readyz(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
     pg_ok, redis_ok = await asyncio.gather(postgres(), redis())
     checks = {"postgres": "ok" if pg_ok else "down", "redis": "ok" if redis_ok else "down"}
     ready = pg_ok and redis_ok
-    body = {"status": "ok" if ready else "unavailable", "checks": checks}
+    body: dict[str, Any] = {"status": "ok" if ready else "unavailable", "checks": checks}
     if not ready:
         body["down"] = [name for name, value in checks.items() if value == "down"]
     return Response(body, status_code=200 if ready else 503)
