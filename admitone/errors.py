@@ -189,3 +189,64 @@ class PaymentMismatchError(InvalidRequestError):
 
     code = "PAYMENT_MISMATCH"
     title = "Payment does not match"
+
+
+# Waiting room (issue 3) --------------------------------------------------------------------------
+
+
+class WaitingRoomNotFoundError(NotFoundError):
+    code = "WAITING_ROOM_NOT_FOUND"
+    title = "No waiting room"
+
+
+class QueueClosedError(ConflictError):
+    """The show's waiting room is switched off: nobody can join now."""
+
+    code = "QUEUE_CLOSED"
+    title = "Queue closed"
+
+
+class QueueNotOpenError(AdmitoneError):
+    """Too early: the queue opens at ``opensAt`` (HTTP 425, with Retry-After)."""
+
+    code = "QUEUE_NOT_OPEN"
+    title = "Queue not open yet"
+
+    def __init__(self, opens_at: datetime, retry_after_seconds: int) -> None:
+        super().__init__(
+            f"The queue opens at {opens_at.isoformat()}", opensAt=opens_at.isoformat()
+        )
+        self.retry_after_seconds = retry_after_seconds
+
+
+class QueuePlaceGoneError(AdmitoneError):
+    """The visitor's place is over: it left, stopped polling, or its session ended (HTTP 410)."""
+
+    code = "QUEUE_PLACE_EXPIRED"
+    title = "Queue place expired"
+
+
+class QueueUnavailableError(DependencyUnavailableError):
+    """Redis does not answer and the room fails closed: try again shortly (HTTP 503)."""
+
+    code = "QUEUE_UNAVAILABLE"
+    title = "Queue temporarily unavailable"
+
+    def __init__(self, retry_after_seconds: int = 3) -> None:
+        AdmitoneError.__init__(
+            self, "The queue is paused for a moment; your page will retry by itself.",
+            retryAfter=retry_after_seconds,
+        )
+        self.retry_after_seconds = retry_after_seconds
+
+
+class ProofOfWorkError(AdmitoneError):
+    """The room asks for a proof of work on join and none, or a wrong one, came (HTTP 403)."""
+
+    code = "PROOF_OF_WORK_REQUIRED"
+    title = "Proof of work required"
+
+
+class ProofOfWorkInvalidError(ProofOfWorkError):
+    code = "PROOF_OF_WORK_INVALID"
+    title = "Proof of work invalid"

@@ -30,6 +30,9 @@ def jobs_for(services: Services) -> list[Job]:
     """Every periodic job this process runs."""
     settings = services.settings
     found = [Job("lock_sweeper", settings.sweep_interval_seconds, services.seats.sweep_expired)]
+    found.append(Job("outbox", settings.outbox_interval_seconds, services.outbox.run_once))
+    found.append(Job("payment_reconciler", settings.reconcile_interval_seconds,
+                     services.reconciler.reconcile_once))
     for extra in services.extras.values():
         more = getattr(extra, "jobs", None)
         if callable(more):

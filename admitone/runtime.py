@@ -15,13 +15,18 @@ from redis.asyncio import Redis
 
 from admitone.admission.keys import KeyRing
 from admitone.admission.tokens import AccessTokenClaims, TokenService
+from admitone.booking_core.bookings import BookingService
 from admitone.booking_core.catalog import CatalogService
 from admitone.booking_core.checkout import CheckoutService
+from admitone.booking_core.outbox import OutboxWorker
 from admitone.booking_core.payments.gateway import PaymentGateway
+from admitone.booking_core.payments.reconcile import PaymentReconciler
 from admitone.booking_core.payments.sandbox import SandboxGateway
+from admitone.booking_core.payments.service import PaymentService
 from admitone.booking_core.repository import SeatLockRepository
 from admitone.booking_core.seat_events import SeatEvents
 from admitone.booking_core.service import SeatService
+from admitone.gateway.ratelimit import RateLimiter
 from admitone.secrets_store import load_or_create_secret
 from admitone.settings import Settings
 
@@ -43,7 +48,13 @@ class Services:
     seats: SeatService
     gateway: PaymentGateway
     checkout: CheckoutService
+    payments: PaymentService
+    reconciler: PaymentReconciler
+    bookings: BookingService
+    outbox: OutboxWorker
+    rate_limiter: RateLimiter
     revocations: RevocationCheck | None = None
+    sandbox: SandboxGateway | None = None  # the sandbox's pages and test controls, when on
     extras: dict[str, object] = field(default_factory=dict)
 
 
@@ -77,11 +88,17 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
         raise RuntimeError("open_services needs database_url and redis_url (admitone up sets them)")
     pool = await create_pool(settings.database_url)
     redis = create_redis(settings.redis_url)
+    gateway: SandboxGateway | None = None
     try:
         keys = KeyRing.load(settings.data_dir / "keys")
         tokens = TokenService(keys, settings.access_token_issuer, settings.access_token_audience)
         seat_events = SeatEvents(redis, settings.seat_map_cache_seconds)
-        gateway = SandboxGateway(pool, settings)
+        webhook_secret = settings.payment_webhook_secret or load_or_create_secret(
+            settings.data_dir, "payment-webhook-secret"
+        )
+        gateway = SandboxGateway(pool, settings, webhook_secret)
+        payments = PaymentService(pool, gateway, seat_events)
+        catalog = CatalogService(pool, settings.max_seats_per_visitor)
         yield Services(
             settings=settings,
             pool=pool,
@@ -89,9 +106,8 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
             tokens=tokens,
             operator_token=settings.operator_token
             or load_or_create_secret(settings.data_dir, "operator-token"),
-            webhook_secret=settings.payment_webhook_secret
-            or load_or_create_secret(settings.data_dir, "payment-webhook-secret"),
-            catalog=CatalogService(pool, settings.max_seats_per_visitor),
+            webhook_secret=webhook_secret,
+            catalog=catalog,
             seat_events=seat_events,
             seats=SeatService(
                 SeatLockRepository(pool),
@@ -100,6 +116,9 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
                 max_seats_per_lock=settings.max_seats_per_lock,
             ),
             gateway=gateway,
+            payments=payments,
+            reconciler=PaymentReconciler(payments, after_seconds=settings.reconcile_after_seconds),
+            sandbox=gateway if settings.sandbox_payments else None,
             checkout=CheckoutService(
                 pool,
                 gateway,
@@ -107,7 +126,26 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
                 payment_timeout_seconds=settings.payment_timeout_seconds,
                 base_url=settings.base_url,
             ),
+            bookings=BookingService(
+                pool,
+                catalog,
+                tokens,
+                seat_events,
+                base_url=settings.base_url,
+                booking_token_seconds=settings.booking_token_seconds,
+            ),
+            outbox=OutboxWorker(
+                pool,
+                catalog,
+                payments,
+                base_url=settings.base_url,
+                smtp_url=settings.smtp_url,
+                smtp_from=settings.smtp_from,
+            ),
+            rate_limiter=RateLimiter(redis),
         )
     finally:
+        if gateway is not None:
+            await gateway.aclose()  # delayed sandbox webhooks still waiting
         await redis.aclose()
         await pool.close()

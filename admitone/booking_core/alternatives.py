@@ -52,7 +52,7 @@ def _best_block(seats: Sequence[SeatPlace], count: int, row: float, col: float) 
     rows: dict[int, list[SeatPlace]] = {}
     for seat in seats:
         rows.setdefault(seat.row_index, []).append(seat)
-    best: tuple[float, list[str]] | None = None
+    best: tuple[tuple[float, float, int], list[str]] | None = None
     for row_seats in rows.values():
         row_seats.sort(key=lambda s: s.number)
         for start in range(len(row_seats) - count + 1):
@@ -60,7 +60,9 @@ def _best_block(seats: Sequence[SeatPlace], count: int, row: float, col: float) 
             if run[-1].number - run[0].number != count - 1:
                 continue
             mid = (run[0].number + run[-1].number) / 2
-            score = abs(run[0].row_index - row) * 2.0 + abs(mid - col)
+            rows_away = abs(run[0].row_index - row)
+            # Nearest first; on a tie, stay in the wanted row, then take the lower numbers.
+            score = (rows_away * 2.0 + abs(mid - col), rows_away, run[0].number)
             if best is None or score < best[0]:
                 best = (score, [s.id for s in run])
     return best[1] if best else []

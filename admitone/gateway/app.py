@@ -4,21 +4,27 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from litestar import Litestar
-from litestar.datastructures import State
 from litestar.config.response_cache import ResponseCacheConfig
+from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
+from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from litestar.stores.memory import MemoryStore
+from litestar.template.config import TemplateConfig
 
 from admitone import jobs
 from admitone.gateway.middleware import request_id_middleware
 from admitone.gateway.problems import EXCEPTION_HANDLERS
 from admitone.gateway.routes import admin_catalog, browse, seats, service
+from admitone.gateway.routes import bookings as booking_routes
+from admitone.gateway.routes import payments as payment_routes
+from admitone.gateway.routes import sandbox as sandbox_routes
 from admitone.logging import configure_logging
 from admitone.runtime import Services, open_services
 from admitone.settings import Settings
@@ -52,6 +58,9 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Lites
             *service.ROUTES,
             *browse.ROUTES,
             *seats.ROUTES,
+            *booking_routes.ROUTES,
+            *payment_routes.ROUTES,
+            *(sandbox_routes.ROUTES if settings.sandbox_payments else []),
             admin_catalog.router,
             MetricsController,
         ],
@@ -74,6 +83,9 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Lites
                 "accessToken": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT",
                                               description="An admitted visitor's access token"),
             }),
+        ),
+        template_config=TemplateConfig(
+            directory=Path(__file__).parent / "templates", engine=JinjaTemplateEngine
         ),
         debug=False,
     )

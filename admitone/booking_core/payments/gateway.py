@@ -26,3 +26,8 @@ class PaymentGateway(Protocol):
     async def refund(self, *, payment_id: str, refund_id: str, amount: Decimal) -> None:
         """Refund part or all of a captured charge (idempotent per refund id)."""
         ...
+
+
+class RefundRejectedError(Exception):
+    """The gateway refused a refund for good (unknown or uncaptured charge, too large): retrying
+    cannot help. Any other exception from :meth:`PaymentGateway.refund` is taken as transient."""

@@ -1,29 +1,225 @@
-"""The sandbox payment gateway. (Being built out: see the payments work.)"""
+"""The sandbox payment gateway: a pretend payment service provider bundled with admitone.
+
+It keeps its own books (``sandbox_charges``, ``sandbox_refunds``, migration 0003), shows the
+fan a payment page, and — like a real provider — tells the booking core the outcome by a signed
+webhook (``X-Signature: t=<unix>,v1=<hex HMAC-SHA256 of "t.body">``). The webhook is delivered
+in-process through ASGI, so it works without a network, with retries when the answer is not
+2xx. Test controls make it late (``delay_seconds``), twice (``duplicate``) or never (``drop``).
+"""
 
 from __future__ import annotations
 
+import asyncio
+import secrets
+import time
+import uuid
+from collections.abc import Callable, Coroutine
 from decimal import Decimal
+from typing import Any
 
 import asyncpg
+import httpx
+import msgspec
+import structlog
 
-from admitone.booking_core.payments.gateway import ChargeStatus
+from admitone.booking_core.payments.gateway import ChargeStatus, RefundRejectedError
+from admitone.booking_core.payments.models import (
+    CompleteIn,
+    CompleteOut,
+    DeliveryState,
+    SandboxChargeOut,
+)
+from admitone.booking_core.payments.signature import SIGNATURE_HEADER, signature_header
+from admitone.booking_core.sqlfiles import sql
+from admitone.errors import ConflictError, PaymentNotFoundError
 from admitone.settings import Settings
+
+log = structlog.get_logger(__name__)
+
+WEBHOOK_PATH = "/api/v1/payments/webhook"
+AsgiApp = Callable[..., Coroutine[Any, Any, None]]
+_encode = msgspec.json.Encoder(decimal_format="string").encode
+
+
+class WebhookEvent(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+    """The body the sandbox posts to the webhook."""
+
+    event_id: str
+    payment_id: str
+    status: str
+    amount: Decimal
+    currency: str
+    gateway_transaction_id: str
+
+
+def _uuid(payment_id: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(payment_id)
+    except ValueError:
+        return None
 
 
 class SandboxGateway:
+    """Implements :class:`PaymentGateway` and the sandbox's own payment page actions."""
+
     name = "SANDBOX"
 
-    def __init__(self, pool: asyncpg.Pool, settings: Settings) -> None:
+    def __init__(
+        self, pool: asyncpg.Pool, settings: Settings, webhook_secret: str,
+        *, retry_delays_seconds: tuple[float, ...] = (0.5, 2.0),
+    ) -> None:
         self.pool = pool
         self.settings = settings
+        self.webhook_secret = webhook_secret
+        self.retry_delays_seconds = retry_delays_seconds
+        self._deliveries: set[asyncio.Task[int]] = set()
+
+    # PaymentGateway ------------------------------------------------------------------------
 
     async def create_charge(
         self, *, payment_id: str, amount: Decimal, currency: str, method: str, return_url: str
     ) -> str:
-        return f"{self.settings.base_url}/sandbox/pay/{payment_id}"
+        """Record the charge once per payment id; return the page the fan pays on."""
+        transaction_id = f"sbx_{secrets.token_hex(12)}"
+        await self.pool.execute(
+            sql("sandbox_create_charge"), uuid.UUID(payment_id), transaction_id, amount, currency,
+            method, return_url,
+        )
+        return self.pay_url(payment_id)
 
     async def fetch_status(self, payment_id: str) -> ChargeStatus:
+        pid = _uuid(payment_id)
+        status = None if pid is None else await self.pool.fetchval(
+            "SELECT status FROM sandbox_charges WHERE payment_id = $1", pid
+        )
+        if status == "SUCCESS":
+            return "SUCCESS"
+        if status == "FAILED":
+            return "FAILED"
+        if status == "PENDING":
+            return "PENDING"
         return "UNKNOWN"
 
     async def refund(self, *, payment_id: str, refund_id: str, amount: Decimal) -> None:
-        return None
+        """Refund a paid charge, once per refund id; never more than was paid."""
+        pid, rid = _uuid(payment_id), _uuid(refund_id)
+        if pid is None or rid is None:
+            raise RefundRejectedError("payment and refund ids must be UUIDs")
+        async with self.pool.acquire() as conn, conn.transaction():
+            charge = await conn.fetchrow(sql("sandbox_refund_charge"), pid)
+            if charge is None:
+                raise RefundRejectedError(f"no charge for payment {payment_id}")
+            done = await conn.fetchrow(
+                "SELECT payment_id FROM sandbox_refunds WHERE refund_id = $1", rid
+            )
+            if done is not None:
+                if done["payment_id"] != pid:
+                    raise RefundRejectedError(f"refund {refund_id} belongs to another charge")
+                return
+            if charge["status"] != "SUCCESS":
+                raise RefundRejectedError(f"charge {payment_id} was not paid ({charge['status']})")
+            if charge["refunded_amount"] + amount > charge["amount"]:
+                raise RefundRejectedError(f"refund exceeds what is left of charge {payment_id}")
+            await conn.execute(
+                "INSERT INTO sandbox_refunds (refund_id, payment_id, amount) VALUES ($1, $2, $3)",
+                rid, pid, amount,
+            )
+        log.info("sandbox_refund_recorded", payment_id=payment_id, refund_id=refund_id)
+
+    # The sandbox's own side ----------------------------------------------------------------
+
+    def pay_url(self, payment_id: str) -> str:
+        return f"{self.settings.base_url}/sandbox/pay/{payment_id}"
+
+    async def charge(self, payment_id: str) -> SandboxChargeOut:
+        """The charge as the gateway sees it (404 when it has none)."""
+        pid = _uuid(payment_id)
+        row = None if pid is None else await self.pool.fetchrow(sql("sandbox_charge"), pid)
+        if row is None:
+            raise PaymentNotFoundError(f"The sandbox has no charge for payment {payment_id[:64]!r}")
+        return SandboxChargeOut(
+            payment_id=str(row["payment_id"]), status=row["status"], amount=row["amount"],
+            currency=row["currency"].strip(), method=row["method"],
+            transaction_id=row["transaction_id"], refunded_amount=row["refunded_amount"],
+            return_url=row["return_url"],
+        )
+
+    async def complete(self, app: AsgiApp, payment_id: str, request: CompleteIn) -> CompleteOut:
+        """Finish the charge with ``request.outcome`` and deliver the signed webhook to ``app``."""
+        pid = _uuid(payment_id)
+        row = None if pid is None else await self.pool.fetchrow(
+            sql("sandbox_complete_charge"), pid, request.outcome
+        )
+        if row is None:
+            await self.charge(payment_id)  # 404 when the charge is unknown
+            raise ConflictError("This charge is already paid", paymentId=payment_id)
+        event = WebhookEvent(
+            event_id=f"evt_{secrets.token_hex(12)}", payment_id=str(row["payment_id"]),
+            status=row["status"], amount=row["amount"], currency=row["currency"].strip(),
+            gateway_transaction_id=row["transaction_id"],
+        )
+        log.info("sandbox_charge_completed", payment_id=event.payment_id, outcome=event.status,
+                 delay_seconds=request.delay_seconds, duplicate=request.duplicate,
+                 drop=request.drop)
+        copies = 2 if request.duplicate else 1
+        body = _encode(event)
+
+        def answer(delivery: DeliveryState, attempts: int) -> CompleteOut:
+            return CompleteOut(payment_id=event.payment_id, status=event.status,
+                               event_id=event.event_id, delivery=delivery, attempts=attempts)
+
+        if request.drop:
+            return answer("DROPPED", 0)
+        if request.delay_seconds > 0:
+            later = self._deliver_later(app, body, copies, request.delay_seconds)
+            task = asyncio.create_task(later)
+            self._deliveries.add(task)
+            task.add_done_callback(self._deliveries.discard)
+            return answer("SCHEDULED", 0)
+        attempts, delivered = 0, True
+        for _ in range(copies):
+            tries, ok = await self.deliver(app, body)
+            attempts += tries
+            delivered = delivered and ok
+        return answer("DELIVERED" if delivered else "UNDELIVERED", attempts)
+
+    async def deliver(self, app: AsgiApp, body: bytes) -> tuple[int, bool]:
+        """POST the signed webhook to ``app``, retrying with backoff while the answer is not
+        2xx; return (attempts, delivered). Each attempt is signed afresh, as providers do."""
+        transport = httpx.ASGITransport(app=app)
+        attempts = 0
+        base_url = self.settings.base_url
+        async with httpx.AsyncClient(transport=transport, base_url=base_url) as client:
+            for delay in (*self.retry_delays_seconds, None):
+                attempts += 1
+                headers = {
+                    "Content-Type": "application/json",
+                    SIGNATURE_HEADER: signature_header(self.webhook_secret, int(time.time()), body),
+                }
+                try:
+                    response = await client.post(WEBHOOK_PATH, content=body, headers=headers)
+                except Exception as exc:  # noqa: BLE001 - a failed attempt is retried like a non-2xx
+                    log.warning("sandbox_webhook_attempt_failed", attempt=attempts, error=repr(exc))
+                else:
+                    if response.is_success:
+                        return attempts, True
+                    log.warning("sandbox_webhook_rejected", attempt=attempts,
+                                status=response.status_code)
+                if delay is not None:
+                    await asyncio.sleep(delay)
+        log.error("sandbox_webhook_undelivered", attempts=attempts)
+        return attempts, False
+
+    async def _deliver_later(self, app: AsgiApp, body: bytes, copies: int, delay: float) -> int:
+        await asyncio.sleep(delay)
+        attempts = 0
+        for _ in range(copies):
+            attempts += (await self.deliver(app, body))[0]
+        return attempts
+
+    async def aclose(self) -> None:
+        """Cancel deliveries still waiting (at shutdown)."""
+        tasks = list(self._deliveries)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)

@@ -1,0 +1,26 @@
+.PHONY: help install up demo lint types test bench loadtest
+PY ?= python3
+
+help:            ## list the targets
+	@grep -E '^[a-z]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+install:         ## install admitone with its development tools
+	$(PY) -m pip install -e '.[dev]'
+
+demo:            ## run everything with a demo show (embedded PostgreSQL and Redis if no URLs are set)
+	admitone up --demo
+
+lint:            ## ruff
+	$(PY) -m ruff check admitone tests bench loadtests
+
+types:           ## mypy, strict on admitone/
+	$(PY) -m mypy
+
+test:            ## the test suite (real PostgreSQL and Redis; embedded ones if none are configured)
+	$(PY) -m pytest
+
+bench:           ## the booking-core benchmark: raw PostgreSQL, framework ceiling, admitone's lock endpoint
+	$(PY) bench/booking_bench.py
+
+loadtest:        ## a bounded locust surge against a running admitone (see loadtests/README.md)
+	cd loadtests && locust -f locustfile.py --headless -u 500 -r 100 --run-time 60s --host http://127.0.0.1:8000

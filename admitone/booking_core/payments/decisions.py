@@ -1,0 +1,50 @@
+"""What a reported payment outcome does to a payment and its booking: a pure decision.
+
+The settlement transaction reads the payment, booking, seats and lock under row locks, asks
+:func:`decide_settlement`, and writes what it answers. Keeping the rules here, without I/O,
+makes every ordering of webhooks (duplicates, late failures, success after expiry) easy to
+reason about and to test.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Literal
+
+ReportedStatus = Literal["SUCCESS", "FAILED"]
+
+
+class Settlement(enum.StrEnum):
+    """The action a settlement takes."""
+
+    CONFIRM = "CONFIRM"  # payment SUCCESS, booking CONFIRMED, seats BOOKED
+    REFUND_SEATS_LOST = "REFUND_SEATS_LOST"  # money taken but the seats are gone: refund in full
+    FAIL = "FAIL"  # payment FAILED, booking FAILED, seats freed
+    IGNORE = "IGNORE"  # already settled (duplicate, or a late failure after a success)
+
+
+def decide_settlement(
+    payment_status: str, booking_status: str, reported: ReportedStatus, *, seats_held: bool
+) -> Settlement:
+    """The action for ``reported`` on a payment in ``payment_status``.
+
+    ``seats_held`` is true when the booking's lock is still active and holds every seat of the
+    booking with an expiry still in the future (seed §10.2 case 3: check the lock before
+    confirming; if it expired, fail the booking and refund).
+
+    - A confirmed booking is never undone by a late failure, and a settled payment is settled
+      once: repeats are ignored.
+    - A success reported after the payment was failed (the fan retried on the gateway's page
+      after the seats were freed) refunds, because the seats are no longer held for it.
+    """
+    if reported == "SUCCESS":
+        if payment_status == "INITIATED":
+            if seats_held and booking_status == "PENDING":
+                return Settlement.CONFIRM
+            return Settlement.REFUND_SEATS_LOST
+        if payment_status == "FAILED":
+            return Settlement.REFUND_SEATS_LOST
+        return Settlement.IGNORE  # SUCCESS or REFUNDED already
+    if payment_status == "INITIATED":
+        return Settlement.FAIL
+    return Settlement.IGNORE

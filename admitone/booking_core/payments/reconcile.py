@@ -1,0 +1,58 @@
+"""Reconciliation (seed §10.2 case 2): settle payments whose webhook was delayed or lost.
+
+A payment still INITIATED ``reconcile_after_seconds`` after it began, or past its payment
+window, is looked up at the gateway. A SUCCESS or FAILED answer is settled through the same
+:meth:`PaymentService.settle` as a webhook. A payment whose window closed while the gateway
+still says PENDING (or does not know it) is failed, which frees its seats; should the gateway
+capture it after all, the late success refunds automatically.
+"""
+
+from __future__ import annotations
+
+import structlog
+
+from admitone.booking_core.payments.decisions import Settlement
+from admitone.booking_core.payments.gateway import ChargeStatus, PaymentGateway
+from admitone.booking_core.payments.repository import PaymentRepository
+from admitone.booking_core.payments.service import PaymentService
+
+log = structlog.get_logger(__name__)
+
+
+class PaymentReconciler:
+    """The ``payment_reconciler`` job: ask the gateway about payments that stayed open."""
+
+    def __init__(self, payments: PaymentService, *, after_seconds: int) -> None:
+        self.payments = payments
+        self.repository: PaymentRepository = payments.repository
+        self.gateway: PaymentGateway = payments.gateway
+        self.after_seconds = after_seconds
+
+    async def reconcile_once(self, limit: int = 100) -> int:
+        """Settle what the gateway knows of the due payments; return how many changed."""
+        changed = 0
+        for row in await self.repository.due_payments(self.after_seconds, limit):
+            payment_id = str(row["id"])
+            status = await self._fetch_status(payment_id)
+            if status in {"SUCCESS", "FAILED"}:
+                result = await self.payments.settle(
+                    payment_id, "SUCCESS" if status == "SUCCESS" else "FAILED", actor="reconciler"
+                )
+            elif row["expired"]:
+                result = await self.payments.settle(
+                    payment_id, "FAILED", actor="reconciler", failure_reason="PAYMENT_EXPIRED"
+                )
+            else:
+                continue
+            if result.action not in {None, Settlement.IGNORE}:
+                changed += 1
+                log.info("payment_reconciled", payment_id=payment_id, gateway_status=status,
+                         action=str(result.action))
+        return changed
+
+    async def _fetch_status(self, payment_id: str) -> ChargeStatus:
+        try:
+            return await self.gateway.fetch_status(payment_id)
+        except Exception as exc:  # noqa: BLE001 - an unreachable gateway is an unknown status
+            log.warning("gateway_status_unavailable", payment_id=payment_id, error=repr(exc))
+            return "UNKNOWN"

@@ -1,0 +1,164 @@
+"""PostgreSQL access for payment settlement, reconciliation and refunds.
+
+Methods take the connection of the caller's transaction: :class:`PaymentService` owns the
+transaction and the lock order (payments → bookings → show_seats by seat_id → seat_locks).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import asyncpg
+import msgspec
+from asyncpg.pool import PoolConnectionProxy
+
+from admitone.booking_core.sqlfiles import sql
+
+Connection = asyncpg.Connection | PoolConnectionProxy
+_encode = msgspec.json.Encoder(decimal_format="string").encode
+
+
+def _json(data: Mapping[str, Any]) -> str:
+    return _encode(data).decode()
+
+
+class PaymentRepository:
+    """The SQL of settlement; nothing here commits."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+
+    # Reads under row locks, in lock order ------------------------------------------------
+
+    async def record_event(
+        self, conn: Connection, event_id: str, payment_id: uuid.UUID, status: str
+    ) -> bool:
+        """Record a webhook event id; False when it was seen before (the duplicate waits for
+        the first delivery's transaction, so it never settles twice)."""
+        fresh = await conn.fetchval(
+            "INSERT INTO webhook_events (event_id, payment_id, status) VALUES ($1, $2, $3)"
+            " ON CONFLICT (event_id) DO NOTHING RETURNING true",
+            event_id, payment_id, status,
+        )
+        return bool(fresh)
+
+    async def settlement_payment(
+        self, conn: Connection, payment_id: uuid.UUID
+    ) -> asyncpg.Record | None:
+        return await conn.fetchrow(sql("settlement_payment"), payment_id)
+
+    async def settlement_booking(
+        self, conn: Connection, booking_id: uuid.UUID
+    ) -> asyncpg.Record | None:
+        return await conn.fetchrow(sql("settlement_booking"), booking_id)
+
+    async def settlement_seats(
+        self, conn: Connection, show_id: uuid.UUID, booking_id: uuid.UUID
+    ) -> list[asyncpg.Record]:
+        return await conn.fetch(sql("settlement_seats"), show_id, booking_id)
+
+    async def settlement_lock(
+        self, conn: Connection, lock_id: uuid.UUID
+    ) -> asyncpg.Record | None:
+        return await conn.fetchrow(sql("settlement_lock"), lock_id)
+
+    # Writes ------------------------------------------------------------------------------
+
+    async def mark_payment(
+        self, conn: Connection, payment_id: uuid.UUID, status: str,
+        transaction_id: str | None, now: datetime,
+    ) -> None:
+        await conn.execute(sql("settlement_mark_payment"), payment_id, status, transaction_id, now)
+
+    async def confirm_booking(self, conn: Connection, booking_id: uuid.UUID, now: datetime) -> None:
+        await conn.execute(
+            "UPDATE bookings SET status = 'CONFIRMED', confirmed_at = $2, updated_at = $2"
+            " WHERE id = $1",
+            booking_id, now,
+        )
+
+    async def fail_booking(self, conn: Connection, booking_id: uuid.UUID, now: datetime) -> bool:
+        """PENDING → FAILED; False when the booking was not PENDING."""
+        moved = await conn.fetchval(
+            "UPDATE bookings SET status = 'FAILED', updated_at = $2"
+            " WHERE id = $1 AND status = 'PENDING' RETURNING true",
+            booking_id, now,
+        )
+        return bool(moved)
+
+    async def book_seats(
+        self, conn: Connection, show_id: uuid.UUID, lock_id: uuid.UUID,
+        booking_id: uuid.UUID, now: datetime,
+    ) -> list[str]:
+        rows = await conn.fetch(sql("settlement_book_seats"), show_id, lock_id, booking_id, now)
+        await conn.execute("UPDATE booking_seats SET held = true WHERE booking_id = $1", booking_id)
+        return sorted(row["seat_id"] for row in rows)
+
+    async def free_seats(
+        self, conn: Connection, show_id: uuid.UUID, lock_id: uuid.UUID, now: datetime
+    ) -> list[str]:
+        rows = await conn.fetch(sql("settlement_free_seats"), show_id, lock_id, now)
+        return sorted(row["seat_id"] for row in rows)
+
+    async def mark_lock(
+        self, conn: Connection, lock_id: uuid.UUID, status: str, now: datetime
+    ) -> bool:
+        """An ACTIVE lock takes ``status``; False when it was no longer active."""
+        moved = await conn.fetchval(
+            "UPDATE seat_locks SET status = $2, updated_at = $3"
+            " WHERE id = $1 AND status = 'ACTIVE' RETURNING true",
+            lock_id, status, now,
+        )
+        return bool(moved)
+
+    async def insert_refund(
+        self, conn: Connection, payment_id: uuid.UUID, booking_id: uuid.UUID,
+        amount: Decimal, reason: str,
+    ) -> uuid.UUID | None:
+        refund: uuid.UUID | None = await conn.fetchval(
+            sql("settlement_insert_refund"), payment_id, booking_id, amount, reason
+        )
+        return refund
+
+    async def refund_of(self, conn: Connection, payment_id: uuid.UUID) -> uuid.UUID | None:
+        refund: uuid.UUID | None = await conn.fetchval(
+            "SELECT id FROM refunds WHERE payment_id = $1", payment_id
+        )
+        return refund
+
+    async def add_outbox(self, conn: Connection, topic: str, payload: Mapping[str, Any]) -> None:
+        await conn.execute(
+            "INSERT INTO outbox (topic, payload) VALUES ($1, $2::jsonb)", topic, _json(payload)
+        )
+
+    async def add_audit(
+        self, conn: Connection, actor: str, entries: list[tuple[str, str, str, Mapping[str, Any]]]
+    ) -> None:
+        """Audit rows ``(entity, entity_id, action, data)`` by ``actor``."""
+        await conn.executemany(
+            "INSERT INTO audit_log (actor, entity, entity_id, action, data)"
+            " VALUES ($1, $2, $3, $4, $5::jsonb)",
+            [(actor, entity, entity_id, action, _json(data))
+             for entity, entity_id, action, data in entries],
+        )
+
+    # Reconciliation and refunds (outside settlement transactions) --------------------------
+
+    async def due_payments(self, after_seconds: int, limit: int) -> list[asyncpg.Record]:
+        return await self.pool.fetch(sql("reconcile_due_payments"), after_seconds, limit)
+
+    async def refund_row(self, refund_id: uuid.UUID) -> asyncpg.Record | None:
+        return await self.pool.fetchrow(
+            "SELECT id, payment_id, booking_id, amount, reason, status FROM refunds WHERE id = $1",
+            refund_id,
+        )
+
+    async def mark_refund(
+        self, conn: Connection, refund_id: uuid.UUID, status: str
+    ) -> asyncpg.Record | None:
+        """PENDING → ``status``; None when another sender got there first."""
+        return await conn.fetchrow(sql("refunds_mark"), refund_id, status)

@@ -1,0 +1,296 @@
+"""Payment settlement (seed §4.3, §10.1, §10.2 cases 2, 3, 5): what a payment outcome does.
+
+Every outcome — a webhook, or reconciliation asking the gateway — is settled by
+:meth:`PaymentService.settle` in one transaction that takes its row locks in the one order every
+writer follows: payments → bookings → show_seats (by seat_id) → seat_locks. The rules are in
+:func:`decide_settlement`; this module reads, asks, and writes.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import asyncpg
+import structlog
+
+from admitone.booking_core.payments.decisions import ReportedStatus, Settlement, decide_settlement
+from admitone.booking_core.payments.gateway import PaymentGateway, RefundRejectedError
+from admitone.booking_core.payments.models import WebhookIn
+from admitone.booking_core.payments.repository import Connection, PaymentRepository
+from admitone.booking_core.seat_events import SeatEvents
+from admitone.errors import PaymentMismatchError
+
+log = structlog.get_logger(__name__)
+
+AuditEntry = tuple[str, str, str, dict[str, Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class SettleResult:
+    """What one settlement did. ``action`` is None for a duplicate event or unknown payment."""
+
+    payment_id: str
+    action: Settlement | None
+    duplicate: bool = False
+    known: bool = True
+    booking_id: str | None = None
+    show_id: str | None = None
+    booked_seats: list[str] = field(default_factory=list)
+    freed_seats: list[str] = field(default_factory=list)
+    refund_id: str | None = None
+
+
+@dataclass(slots=True)
+class _Held:
+    """The rows of one settlement, held under lock."""
+
+    payment: asyncpg.Record
+    booking: asyncpg.Record
+    lock: asyncpg.Record
+    seats: list[asyncpg.Record]
+
+    @property
+    def now(self) -> datetime:
+        now: datetime = self.lock["now"]
+        return now
+
+    def seats_held(self) -> bool:
+        """The lock is active and holds every seat of the booking, unexpired."""
+        lock_id = self.booking["lock_id"]
+        return (
+            bool(self.seats)
+            and self.lock["status"] == "ACTIVE"
+            and self.lock["expires_at"] > self.now
+            and all(
+                s["status"] == "LOCKED" and s["lock_id"] == lock_id and s["locked_until"] > self.now
+                for s in self.seats
+            )
+        )
+
+    def lock_end_status(self) -> str:
+        return "EXPIRED" if self.lock["expires_at"] <= self.now else "RELEASED"
+
+
+def _parse_payment_id(payment_id: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(payment_id)
+    except ValueError:
+        return None
+
+
+class PaymentService:
+    """Settles payments and sends refunds to the gateway."""
+
+    def __init__(
+        self, pool: asyncpg.Pool, gateway: PaymentGateway, seat_events: SeatEvents
+    ) -> None:
+        self.pool = pool
+        self.gateway = gateway
+        self.seat_events = seat_events
+        self.repository = PaymentRepository(pool)
+
+    async def handle_webhook(self, event: WebhookIn) -> SettleResult:
+        """Settle a verified webhook once per event id (``paymentId:status`` when it has none)."""
+        event_id = event.event_id or f"{event.payment_id}:{event.status}"
+        result = await self.settle(
+            event.payment_id, event.status, actor="webhook", event_id=event_id,
+            transaction_id=event.gateway_transaction_id, amount=event.amount,
+            currency=event.currency,
+        )
+        if not result.known:
+            log.warning("webhook_payment_unknown", payment_id=event.payment_id[:64],
+                        status=event.status)
+        elif result.duplicate:
+            log.info("webhook_duplicate", payment_id=event.payment_id, event_id=event_id)
+        return result
+
+    async def settle(
+        self, payment_id: str, status: ReportedStatus, *, actor: str = "system",
+        event_id: str | None = None, transaction_id: str | None = None,
+        amount: Decimal | None = None, currency: str | None = None,
+        failure_reason: str = "PAYMENT_FAILED",
+    ) -> SettleResult:
+        """Apply the reported ``status`` to the payment in one transaction, then announce seat
+        changes and send a refund if one was created. Safe to call any number of times."""
+        pid = _parse_payment_id(payment_id)
+        if pid is None:
+            return SettleResult(payment_id, None, known=False)
+        async with self.pool.acquire() as conn, conn.transaction():
+            payment = await self.repository.settlement_payment(conn, pid)
+            if payment is None:
+                return SettleResult(payment_id, None, known=False)
+            if event_id is not None and not await self.repository.record_event(
+                conn, event_id, pid, status
+            ):
+                return SettleResult(payment_id, None, duplicate=True)
+            if status == "SUCCESS":
+                _check_amount(payment, amount, currency)
+            held = await self._hold(conn, payment)
+            action = decide_settlement(
+                payment["status"], held.booking["status"], status, seats_held=held.seats_held()
+            )
+            audit: list[AuditEntry] = []
+            result = await self._apply(
+                conn, held, action, actor=actor, transaction_id=transaction_id,
+                failure_reason=failure_reason, audit=audit,
+            )
+            context = {"source": actor, "eventId": event_id, "reported": status}
+            await self.repository.add_audit(
+                conn, actor, [(e, i, a, {**context, **d}) for e, i, a, d in audit]
+            )
+        await self._after_commit(result)
+        log.info(
+            "payment_settled", payment_id=payment_id, action=action.value, reported=status,
+            source=actor, previous_status=payment["status"],
+        )
+        return result
+
+    async def _hold(self, conn: Connection, payment: asyncpg.Record) -> _Held:
+        booking = await self.repository.settlement_booking(conn, payment["booking_id"])
+        assert booking is not None  # noqa: S101 - payments.booking_id references bookings
+        seats = await self.repository.settlement_seats(conn, booking["show_id"], booking["id"])
+        lock = await self.repository.settlement_lock(conn, booking["lock_id"])
+        assert lock is not None  # noqa: S101 - bookings.lock_id references seat_locks
+        return _Held(payment=payment, booking=booking, lock=lock, seats=seats)
+
+    async def _apply(
+        self, conn: Connection, held: _Held, action: Settlement, *, actor: str,
+        transaction_id: str | None, failure_reason: str, audit: list[AuditEntry],
+    ) -> SettleResult:
+        payment, booking, now = held.payment, held.booking, held.now
+        pid, bid = payment["id"], booking["id"]
+
+        def done(**extra: Any) -> SettleResult:
+            return SettleResult(str(pid), action, booking_id=str(bid),
+                                show_id=str(booking["show_id"]), **extra)
+
+        if action is Settlement.IGNORE:
+            if payment["status"] in {"SUCCESS", "REFUNDED"}:
+                log.info("payment_outcome_ignored", payment_id=str(pid), status=payment["status"])
+            return done()
+        show_id, lock_id = booking["show_id"], booking["lock_id"]
+        ids = {"paymentId": str(pid), "bookingId": str(bid), "showId": str(show_id)}
+
+        if action is Settlement.CONFIRM:
+            await self.repository.mark_payment(conn, pid, "SUCCESS", transaction_id, now)
+            await self.repository.confirm_booking(conn, bid, now)
+            booked = await self.repository.book_seats(conn, show_id, lock_id, bid, now)
+            await self.repository.mark_lock(conn, lock_id, "CONVERTED", now)
+            await self.repository.add_outbox(conn, "booking.confirmed", {
+                **ids, "reference": booking["reference"], "seatIds": booked,
+                "amount": booking["amount"], "currency": booking["currency"].strip(),
+            })
+            audit += [
+                ("payment", str(pid), "SUCCESS", {"transactionId": transaction_id}),
+                ("booking", str(bid), "CONFIRMED", {"paymentId": str(pid), "seatIds": booked}),
+                ("lock", str(lock_id), "CONVERTED", {"bookingId": str(bid), "seatIds": booked}),
+            ]
+            return done(booked_seats=booked)
+
+        freed = await self.repository.free_seats(conn, show_id, lock_id, now)
+        lock_status = held.lock_end_status()
+        lock_moved = await self.repository.mark_lock(conn, lock_id, lock_status, now)
+        if lock_moved:
+            audit.append(
+                ("lock", str(lock_id), lock_status, {"bookingId": str(bid), "seatIds": freed})
+            )
+        if action is Settlement.FAIL:
+            await self.repository.mark_payment(conn, pid, "FAILED", transaction_id, now)
+            audit.append(("payment", str(pid), "FAILED", {"reason": failure_reason}))
+            await self._fail_booking(conn, held, failure_reason, freed, ids=ids, audit=audit)
+            return done(freed_seats=freed)
+
+        # REFUND_SEATS_LOST: the money was taken, but the seats are not held for it any more.
+        await self.repository.mark_payment(conn, pid, "REFUNDED", transaction_id, now)
+        refund = await self.repository.insert_refund(
+            conn, pid, bid, payment["amount"], "SEATS_LOST"
+        ) or await self.repository.refund_of(conn, pid)
+        await self.repository.add_outbox(conn, "refund.requested", {
+            **ids, "refundId": str(refund), "amount": payment["amount"],
+            "currency": payment["currency"].strip(), "reason": "SEATS_LOST",
+        })
+        audit += [
+            ("payment", str(pid), "SUCCESS", {"transactionId": transaction_id}),
+            ("payment", str(pid), "REFUNDED", {"refundId": str(refund), "reason": "SEATS_LOST"}),
+            ("refund", str(refund), "REQUESTED",
+             {"paymentId": str(pid), "amount": payment["amount"], "reason": "SEATS_LOST"}),
+        ]
+        await self._fail_booking(conn, held, "SEATS_LOST", freed, ids=ids, audit=audit)
+        log.warning("payment_refunded_seats_lost", payment_id=str(pid), booking_id=str(bid))
+        return done(freed_seats=freed, refund_id=str(refund))
+
+    async def _fail_booking(
+        self, conn: Connection, held: _Held, reason: str, freed: list[str], *,
+        ids: dict[str, str], audit: list[AuditEntry],
+    ) -> None:
+        bid = held.booking["id"]
+        if await self.repository.fail_booking(conn, bid, held.now):
+            await self.repository.add_outbox(conn, "booking.failed", {
+                **ids, "reference": held.booking["reference"], "reason": reason,
+            })
+            audit.append(("booking", str(bid), "FAILED", {"reason": reason, "freedSeats": freed}))
+
+    async def _after_commit(self, result: SettleResult) -> None:
+        if result.show_id and result.booked_seats:
+            await self.seat_events.changed(result.show_id, "SEAT_BOOKED", result.booked_seats)
+        if result.show_id and result.freed_seats:
+            await self.seat_events.changed(result.show_id, "SEAT_RELEASED", result.freed_seats)
+        if result.refund_id:
+            await self.send_refund(result.refund_id)
+
+    # Refunds -------------------------------------------------------------------------------
+
+    async def send_refund(self, refund_id: str) -> str:
+        """Send one PENDING refund to the gateway; return the refund's status afterwards
+        (PENDING again when the gateway could not be reached: the outbox worker retries it from
+        the ``refund.requested`` row written with the refund)."""
+        row = await self.repository.refund_row(uuid.UUID(refund_id))
+        if row is None:
+            return "UNKNOWN"
+        if row["status"] != "PENDING":
+            return str(row["status"])
+        try:
+            await self.gateway.refund(
+                payment_id=str(row["payment_id"]), refund_id=str(row["id"]), amount=row["amount"]
+            )
+        except RefundRejectedError as exc:
+            log.error(  # noqa: TRY400 - a refusal is an answer, not a crash: no traceback
+                "refund_rejected", refund_id=refund_id, payment_id=str(row["payment_id"]),
+                error=str(exc),
+            )
+            await self._mark_refund(row["id"], "FAILED", {"error": str(exc)[:500]})
+            return "FAILED"
+        except Exception as exc:  # noqa: BLE001 - any other gateway failure is retried later
+            log.warning("refund_not_sent", refund_id=refund_id, error=repr(exc))
+            return "PENDING"
+        await self._mark_refund(row["id"], "PROCESSED", {"amount": row["amount"]})
+        log.info("refund_processed", refund_id=refund_id, payment_id=str(row["payment_id"]))
+        return "PROCESSED"
+
+    async def _mark_refund(self, refund_id: uuid.UUID, status: str, data: dict[str, Any]) -> None:
+        async with self.pool.acquire() as conn, conn.transaction():
+            row = await self.repository.mark_refund(conn, refund_id, status)
+            if row is not None:
+                ids = {"paymentId": str(row["payment_id"]), "bookingId": str(row["booking_id"])}
+                await self.repository.add_audit(
+                    conn, "refund_sender", [("refund", str(refund_id), status, {**ids, **data})]
+                )
+
+
+def _check_amount(payment: asyncpg.Record, amount: Decimal | None, currency: str | None) -> None:
+    """A success must be for what was asked: another amount or currency confirms nothing."""
+    expected_currency = payment["currency"].strip()
+    if (amount is not None and amount != payment["amount"]) or (
+        currency is not None and currency.upper() != expected_currency
+    ):
+        log.error("payment_amount_mismatch", payment_id=str(payment["id"]),
+                  expected=str(payment["amount"]), reported=str(amount))
+        raise PaymentMismatchError(
+            "The reported amount or currency differs from the payment's",
+            paymentId=str(payment["id"]), expectedAmount=payment["amount"],
+            expectedCurrency=expected_currency,
+        )

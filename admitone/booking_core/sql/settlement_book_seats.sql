@@ -1,0 +1,7 @@
+-- $1 show id, $2 lock id, $3 booking id, $4 now: the lock's seats become BOOKED for the booking
+-- (the holder stays the visitor; the lock columns are cleared, as show_seats_state_whole wants).
+UPDATE show_seats
+   SET status = 'BOOKED', booking_id = $3, lock_id = NULL, locked_until = NULL,
+       version = version + 1, updated_at = $4
+ WHERE show_id = $1 AND lock_id = $2 AND status = 'LOCKED'
+RETURNING seat_id

@@ -1,0 +1,53 @@
+"""Settings are parsed once; a bad value names its variable."""
+
+from __future__ import annotations
+
+import pytest
+
+from admitone.settings import SettingsError, load_settings
+
+
+def test_defaults_follow_the_contract() -> None:
+    """Unset variables give the contract's defaults."""
+    settings = load_settings({})
+    assert (settings.host, settings.port, settings.workers) == ("127.0.0.1", 8000, 1)
+    assert str(settings.data_dir) == ".admitone"
+    assert settings.database_url is None
+    assert settings.sandbox_payments is True
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("ADMITONE_PORT", "eighty"),
+        ("ADMITONE_PORT", "70000"),
+        ("ADMITONE_WORKERS", "0"),
+        ("ADMITONE_DATABASE_URL", "mysql://x"),
+        ("ADMITONE_REDIS_URL", "localhost:6379"),
+        ("ADMITONE_OPERATOR_TOKEN", "short"),
+        ("ADMITONE_SANDBOX_PAYMENTS", "maybe"),
+        ("ADMITONE_LOCK_SECONDS", "-1"),
+    ],
+)
+def test_bad_value_names_the_variable(name: str, value: str) -> None:
+    """The error is one line that names the variable and its value."""
+    with pytest.raises(SettingsError) as caught:
+        load_settings({name: value})
+    message = str(caught.value)
+    assert message.startswith(f"{name}=")
+    assert "\n" not in message
+
+
+def test_payment_window_must_be_shorter_than_the_lock() -> None:
+    """A payment timeout at least as long as the lock is refused (seed §10.2 case 3)."""
+    with pytest.raises(SettingsError, match="ADMITONE_PAYMENT_TIMEOUT_SECONDS"):
+        load_settings({"ADMITONE_LOCK_SECONDS": "300", "ADMITONE_PAYMENT_TIMEOUT_SECONDS": "300"})
+
+
+def test_values_are_typed() -> None:
+    """Numbers, booleans and URLs arrive typed."""
+    settings = load_settings({"ADMITONE_PORT": "9000", "ADMITONE_SANDBOX_PAYMENTS": "off",
+                              "ADMITONE_DATABASE_URL": "postgresql://u@h/db"})
+    assert settings.port == 9000
+    assert settings.sandbox_payments is False
+    assert settings.database_url == "postgresql://u@h/db"
