@@ -21,8 +21,14 @@ from tests.conftest import MakeShow, bearer, seat_states
 def _claims(show_id: str, **changes: object) -> dict[str, object]:
     now = int(time.time())
     claims: dict[str, object] = {
-        "iss": "admitone", "aud": "admitone-booking", "sub": f"v-{uuid.uuid4().hex}",
-        "showId": show_id, "jti": uuid.uuid4().hex, "iat": now, "nbf": now, "exp": now + 600,
+        "iss": "admitone",
+        "aud": "admitone-booking",
+        "sub": f"v-{uuid.uuid4().hex}",
+        "showId": show_id,
+        "jti": uuid.uuid4().hex,
+        "iat": now,
+        "nbf": now,
+        "exp": now + 600,
     }
     claims.update(changes)
     return {k: v for k, v in claims.items() if v is not None}
@@ -47,26 +53,37 @@ def forged_tokens(services: Services) -> Callable[[str], dict[str, str]]:
         public_pem = key.public_key.public_bytes(
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
         )
-        none_token = ".".join([
-            _b64(json.dumps({"alg": "none", "typ": "JWT", "kid": key.kid}).encode()),
-            _b64(json.dumps(claims).encode()),
-            "",
-        ])
+        none_token = ".".join(
+            [
+                _b64(json.dumps({"alg": "none", "typ": "JWT", "kid": key.kid}).encode()),
+                _b64(json.dumps(claims).encode()),
+                "",
+            ]
+        )
         hs_header = _b64(json.dumps({"alg": "HS256", "typ": "JWT", "kid": key.kid}).encode())
         hs_payload = _b64(json.dumps(claims).encode())
         import hashlib
         import hmac
 
-        hs_sig = _b64(hmac.new(public_pem, f"{hs_header}.{hs_payload}".encode(), hashlib.sha256).digest())
+        hs_sig = _b64(
+            hmac.new(public_pem, f"{hs_header}.{hs_payload}".encode(), hashlib.sha256).digest()
+        )
         other_key = Ed25519PrivateKey.generate()
         return {
             "alg none": none_token,
             "HS256 with the public key": f"{hs_header}.{hs_payload}.{hs_sig}",
-            "signed by another key": jwt.encode(claims, other_key, algorithm="EdDSA",
-                                                headers={"kid": key.kid}),
-            "expired": _signed(services, _claims(show_id, iat=int(time.time()) - 900,
-                                                 nbf=int(time.time()) - 900,
-                                                 exp=int(time.time()) - 60)),
+            "signed by another key": jwt.encode(
+                claims, other_key, algorithm="EdDSA", headers={"kid": key.kid}
+            ),
+            "expired": _signed(
+                services,
+                _claims(
+                    show_id,
+                    iat=int(time.time()) - 900,
+                    nbf=int(time.time()) - 900,
+                    exp=int(time.time()) - 60,
+                ),
+            ),
             "not yet valid": _signed(services, _claims(show_id, nbf=int(time.time()) + 600)),
             "other audience": _signed(services, _claims(show_id, aud="someone-else")),
             "other issuer": _signed(services, _claims(show_id, iss="evil")),
@@ -79,14 +96,17 @@ def forged_tokens(services: Services) -> Callable[[str], dict[str, str]]:
 
 
 async def test_forged_tokens_are_refused_and_do_nothing(
-    client: httpx.AsyncClient, make_show: MakeShow, services: Services,
+    client: httpx.AsyncClient,
+    make_show: MakeShow,
+    services: Services,
     forged_tokens: Callable[[str], dict[str, str]],
 ) -> None:
     """alg none, HMAC with the public key, foreign keys, expired, early, wrong aud/iss: all 401."""
     show = await make_show(rows=1, seats_per_row=4)
     for name, token in forged_tokens(show.id).items():
         response = await client.post(
-            "/api/v1/bookings/lock", json={"showId": show.id, "seatIds": ["A1"]},
+            "/api/v1/bookings/lock",
+            json={"showId": show.id, "seatIds": ["A1"]},
             headers=bearer(token),
         )
         assert response.status_code == 401, name
@@ -104,8 +124,11 @@ async def test_no_token_no_work(client: httpx.AsyncClient, make_show: MakeShow) 
         client.post("/api/v1/bookings/lock", json={"showId": show.id, "seatIds": ["A1"]}),
         client.put(f"/api/v1/bookings/lock/{uuid.uuid4()}/extend"),
         client.delete(f"/api/v1/bookings/lock/{uuid.uuid4()}"),
-        client.post("/api/v1/bookings", json={"lockId": str(uuid.uuid4()), "paymentMethod": "UPI",
-                                              "email": "a@b.in"}, headers={"Idempotency-Key": "k"}),
+        client.post(
+            "/api/v1/bookings",
+            json={"lockId": str(uuid.uuid4()), "paymentMethod": "UPI", "email": "a@b.in"},
+            headers={"Idempotency-Key": "k"},
+        ),
     ]
     for call in calls:
         response = await call
@@ -114,7 +137,9 @@ async def test_no_token_no_work(client: httpx.AsyncClient, make_show: MakeShow) 
 
 
 async def test_token_for_another_show_is_forbidden(
-    client: httpx.AsyncClient, make_show: MakeShow, access_token: Callable[..., str],
+    client: httpx.AsyncClient,
+    make_show: MakeShow,
+    access_token: Callable[..., str],
     services: Services,
 ) -> None:
     """A valid token of show X cannot read or lock show Y: 403 TOKEN_WRONG_SHOW."""
@@ -124,14 +149,17 @@ async def test_token_for_another_show_is_forbidden(
     seats = await client.get(f"/api/v1/shows/{other.id}/seats", headers=bearer(token))
     assert seats.status_code == 403
     assert seats.json()["error"] == "TOKEN_WRONG_SHOW"
-    locked = await client.post("/api/v1/bookings/lock",
-                               json={"showId": other.id, "seatIds": ["A1"]}, headers=bearer(token))
+    locked = await client.post(
+        "/api/v1/bookings/lock", json={"showId": other.id, "seatIds": ["A1"]}, headers=bearer(token)
+    )
     assert locked.status_code == 403
     assert set((await seat_states(services, other.id)).values()) == {"AVAILABLE"}
 
 
 async def test_token_from_previous_key_still_verifies(
-    client: httpx.AsyncClient, make_show: MakeShow, services: Services,
+    client: httpx.AsyncClient,
+    make_show: MakeShow,
+    services: Services,
 ) -> None:
     """After a key rotation, tokens signed by the previous key verify until they expire."""
     from admitone.admission.keys import KeyRing, rotate_keys
@@ -140,7 +168,9 @@ async def test_token_from_previous_key_still_verifies(
     show = await make_show(rows=1, seats_per_row=4)
     folder = services.settings.data_dir / "keys-rotation-test"
     old = TokenService(KeyRing.load(folder), "admitone", "admitone-booking")
-    token = old.issue_access_token(show_id=show.id, visitor_id="v-rot", expires_at=int(time.time()) + 60)
+    token = old.issue_access_token(
+        show_id=show.id, visitor_id="v-rot", expires_at=int(time.time()) + 60
+    )
     rotate_keys(folder)
     new = TokenService(KeyRing.load(folder), "admitone", "admitone-booking")
     assert new.keys.current.kid != old.keys.current.kid
@@ -149,13 +179,17 @@ async def test_token_from_previous_key_still_verifies(
     assert len(new.keys.jwks()["keys"]) == 2
 
 
-async def test_jwks_publishes_the_signing_key(client: httpx.AsyncClient, services: Services) -> None:
+async def test_jwks_publishes_the_signing_key(
+    client: httpx.AsyncClient, services: Services
+) -> None:
     """The JWKS names the current kid, and its key verifies a fresh access token offline."""
     body = (await client.get("/.well-known/jwks.json")).json()
     jwk = next(k for k in body["keys"] if k["kid"] == services.tokens.keys.current.kid)
     assert jwk["kty"] == "OKP"
     assert jwk["crv"] == "Ed25519"
-    token = services.tokens.issue_access_token(show_id="s", visitor_id="v", expires_at=int(time.time()) + 60)
+    token = services.tokens.issue_access_token(
+        show_id="s", visitor_id="v", expires_at=int(time.time()) + 60
+    )
     public = jwt.PyJWK(jwk).key
     claims = jwt.decode(token, public, algorithms=["EdDSA"], audience="admitone-booking")
     assert claims["sub"] == "v"

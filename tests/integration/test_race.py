@@ -18,7 +18,9 @@ pytestmark = pytest.mark.slow
 
 
 async def test_500_concurrent_locks_then_pay_all(
-    client: httpx.AsyncClient, make_show: MakeShow, access_token: Callable[..., str],
+    client: httpx.AsyncClient,
+    make_show: MakeShow,
+    access_token: Callable[..., str],
     services: Services,
 ) -> None:
     """500 overlapping 1–4 seat locks: each seat locked at most once, only 200/409, no deadlock;
@@ -34,8 +36,11 @@ async def test_500_concurrent_locks_then_pay_all(
         requests.append((access_token(show.id), seats))
 
     async def attempt(token: str, seats: list[str]) -> tuple[int, dict[str, object], str]:
-        response = await client.post("/api/v1/bookings/lock",
-                                     json={"showId": show.id, "seatIds": seats}, headers=bearer(token))
+        response = await client.post(
+            "/api/v1/bookings/lock",
+            json={"showId": show.id, "seatIds": seats},
+            headers=bearer(token),
+        )
         return response.status_code, response.json(), token
 
     results = await asyncio.gather(*(attempt(token, seats) for token, seats in requests))
@@ -62,12 +67,15 @@ async def test_500_concurrent_locks_then_pay_all(
 
     async def pay(body: dict[str, object], token: str) -> None:
         checkout = await client.post(
-            "/api/v1/bookings", headers={**bearer(token), "Idempotency-Key": str(uuid.uuid4())},
+            "/api/v1/bookings",
+            headers={**bearer(token), "Idempotency-Key": str(uuid.uuid4())},
             json={"lockId": body["lockId"], "paymentMethod": "UPI", "email": "fan@example.in"},
         )
         assert checkout.status_code == 201, checkout.text
         payment_id = checkout.json()["paymentId"]
-        done = await client.post(f"/sandbox/payments/{payment_id}/complete", json={"outcome": "SUCCESS"})
+        done = await client.post(
+            f"/sandbox/payments/{payment_id}/complete", json={"outcome": "SUCCESS"}
+        )
         assert done.status_code in {200, 202}, done.text
 
     await asyncio.gather(*(pay(body, token) for body, token in winners))

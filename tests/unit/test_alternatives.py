@@ -8,11 +8,16 @@ from hypothesis import strategies as st
 from admitone.booking_core.alternatives import SeatPlace, suggest_alternatives
 
 
-def hall(rows: int, cols: int, taken: set[str] = frozenset(), types: dict[int, str] | None = None) -> list[SeatPlace]:  # type: ignore[assignment]
+def hall(
+    rows: int, cols: int, taken: set[str] = frozenset(), types: dict[int, str] | None = None
+) -> list[SeatPlace]:  # type: ignore[assignment]
     names = "ABCDEFGHIJKLMNOP"
     return [
-        SeatPlace(f"{names[r]}{c}", r, c, (types or {}).get(r, "REGULAR"), f"{names[r]}{c}" not in taken)
-        for r in range(rows) for c in range(1, cols + 1)
+        SeatPlace(
+            f"{names[r]}{c}", r, c, (types or {}).get(r, "REGULAR"), f"{names[r]}{c}" not in taken
+        )
+        for r in range(rows)
+        for c in range(1, cols + 1)
     ]
 
 
@@ -20,7 +25,8 @@ def test_prefers_a_block_in_the_same_row() -> None:
     """Two wanted seats taken: the nearest two adjacent free seats of that row are offered."""
     seats = hall(3, 10, taken={"B5", "B6"})
     assert sorted(suggest_alternatives(seats, ["B5", "B6"])) == ["B7", "B8"] or sorted(
-        suggest_alternatives(seats, ["B5", "B6"])) == ["B3", "B4"]
+        suggest_alternatives(seats, ["B5", "B6"])
+    ) == ["B3", "B4"]
 
 
 def test_keeps_the_seat_type() -> None:
@@ -40,7 +46,8 @@ def test_falls_back_to_single_seats_when_no_block_exists() -> None:
 
 
 @given(
-    rows=st.integers(1, 6), cols=st.integers(1, 12),
+    rows=st.integers(1, 6),
+    cols=st.integers(1, 12),
     data=st.data(),
 )
 def test_never_offers_taken_or_wanted_seats(rows: int, cols: int, data: st.DataObject) -> None:
