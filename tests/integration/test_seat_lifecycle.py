@@ -24,7 +24,6 @@ from hypothesis.stateful import (
     RuleBasedStateMachine,
     invariant,
     multiple,
-    precondition,
     rule,
     run_state_machine_as_test,
 )
@@ -182,6 +181,7 @@ class SeatLifecycle(RuleBasedStateMachine):
             return multiple()
         assert response.status_code == 200, response.text
         lock = Lock(response.json()["lockId"], visitor, sorted(wanted))
+        self._all_locks().append(lock)
         for seat in wanted:
             self.seats[seat] = ("LOCKED", lock)
         return lock
@@ -325,13 +325,9 @@ class SeatLifecycle(RuleBasedStateMachine):
         return self._bookings[lock.booking].status if lock.booking else ""
 
     def _all_locks(self) -> list[Lock]:
-        found = {id(o): o for state, o in self.seats.values() if state == "LOCKED"}
-        for booking in self._bookings.values():
-            found[id(booking.lock)] = booking.lock
-        return list(found.values()) + [lock for lock in self._extra_locks()]
-
-    def _extra_locks(self) -> list[Lock]:
-        return []
+        if not hasattr(self, "_lock_list"):
+            self._lock_list: list[Lock] = []
+        return self._lock_list
 
     # Invariants ----------------------------------------------------------------
 
@@ -419,5 +415,3 @@ def test_seat_lifecycle(make_settings: Callable[..., Settings]) -> None:
     finally:
         harness.close()
 
-
-_ = precondition  # kept importable for future rules with preconditions
