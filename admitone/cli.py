@@ -6,9 +6,10 @@ import argparse
 import asyncio
 import os
 import signal
+import subprocess
 import sys
 from collections.abc import Iterator, Sequence
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, suppress
 from typing import Any
 
 import asyncpg
@@ -120,13 +121,21 @@ def cmd_up(settings: Settings, demo: bool) -> int:
             if ready.workers == 1:
                 uvicorn.run(create_app(ready), **common)
             else:
+                # N HTTP workers plus one process for the background jobs (DESIGN "Scale"):
+                # the jobs are safe to run twice, but there is no reason to run them N times.
                 _worker_environment(ready)
-                uvicorn.run(
-                    "admitone.gateway.app:app_from_env",
-                    factory=True,
-                    workers=ready.workers,
-                    **common,
-                )
+                jobs = subprocess.Popen([sys.executable, "-m", "admitone.cli", "jobs"])
+                os.environ[env_name("background_jobs")] = "0"
+                try:
+                    uvicorn.run(
+                        "admitone.gateway.app:app_from_env",
+                        factory=True,
+                        workers=ready.workers,
+                        **common,
+                    )
+                finally:
+                    jobs.terminate()
+                    jobs.wait(timeout=15)
     except EmbeddedError as exc:
         return _fail(str(exc))
     except (OSError, asyncpg.PostgresError) as exc:
@@ -149,6 +158,24 @@ def _print_demo(settings: Settings, show_id: str) -> None:
         f"{base}/api/v1/admin/shows/{show_id}/waiting-room/stats"
     )
     print()
+
+
+def cmd_jobs(settings: Settings) -> int:
+    """Run only the background jobs (sweeper, outbox, reconciliation, admission scheduler)."""
+    from admitone import jobs  # noqa: PLC0415
+    from admitone.logging import configure_logging  # noqa: PLC0415
+    from admitone.runtime import open_services  # noqa: PLC0415
+
+    signal.signal(signal.SIGTERM, _exit_on_signal)
+    configure_logging(settings)
+
+    async def run() -> None:
+        async with open_services(settings) as services, jobs.running(services):
+            await asyncio.Event().wait()
+
+    with suppress(KeyboardInterrupt, SystemExit):
+        asyncio.run(run())
+    return 0
 
 
 def cmd_migrate(settings: Settings) -> int:
@@ -188,6 +215,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--demo", action="store_true", help="also create a demo show with a waiting room"
     )
     sub.add_parser("migrate", help="apply database migrations and exit")
+    sub.add_parser("jobs", help="run only the background jobs (needs the database and Redis URLs)")
     keys = sub.add_parser("keys", help="signing keys")
     keys_sub = keys.add_subparsers(dest="keys_command", required=True)
     keys_sub.add_parser("rotate", help="add a new signing key (the previous one keeps verifying)")
@@ -204,6 +232,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return cmd_up(settings, args.demo)
     if args.command == "migrate":
         return cmd_migrate(settings)
+    if args.command == "jobs":
+        if settings.database_url is None or settings.redis_url is None:
+            return _fail("admitone jobs needs ADMITONE_DATABASE_URL and ADMITONE_REDIS_URL")
+        return cmd_jobs(settings)
     return cmd_rotate_keys(settings)
 
 

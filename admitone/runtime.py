@@ -11,9 +11,10 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 import asyncpg
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 
 from admitone.admission.keys import KeyRing
+from admitone.admission.services import AdmissionServices, build_admission
 from admitone.admission.tokens import AccessTokenClaims, TokenService
 from admitone.booking_core.bookings import BookingService
 from admitone.booking_core.catalog import CatalogService
@@ -55,7 +56,18 @@ class Services:
     rate_limiter: RateLimiter
     revocations: RevocationCheck | None = None
     sandbox: SandboxGateway | None = None  # the sandbox's pages and test controls, when on
+    admission: AdmissionServices | None = None  # the waiting room: queue, scheduler, rooms
     extras: dict[str, object] = field(default_factory=dict)
+
+
+async def _keep_session(_conn: asyncpg.Connection) -> None:
+    """Pool reset hook that sends nothing to the server.
+
+    asyncpg's default reset runs ``RESET ALL; UNLISTEN *; CLOSE ALL; …`` on every release: a
+    round trip per query. admitone never sets session state on pooled connections (no SET, no
+    LISTEN, no session advisory locks — the seat functions use transaction-scoped ones), and
+    asyncpg still rolls back a connection returned inside a transaction.
+    """
 
 
 async def create_pool(dsn: str, max_size: int = 20) -> asyncpg.Pool:
@@ -65,20 +77,25 @@ async def create_pool(dsn: str, max_size: int = 20) -> asyncpg.Pool:
         max_size=max_size,
         command_timeout=30,
         server_settings={"application_name": "admitone"},
+        reset=_keep_session,
     )
     assert pool is not None  # noqa: S101 - create_pool returns the pool when awaited
     return pool
 
 
 def create_redis(url: str) -> Redis:
-    return Redis.from_url(
+    # A blocking pool: past 256 connections in use a command waits (up to 2 s) for one to come
+    # free instead of failing at once, so a burst of fans is queued, not answered 503.
+    pool = BlockingConnectionPool.from_url(
         url,
         socket_timeout=2.0,
         socket_connect_timeout=2.0,
         health_check_interval=15,
         retry_on_timeout=False,
         max_connections=256,
+        timeout=2.0,
     )
+    return Redis.from_pool(pool)
 
 
 @asynccontextmanager
@@ -89,6 +106,7 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
     pool = await create_pool(settings.database_url)
     redis = create_redis(settings.redis_url)
     gateway: SandboxGateway | None = None
+    seat_events: SeatEvents | None = None
     try:
         keys = KeyRing.load(settings.data_dir / "keys")
         tokens = TokenService(keys, settings.access_token_issuer, settings.access_token_audience)
@@ -99,7 +117,8 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
         gateway = SandboxGateway(pool, settings, webhook_secret)
         payments = PaymentService(pool, gateway, seat_events)
         catalog = CatalogService(pool, settings.max_seats_per_visitor)
-        yield Services(
+        admission = build_admission(settings, pool, redis, tokens)
+        services = Services(
             settings=settings,
             pool=pool,
             redis=redis,
@@ -143,9 +162,18 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
                 smtp_from=settings.smtp_from,
             ),
             rate_limiter=RateLimiter(redis),
+            revocations=admission.revocations,
+            admission=admission,
         )
+        # A confirmed booking frees its visitor's slot in the waiting room (booking_core does
+        # not know the queue: the outbox tells whoever listens).
+        services.outbox.listen("booking.confirmed", admission.on_booking_confirmed)
+        services.extras["rooms"] = admission  # admitone up --demo opens its show's room
+        yield services
     finally:
         if gateway is not None:
             await gateway.aclose()  # delayed sandbox webhooks still waiting
+        if seat_events is not None:
+            await seat_events.aclose()  # seat changes not yet announced
         await redis.aclose()
         await pool.close()

@@ -172,11 +172,12 @@ class CheckoutService:
         until = max(lock["expires_at"], now + timedelta(seconds=self.lock_seconds))
         await conn.execute(
             "UPDATE show_seats SET locked_until = $2, updated_at = $3"
-            " WHERE show_id = $4 AND lock_id = $1",
+            " WHERE show_id = $4 AND seat_id = ANY ($5::text[]) AND lock_id = $1",
             lock_id,
             until,
             now,
             lock["show_id"],
+            lock["seat_ids"],
         )
         await conn.execute(
             "UPDATE seat_locks SET expires_at = $2, updated_at = $3 WHERE id = $1",

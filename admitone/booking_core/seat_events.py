@@ -2,10 +2,17 @@
 
 Redis here is an accelerator, never the truth (seed §6.2.4, §7): if it does not answer, seat
 maps are read from PostgreSQL and live updates wait for the next poll.
+
+Changes are batched: a lock or release records its change and returns; one pipeline a few
+milliseconds later invalidates the cached maps and publishes every change of that moment, so a
+rush of locks costs one Redis round trip per batch instead of one per request. A seat map read
+in this process first waits for that show's pending batch, so a fan never reads back an older
+map than the change its own request made.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Literal
 
@@ -19,6 +26,7 @@ from admitone.booking_core.keys import seat_channel, seat_map_key
 log = structlog.get_logger(__name__)
 
 SeatEventType = Literal["SEAT_LOCKED", "SEAT_RELEASED", "SEAT_BOOKED"]
+BATCH_SECONDS = 0.005
 
 
 class SeatEvent(msgspec.Struct, frozen=True, rename="camel"):
@@ -36,9 +44,12 @@ class SeatEvents:
     def __init__(self, redis: Redis, cache_seconds: float) -> None:
         self.redis = redis
         self.cache_ms = max(1, int(cache_seconds * 1000))
+        self._pending: list[SeatEvent] = []
+        self._flush: asyncio.Task[None] | None = None
 
     async def cached(self, show_id: str, load: Callable[[], Awaitable[bytes]]) -> bytes:
         """The cached seat map, or ``load()`` stored for the next ``cache_seconds``."""
+        await self._settled(show_id)
         key = seat_map_key(show_id)
         try:
             hit = await self.redis.get(key)
@@ -55,15 +66,45 @@ class SeatEvents:
         return body
 
     async def changed(self, show_id: str, event: SeatEventType, seat_ids: Iterable[str]) -> None:
-        """Invalidate the show's cached map and publish what changed."""
+        """Record a change; the next batch invalidates the show's map and publishes it."""
         ids = list(seat_ids)
         if not ids:
             return
-        message = _encode_event(SeatEvent(type=event, show_id=show_id, seat_ids=ids))
+        self._pending.append(SeatEvent(type=event, show_id=show_id, seat_ids=ids))
+        if self._flush is None or self._flush.done():
+            self._flush = asyncio.create_task(self._send_soon(), name="seat_events_flush")
+
+    async def _settled(self, show_id: str) -> None:
+        """Wait for a pending batch that touches ``show_id`` (at most one batch period)."""
+        flush = self._flush
+        if (
+            flush is not None
+            and not flush.done()
+            and any(e.show_id == show_id for e in self._pending)
+        ):
+            await asyncio.shield(flush)
+
+    async def _send_soon(self) -> None:
+        await asyncio.sleep(BATCH_SECONDS)
+        await self.flush()
+
+    async def flush(self) -> None:
+        """Send every recorded change now: one pipeline for the whole batch."""
+        batch, self._pending = self._pending, []
+        if not batch:
+            return
         try:
             async with self.redis.pipeline(transaction=False) as pipe:
-                pipe.delete(seat_map_key(show_id))
-                pipe.publish(seat_channel(show_id), message)
+                for show_id in {e.show_id for e in batch}:
+                    pipe.delete(seat_map_key(show_id))
+                for event in batch:
+                    pipe.publish(seat_channel(event.show_id), _encode_event(event))
                 await pipe.execute()
         except RedisError as exc:
-            log.warning("seat_event_not_published", show_id=show_id, error=str(exc))
+            log.warning("seat_events_not_published", events=len(batch), error=str(exc))
+
+    async def aclose(self) -> None:
+        """Send what is pending (at shutdown)."""
+        if self._flush is not None and not self._flush.done():
+            await asyncio.shield(self._flush)
+        await self.flush()

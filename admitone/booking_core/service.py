@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections import defaultdict
 from decimal import Decimal
@@ -32,6 +33,8 @@ _encode = msgspec.json.Encoder(decimal_format="string").encode
 
 # A lock can be extended, but lives at most this many lock periods from its creation.
 MAX_LOCK_LIFETIMES = 3
+ALTERNATIVES_SNAPSHOT_SECONDS = 1.0
+MAX_SNAPSHOTS = 1024
 
 
 class SeatService:
@@ -49,6 +52,7 @@ class SeatService:
         self.events = events
         self.lock_seconds = lock_seconds
         self.max_seats_per_lock = max_seats_per_lock
+        self._snapshots: dict[uuid.UUID, tuple[float, list[SeatPlace]]] = {}
 
     async def seat_map_json(self, show_id: str) -> bytes:
         """The show's seat map as JSON bytes, from the short-lived cache when it is warm."""
@@ -124,18 +128,31 @@ class SeatService:
         raise ShowNotFoundError(f"No show has the id {request.show_id}")
 
     async def _alternatives(self, show: uuid.UUID, wanted: list[str]) -> list[str]:
-        rows = await self.repository.seat_rows(show)
-        places = [
-            SeatPlace(
-                row["seat_id"],
-                row["row_index"],
-                row["seat_number"],
-                row["seat_type"],
-                row["status"] == "AVAILABLE",
-            )
-            for row in rows
-        ]
-        return suggest_alternatives(places, wanted)
+        """Suggestions from a snapshot of the map at most ``ALTERNATIVES_SNAPSHOT_SECONDS`` old.
+
+        During an on-sale most lock attempts conflict; re-reading every seat of the show for
+        each 409 would make the losers the main load on the database. A suggestion may name a
+        seat taken a moment ago — the fan's next lock attempt finds out, as with any seat.
+        """
+        now = time.monotonic()
+        cached = self._snapshots.get(show)
+        if cached is None or cached[0] < now:
+            rows = await self.repository.seat_rows(show)
+            places = [
+                SeatPlace(
+                    row["seat_id"],
+                    row["row_index"],
+                    row["seat_number"],
+                    row["seat_type"],
+                    row["status"] == "AVAILABLE",
+                )
+                for row in rows
+            ]
+            if len(self._snapshots) > MAX_SNAPSHOTS:
+                self._snapshots.clear()
+            cached = (now + ALTERNATIVES_SNAPSHOT_SECONDS, places)
+            self._snapshots[show] = cached
+        return suggest_alternatives(cached[1], wanted)
 
     async def extend_lock(self, visitor_id: str, lock_id: str) -> m.ExtendOut:
         lock = _lock_uuid(lock_id)

@@ -198,9 +198,10 @@ async def test_sweeper_frees_expired_seats_and_publishes(
     try:
         assert await services.seats.sweep_expired() >= 2
         message = None
-        for _ in range(20):
-            message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=0.5)
-            if message:
+        for _ in range(20):  # the lock's own SEAT_LOCKED may arrive first
+            candidate = await pubsub.get_message(ignore_subscribe_messages=True, timeout=0.5)
+            if candidate and msgspec.json.decode(candidate["data"])["type"] == "SEAT_RELEASED":
+                message = candidate
                 break
     finally:
         await pubsub.aclose()

@@ -91,15 +91,18 @@ CREATE TABLE show_seats (
         OR (status = 'LOCKED' AND holder IS NOT NULL AND lock_id IS NOT NULL AND locked_until IS NOT NULL AND booking_id IS NULL)
         OR (status = 'BOOKED' AND holder IS NOT NULL AND lock_id IS NULL AND locked_until IS NULL AND booking_id IS NOT NULL)
     )
-);
-CREATE INDEX show_seats_holder_idx ON show_seats (show_id, holder) WHERE holder IS NOT NULL;
-CREATE INDEX show_seats_lock_idx ON show_seats (lock_id) WHERE lock_id IS NOT NULL;
-CREATE INDEX show_seats_expiry_idx ON show_seats (locked_until) WHERE status = 'LOCKED';
+) WITH (fillfactor = 70);
+-- Deliberately no index but the primary key: every lock and release rewrites status, holder,
+-- lock and expiry, and with none of them indexed PostgreSQL updates the row in place (HOT),
+-- so a hot show does not bloat its indexes. Seats are always reached by (show_id, seat_id):
+-- a lock row lists its seat ids, and expired locks are found through seat_locks.
 
--- A lock is a visitor's hold on a set of seats (the API's lockId).
+-- A lock is a visitor's hold on a set of seats (the API's lockId). No foreign key to shows:
+-- every insert would take a KEY SHARE lock on the one hot show row, and thousands of those at
+-- once turn into MultiXacts; admitone_lock_seats checks the show in the same transaction.
 CREATE TABLE seat_locks (
     id         uuid PRIMARY KEY,
-    show_id    uuid NOT NULL REFERENCES shows (id),
+    show_id    uuid NOT NULL,
     visitor_id text NOT NULL,
     seat_ids   text[] NOT NULL,
     status     text NOT NULL DEFAULT 'ACTIVE' CHECK (status IN ('ACTIVE', 'RELEASED', 'EXPIRED', 'CONVERTED')),
@@ -108,7 +111,7 @@ CREATE TABLE seat_locks (
     updated_at timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX seat_locks_active_expiry_idx ON seat_locks (expires_at) WHERE status = 'ACTIVE';
-CREATE INDEX seat_locks_visitor_idx ON seat_locks (show_id, visitor_id);
+CREATE INDEX seat_locks_visitor_idx ON seat_locks (show_id, visitor_id) WHERE status = 'ACTIVE';
 
 CREATE TABLE bookings (
     id           uuid PRIMARY KEY DEFAULT gen_random_uuid(),

@@ -59,10 +59,14 @@ BEGIN
         RETURN;
     END IF;
 
-    SELECT count(*) INTO v_held
-      FROM show_seats ss
-     WHERE ss.show_id = p_show AND ss.holder = p_visitor
-       AND (ss.status = 'BOOKED' OR (ss.status = 'LOCKED' AND ss.locked_until > v_now));
+    -- Seats held = seats of the visitor's live locks + seats of its confirmed bookings (a live
+    -- lock's seats cannot have been taken: only an expired lock loses seats).
+    SELECT coalesce(sum(cardinality(l.seat_ids)), 0) INTO v_held
+      FROM seat_locks l
+     WHERE l.show_id = p_show AND l.visitor_id = p_visitor AND l.status = 'ACTIVE'
+       AND l.expires_at > v_now;
+    v_held := v_held + (SELECT count(*) FROM booking_seats bs JOIN bookings b ON b.id = bs.booking_id
+                         WHERE b.show_id = p_show AND b.visitor_id = p_visitor AND bs.held);
     IF v_held + cardinality(p_seats) > v_show.max_seats_per_visitor THEN
         RETURN QUERY SELECT 'LIMIT'::text, NULL::text, NULL::numeric, NULL::timestamptz,
                             v_held, v_show.max_seats_per_visitor, NULL::text;
@@ -117,7 +121,8 @@ BEGIN
         RETURN;
     END IF;
     SELECT count(*) INTO v_mine FROM show_seats
-     WHERE show_id = v_lock.show_id AND lock_id = p_lock AND status = 'LOCKED' AND locked_until > v_now;
+     WHERE show_id = v_lock.show_id AND seat_id = ANY (v_lock.seat_ids)
+       AND lock_id = p_lock AND status = 'LOCKED' AND locked_until > v_now;
     IF v_lock.expires_at <= v_now OR v_mine < cardinality(v_lock.seat_ids) THEN
         RETURN QUERY SELECT 'EXPIRED'::text, v_lock.expires_at;
         RETURN;
@@ -126,7 +131,7 @@ BEGIN
                         least(v_now + make_interval(secs => p_seconds),
                               v_lock.created_at + make_interval(secs => p_max_life_seconds)));
     UPDATE show_seats SET locked_until = v_until, updated_at = v_now
-     WHERE show_id = v_lock.show_id AND lock_id = p_lock;
+     WHERE show_id = v_lock.show_id AND seat_id = ANY (v_lock.seat_ids) AND lock_id = p_lock;
     UPDATE seat_locks SET expires_at = v_until, updated_at = v_now WHERE id = p_lock;
     RETURN QUERY SELECT 'EXTENDED'::text, v_until;
 END $$;
@@ -163,7 +168,8 @@ BEGIN
         UPDATE show_seats
            SET status = 'AVAILABLE', holder = NULL, lock_id = NULL, locked_until = NULL,
                version = version + 1, updated_at = clock_timestamp()
-         WHERE show_id = v_lock.show_id AND lock_id = p_lock AND status = 'LOCKED'
+         WHERE show_id = v_lock.show_id AND seat_id = ANY (v_lock.seat_ids)
+           AND lock_id = p_lock AND status = 'LOCKED'
      RETURNING seat_id
     )
     SELECT coalesce(array_agg(seat_id), ARRAY[]::text[]) INTO v_freed FROM freed;
@@ -177,20 +183,29 @@ BEGIN
 END $$;
 
 
--- Frees up to p_limit expired seats and retires their locks. SKIP LOCKED: a seat that a lock,
--- extension or payment holds right now is left for the next sweep instead of waited on.
+-- Frees the seats of up to p_limit expired locks and retires those locks. Expired locks are
+-- found through seat_locks (show_seats has no expiry index, see 0001). SKIP LOCKED: a seat that
+-- a lock, extension or payment holds right now is left for the next sweep, never waited on,
+-- and a lock is retired only once none of its seats is still LOCKED by it.
 CREATE FUNCTION admitone_sweep_expired_locks(p_limit integer)
 RETURNS TABLE (show_id uuid, seat_id text)
 LANGUAGE plpgsql AS $$
 #variable_conflict use_column
 BEGIN
     RETURN QUERY
-    WITH expired AS (
-        SELECT ss.show_id, ss.seat_id FROM show_seats ss
+    WITH due AS (
+        SELECT l.id, l.show_id, l.seat_ids FROM seat_locks l
+         WHERE l.status = 'ACTIVE' AND l.expires_at <= clock_timestamp()
+         ORDER BY l.expires_at
+         LIMIT p_limit
+    ),
+    expired AS (
+        SELECT ss.show_id, ss.seat_id
+          FROM show_seats ss
+          JOIN due d ON ss.show_id = d.show_id AND ss.seat_id = ANY (d.seat_ids) AND ss.lock_id = d.id
          WHERE ss.status = 'LOCKED' AND ss.locked_until <= clock_timestamp()
          ORDER BY ss.show_id, ss.seat_id
-         LIMIT p_limit
-           FOR UPDATE SKIP LOCKED
+           FOR UPDATE OF ss SKIP LOCKED
     )
     UPDATE show_seats ss
        SET status = 'AVAILABLE', holder = NULL, lock_id = NULL, locked_until = NULL,
@@ -201,9 +216,13 @@ BEGIN
 
     WITH retired AS (
         UPDATE seat_locks l SET status = 'EXPIRED', updated_at = clock_timestamp()
-         WHERE l.id IN (SELECT id FROM seat_locks
-                         WHERE status = 'ACTIVE' AND expires_at <= clock_timestamp()
-                         ORDER BY expires_at LIMIT p_limit
+         WHERE l.id IN (SELECT c.id FROM seat_locks c
+                         WHERE c.status = 'ACTIVE' AND c.expires_at <= clock_timestamp()
+                           AND NOT EXISTS (
+                               SELECT 1 FROM show_seats ss
+                                WHERE ss.show_id = c.show_id AND ss.seat_id = ANY (c.seat_ids)
+                                  AND ss.lock_id = c.id AND ss.status = 'LOCKED')
+                         ORDER BY c.expires_at LIMIT p_limit
                            FOR UPDATE SKIP LOCKED)
      RETURNING l.id, l.show_id, l.visitor_id, l.seat_ids
     )
