@@ -33,6 +33,10 @@ def jobs_for(services: Services) -> list[Job]:
     found.append(Job("outbox", settings.outbox_interval_seconds, services.outbox.run_once))
     found.append(Job("payment_reconciler", settings.reconcile_interval_seconds,
                      services.reconciler.reconcile_once))
+    if services.admission is not None:  # the waiting room: its scheduler loops by itself
+        found.append(Job("admission_scheduler", settings.admission_tick_seconds,
+                         services.admission.scheduler.run))
+        found.append(Job("signing_keys_reload", 10.0, services.admission.reload_signing_keys))
     for extra in services.extras.values():
         more = getattr(extra, "jobs", None)
         if callable(more):

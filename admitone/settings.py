@@ -54,6 +54,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     access_token_audience: str = "admitone-booking"  # noqa: S105 - an audience name, not a secret
     # Run the background jobs (sweeper, outbox, reconciliation, scheduler) inside the app.
     background_jobs: bool = True
+    # Waiting room (issue 3).
+    queue_token_seconds: int = 86400
+    queue_join_rate_per_second: float = 10.0  # per client IP
+    queue_join_burst: int = 40
+    trusted_proxy_hops: int = 0  # proxies in front that append to X-Forwarded-For; 0 = ignore it
+    admission_tick_seconds: float = 1.0
+    scheduler_lease_seconds: float = 3.0
+    pow_challenge_seconds: int = 120
 
     @property
     def base_url(self) -> str:
@@ -74,6 +82,13 @@ def _parse_positive_int(raw: str) -> int:
     value = int(raw)
     if value <= 0:
         raise ValueError("expected a whole number above 0")
+    return value
+
+
+def _parse_count(raw: str) -> int:
+    value = int(raw)
+    if value < 0:
+        raise ValueError("expected a whole number, 0 or more")
     return value
 
 
@@ -144,6 +159,13 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "access_token_issuer": str,
     "access_token_audience": str,
     "background_jobs": _parse_bool,
+    "queue_token_seconds": _parse_positive_int,
+    "queue_join_rate_per_second": _parse_positive_float,
+    "queue_join_burst": _parse_positive_int,
+    "trusted_proxy_hops": _parse_count,
+    "admission_tick_seconds": _parse_positive_float,
+    "scheduler_lease_seconds": _parse_positive_float,
+    "pow_challenge_seconds": _parse_positive_int,
 }
 
 

@@ -34,6 +34,9 @@ from admitone.gateway.app import create_app
 from admitone.runtime import Services, open_services
 from admitone.settings import Settings, load_settings
 
+# Run in their own process by tests/integration/test_loadtests.py (gevent; see there).
+collect_ignore = ["loadtest_checks"]
+
 OPERATOR_TOKEN = "operator-token-for-tests-0123456789"
 WEBHOOK_SECRET = "webhook-secret-for-tests-0123456789"
 

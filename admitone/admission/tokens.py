@@ -7,6 +7,7 @@ key is used.
 
 from __future__ import annotations
 
+import hmac
 import secrets
 import time
 from collections import OrderedDict
@@ -20,6 +21,7 @@ from admitone.errors import TokenInvalidError, TokenWrongShowError
 
 ALGORITHM = "EdDSA"
 BOOKING_AUDIENCE = "admitone-booking-lookup"
+QUEUE_AUDIENCE = "admitone-queue"
 TICKET_AUDIENCE = "admitone-venue"
 _LEEWAY_SECONDS = 5
 
@@ -42,6 +44,21 @@ class BookingTokenClaims(msgspec.Struct, frozen=True, rename="camel"):
     exp: int
 
 
+class QueueTokenClaims(msgspec.Struct, frozen=True, rename="camel"):
+    """A queue token: the visitor's place in one show's queue, bound to one client.
+
+    ``tkt`` is the ticket number (0 while a random pre-queue is not numbered yet), ``ep`` the
+    epoch of the room state it was issued in, ``cnf`` the hash of the client it was issued to.
+    """
+
+    sub: str
+    show_id: str
+    tkt: int
+    ep: str
+    cnf: str
+    exp: int
+
+
 class TokenService:
     """Issues and verifies every token admitone signs."""
 
@@ -50,6 +67,7 @@ class TokenService:
         self.issuer = issuer
         self.audience = audience
         self._cache: OrderedDict[str, AccessTokenClaims] = OrderedDict()
+        self._queue_cache: OrderedDict[str, QueueTokenClaims] = OrderedDict()
         self._cache_size = cache_size
 
     # Signing -----------------------------------------------------------------
@@ -156,6 +174,46 @@ class TokenService:
             return msgspec.convert(raw, BookingTokenClaims)
         except msgspec.ValidationError as exc:
             raise TokenInvalidError(f"The token's claims are malformed: {exc}") from exc
+
+    # Queue tokens (additive: issue 3) ---------------------------------------------------------
+
+    def issue_queue_token(
+        self, *, show_id: str, visitor_id: str, ticket: int, epoch: str, binding: str,
+        ttl_seconds: int,
+    ) -> str:
+        """A queue token naming visitor, show and ticket, bound to the client ``binding``."""
+        now = int(time.time())
+        return self._sign({
+            "iss": self.issuer, "aud": QUEUE_AUDIENCE, "sub": visitor_id, "showId": show_id,
+            "tkt": ticket, "ep": epoch, "cnf": binding, "iat": now, "nbf": now,
+            "exp": now + ttl_seconds,
+        })
+
+    def verify_queue_token(self, token: str, show_id: str, binding: str) -> QueueTokenClaims:
+        """Verify a queue token for ``show_id`` presented by the client ``binding``.
+
+        Another show's token, or one presented by another client than it was issued to, is
+        refused as invalid (401), like a forged one: a place cannot be read or taken by anyone
+        else. Verified tokens are remembered (bounded LRU), as access tokens are.
+        """
+        claims = self._queue_cache.get(token)
+        if claims is None or claims.exp < time.time() - _LEEWAY_SECONDS:
+            raw = self._decode(
+                token, QUEUE_AUDIENCE,
+                ["iss", "aud", "sub", "showId", "tkt", "ep", "cnf", "iat", "nbf", "exp"],
+            )
+            try:
+                claims = msgspec.convert(raw, QueueTokenClaims)
+            except msgspec.ValidationError as exc:
+                raise TokenInvalidError(f"The token's claims are malformed: {exc}") from exc
+            self._queue_cache[token] = claims
+            if len(self._queue_cache) > self._cache_size:
+                self._queue_cache.popitem(last=False)
+        if claims.show_id != show_id:
+            raise TokenInvalidError("This queue token is for another show")
+        if not hmac.compare_digest(claims.cnf, binding):
+            raise TokenInvalidError("This queue token was issued to another client")
+        return claims
 
     def is_booking_token(self, token: str) -> bool:
         """Whether a bearer token claims the booking-lookup audience (unverified peek)."""

@@ -34,6 +34,8 @@ class BookingShow(Output, frozen=True):
     city: str
     address: str
     screen: str
+    # The theater's IANA time zone, so pages print the show time as the venue's clock shows it.
+    timezone: str = "UTC"
 
 
 class TicketLink(Output, frozen=True):

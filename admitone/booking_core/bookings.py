@@ -72,7 +72,7 @@ class BookingService:
         return bm.BookingShow(
             id=details["id"], title=details["title"], show_time=details["showTime"],
             theater=details["theater"], city=details["city"], address=details["address"],
-            screen=details["screen"],
+            screen=details["screen"], timezone=details["timezone"],
         )
 
     def ticket_url(self, booking_id: str) -> str:

@@ -215,6 +215,18 @@ class CatalogService:
         rows = await self.pool.fetch(sql("list_movie_shows"), movie, city, day)
         return m.ShowList(theaters=list(_group_by_theater(rows)))
 
+    async def get_movie(self, movie_id: str) -> m.Movie:
+        """One movie (for its page); an unknown or malformed id is a NotFoundError."""
+        row = await self.pool.fetchrow(sql("get_movie"), parse_uuid(movie_id, "movie"))
+        if row is None:
+            raise NotFoundError(f"No movie has the id {movie_id}")
+        return _movie(row)
+
+    async def list_cities(self) -> list[tuple[str, str]]:
+        """(city, time zone) of every city with a theater, by name (the browse page's picker)."""
+        rows = await self.pool.fetch(sql("list_cities"))
+        return [(row["city"], row["timezone"]) for row in rows]
+
 
 def _movie(row: asyncpg.Record | None) -> m.Movie:
     return _row_to(m.Movie, row)

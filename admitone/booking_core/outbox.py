@@ -23,6 +23,7 @@ import json
 import re
 import uuid
 import zoneinfo
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
@@ -68,6 +69,9 @@ class RefundSender(Protocol):
         ...
 
 
+OutboxListener = Callable[[dict[str, Any]], Awaitable[object]]
+
+
 class OutboxWorker:
     """Delivers due outbox rows; ``run_once`` is the periodic job."""
 
@@ -85,6 +89,7 @@ class OutboxWorker:
         self.smtp_from = smtp_from
         self.batch_size = batch_size
         self.time_budget_seconds = time_budget_seconds
+        self.listeners: dict[str, list[OutboxListener]] = {}
 
     async def run_once(self) -> int:
         """Deliver due rows batch by batch until none are due or the time budget is spent;
@@ -137,6 +142,7 @@ class OutboxWorker:
         else:
             log.info("funnel_event", topic=topic, outbox_id=outbox_id,
                      booking_id=payload.get("bookingId"))
+        await self._tell_listeners(topic, outbox_id, payload)
 
     # E-mail ----------------------------------------------------------------------------------
 
@@ -192,6 +198,23 @@ class OutboxWorker:
             log.warning("refund_refused_by_gateway", refund_id=refund_id)
         else:
             log.info("refund_delivered", refund_id=refund_id, refund_status=status)
+
+    # Listeners (other parts that act on a topic without booking_core knowing them) -----------
+
+    def listen(self, topic: str, listener: OutboxListener) -> None:
+        """Call ``listener(payload)`` after each delivery of ``topic`` (e.g. the waiting room
+        frees a visitor's slot on ``booking.confirmed``)."""
+        self.listeners.setdefault(topic, []).append(listener)
+
+    async def _tell_listeners(self, topic: str, outbox_id: int, payload: dict[str, Any]) -> None:
+        """Listeners are best effort: a failure is logged and does not send the row again."""
+        for listener in self.listeners.get(topic, []):
+            try:
+                async with asyncio.timeout(_DELIVERY_TIMEOUT_SECONDS):
+                    await listener(payload)
+            except Exception as exc:  # noqa: BLE001 - a listener never fails the delivery
+                log.warning("outbox_listener_failed", topic=topic, outbox_id=outbox_id,
+                            error=repr(exc))
 
 
 def _uuid(value: object, name: str) -> uuid.UUID:

@@ -86,7 +86,10 @@ class SeatEvents:
 
     async def _send_soon(self) -> None:
         await asyncio.sleep(BATCH_SECONDS)
-        await self.flush()
+        # Changes recorded while a batch is on the wire go out in the next turn of this loop:
+        # ``changed`` starts no new task while this one runs.
+        while self._pending:
+            await self.flush()
 
     async def flush(self) -> None:
         """Send every recorded change now: one pipeline for the whole batch."""

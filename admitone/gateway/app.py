@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
@@ -19,12 +20,15 @@ from litestar.stores.memory import MemoryStore
 from litestar.template.config import TemplateConfig
 
 from admitone import jobs
+from admitone.gateway import pages
 from admitone.gateway.middleware import request_id_middleware
 from admitone.gateway.problems import EXCEPTION_HANDLERS
-from admitone.gateway.routes import admin_catalog, browse, seats, service
+from admitone.gateway.routes import admin_catalog, admin_rooms, browse, seats, service
 from admitone.gateway.routes import bookings as booking_routes
 from admitone.gateway.routes import payments as payment_routes
+from admitone.gateway.routes import queue as queue_routes
 from admitone.gateway.routes import sandbox as sandbox_routes
+from admitone.gateway.routes import tokens as token_routes
 from admitone.logging import configure_logging
 from admitone.runtime import Services, open_services
 from admitone.settings import Settings
@@ -44,7 +48,9 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Lites
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
-            app.state.services = services or await stack.enter_async_context(open_services(settings))
+            app.state.services = services or await stack.enter_async_context(
+                open_services(settings)
+            )
             if settings.background_jobs:
                 await stack.enter_async_context(jobs.running(app.state.services))
             yield
@@ -53,7 +59,7 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Lites
     prometheus = PrometheusConfig(
         app_name="admitone", prefix="admitone", group_path=True, exclude=["/metrics", "/healthz"]
     )
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             *service.ROUTES,
             *browse.ROUTES,
@@ -62,12 +68,18 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Lites
             *payment_routes.ROUTES,
             *(sandbox_routes.ROUTES if settings.sandbox_payments else []),
             admin_catalog.router,
+            *queue_routes.ROUTES,
+            *token_routes.ROUTES,
+            admin_rooms.router,
+            *pages.ROUTES,
+            pages.static_router(),
             MetricsController,
         ],
         lifespan=[lifespan],
         state=State(state),
         middleware=[request_id_middleware, prometheus.middleware],
-        exception_handlers=EXCEPTION_HANDLERS,
+        # A browser on a page route gets an HTML 404; API callers keep problem+json.
+        exception_handlers={**EXCEPTION_HANDLERS, **pages.EXCEPTION_HANDLERS},
         request_max_body_size=MAX_BODY_BYTES,
         response_cache_config=ResponseCacheConfig(store="response_cache"),
         stores={"response_cache": MemoryStore()},
@@ -77,18 +89,53 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Lites
             description="Virtual waiting room, admission gateway and booking core.",
             path="/schema",
             render_plugins=[SwaggerRenderPlugin()],
-            components=Components(security_schemes={
-                "operatorToken": SecurityScheme(type="http", scheme="bearer",
-                                                description="The operator token"),
-                "accessToken": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT",
-                                              description="An admitted visitor's access token"),
-            }),
+            components=Components(
+                security_schemes={
+                    "operatorToken": SecurityScheme(
+                        type="http", scheme="bearer", description="The operator token"
+                    ),
+                    "accessToken": SecurityScheme(
+                        type="http",
+                        scheme="bearer",
+                        bearer_format="JWT",
+                        description="An admitted visitor's access token",
+                    ),
+                }
+            ),
         ),
         template_config=TemplateConfig(
             directory=Path(__file__).parent / "templates", engine=JinjaTemplateEngine
         ),
         debug=False,
     )
+    _camel_case_path_parameters(app)
+    return app
+
+
+_SNAKE_PARAM = re.compile(r"\{([a-z]+(?:_[a-z]+)+)\}")
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+def _camel_case_path_parameters(app: Litestar) -> None:
+    """Name path parameters as the contract does (``{showId}``), not as Python does.
+
+    Handlers take ``show_id`` (PEP 8); the published document says ``showId``, as CONTRACT.md
+    and the JSON bodies do. The schema is built once here and kept.
+    """
+    schema = app.openapi_schema
+    renamed = {}
+    for path, item in (schema.paths or {}).items():
+        for method in ("get", "put", "post", "delete", "patch"):
+            operation = getattr(item, method, None)
+            for parameter in (operation.parameters or []) if operation else []:
+                if getattr(parameter, "param_in", None) == "path":
+                    parameter.name = _camel(parameter.name)
+        renamed[_SNAKE_PARAM.sub(lambda match: "{" + _camel(match.group(1)) + "}", path)] = item
+    schema.paths = renamed
 
 
 def app_from_env() -> Litestar:

@@ -171,12 +171,12 @@ class Locale:
 
     def strings(self, *prefixes: str) -> dict[str, str]:
         """Every string whose key starts with one of ``prefixes``, for a page's script."""
-        found: dict[str, str] = {}
-        for language in (DEFAULT_LANGUAGE, self.language):
-            for key, value in catalog(language).items():
-                if isinstance(value, str) and key.startswith(prefixes):
-                    found[key] = value
-        return found
+        return {
+            key: value
+            for language in (DEFAULT_LANGUAGE, self.language)
+            for key, value in catalog(language).items()
+            if isinstance(value, str) and key.startswith(prefixes)
+        }
 
     def duration(self, seconds: float | None) -> str:
         """A wait as words: "less than a minute", "about 5 minutes", "about 1 hr 20 min"."""

@@ -24,6 +24,9 @@ _encode = msgspec.json.Encoder(decimal_format="string").encode
 
 _STATUS: list[tuple[type[errors.AdmitoneError], int]] = [
     (errors.LockExpiredError, 410),
+    (errors.QueuePlaceGoneError, 410),
+    (errors.QueueNotOpenError, 425),
+    (errors.ProofOfWorkError, 403),
     (errors.NotFoundError, 404),
     (errors.InvalidRequestError, 422),
     (errors.IdempotencyKeyReusedError, 422),

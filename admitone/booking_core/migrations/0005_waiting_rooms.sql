@@ -14,6 +14,9 @@ CREATE TABLE waiting_rooms (
     abandon_grace_seconds   integer NOT NULL DEFAULT 60 CHECK (abandon_grace_seconds > 0),
     pow_difficulty_bits     integer NOT NULL DEFAULT 0
                             CHECK (pow_difficulty_bits BETWEEN 0 AND 32),
+    -- Above every ticket number handed out so far (the scheduler keeps it up to date), so that
+    -- after a Redis restart new fans queue behind those who get their old places back.
+    ticket_floor            bigint NOT NULL DEFAULT 0,
     created_at              timestamptz NOT NULL DEFAULT now(),
     updated_at              timestamptz NOT NULL DEFAULT now(),
     CHECK (opens_at IS NULL OR starts_at IS NULL OR opens_at <= starts_at)

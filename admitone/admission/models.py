@@ -1,0 +1,143 @@
+"""Requests and answers of the waiting room's HTTP API (CONTRACT.md: queue, operator, tokens)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+import msgspec
+from msgspec import UNSET, Meta, UnsetType
+
+from admitone.queue.models import QueueMode
+
+Rate = Annotated[int, Meta(ge=1, le=1_000_000)]
+Slots = Annotated[int, Meta(ge=1, le=10_000_000)]
+Seconds = Annotated[int, Meta(ge=1, le=86_400)]
+Bits = Annotated[int, Meta(ge=0, le=28)]
+Moment = Annotated[datetime, Meta(tz=True)]
+
+
+class WaitingRoomIn(
+    msgspec.Struct, frozen=True, kw_only=True, rename="camel", forbid_unknown_fields=True
+):
+    """``PUT …/waiting-room``: the whole room. Besides CONTRACT.md's fields, optional:
+    ``paused``, ``failOpen`` (let fans straight through while Redis is down),
+    ``abandonGraceSeconds`` (skip a fan that stopped polling this long) and
+    ``powDifficultyBits`` (proof of work asked on join; 0 = none)."""
+
+    enabled: bool
+    release_rate_per_minute: Rate
+    max_active: Slots
+    session_seconds: Seconds
+    queue_mode: QueueMode
+    opens_at: Moment | None = None
+    starts_at: Moment | None = None
+    paused: bool = False
+    fail_open: bool = False
+    abandon_grace_seconds: Seconds = 60
+    pow_difficulty_bits: Bits = 0
+
+
+class WaitingRoomPatch(
+    msgspec.Struct, frozen=True, kw_only=True, rename="camel", forbid_unknown_fields=True
+):
+    """``PATCH …/waiting-room``: any subset of the room's fields (``null`` clears a time)."""
+
+    enabled: bool | UnsetType = UNSET
+    release_rate_per_minute: Rate | UnsetType = UNSET
+    max_active: Slots | UnsetType = UNSET
+    session_seconds: Seconds | UnsetType = UNSET
+    queue_mode: QueueMode | UnsetType = UNSET
+    opens_at: Moment | UnsetType | None = UNSET
+    starts_at: Moment | UnsetType | None = UNSET
+    paused: bool | UnsetType = UNSET
+    fail_open: bool | UnsetType = UNSET
+    abandon_grace_seconds: Seconds | UnsetType = UNSET
+    pow_difficulty_bits: Bits | UnsetType = UNSET
+
+    def changes(self) -> dict[str, object]:
+        """The fields this patch sets, by attribute name."""
+        return {
+            name: value for name in self.__struct_fields__
+            if (value := getattr(self, name)) is not UNSET
+        }
+
+
+class RoomStats(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+    """``GET …/waiting-room/stats``."""
+
+    status: str
+    waiting: int
+    active: int
+    admitted_total: int
+    abandoned_total: int
+    admitted_through: int
+    release_rate_per_minute: int
+    observed_admissions_per_minute: float
+    max_active: int
+    session_seconds: int
+    paused: bool
+    enabled: bool
+
+
+ProgressStatus = Literal["OPEN", "PREQUEUE", "PAUSED", "CLOSED"]
+
+
+class ProgressOut(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+    """``GET /api/v1/queue/{showId}/progress``: the same for every fan."""
+
+    status: ProgressStatus
+    admitted_through: int
+    total_in_queue: int
+    observed_admissions_per_minute: float
+    updated_at: datetime
+
+
+class JoinOut(msgspec.Struct, frozen=True, kw_only=True, rename="camel", omit_defaults=True):
+    """``POST …/join``. ``ticketNumber``, ``position`` and ``estimatedWaitSeconds`` are null in a
+    random pre-queue (numbers are drawn at ``startsAt``); an ADMITTED answer also carries the
+    access token."""
+
+    status: Literal["WAITING", "PREQUEUE", "ADMITTED"]
+    token: str
+    ticket_number: int | None
+    position: int | None
+    total_in_queue: int
+    estimated_wait_seconds: int | None
+    access_token: str | None = None
+    access_expires_at: datetime | None = None
+
+
+class StatusOut(msgspec.Struct, frozen=True, kw_only=True, rename="camel", omit_defaults=True):
+    """``GET …/status``: WAITING / PREQUEUE with the place, or ADMITTED with the access token."""
+
+    status: Literal["WAITING", "PREQUEUE", "ADMITTED"]
+    position: int | None = None
+    total_in_queue: int | None = None
+    estimated_wait_seconds: int | None = None
+    ticket_number: int | None = None
+    access_token: str | None = None
+    access_expires_at: datetime | None = None
+
+
+class ChallengeOut(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+    """``GET …/challenge``: find a nonce so that sha256(challenge + nonce) starts with
+    ``difficultyBits`` zero bits; send both on join as ``X-PoW-Challenge`` / ``X-PoW-Nonce``."""
+
+    challenge: str
+    difficulty_bits: int
+    expires_at: datetime
+    algorithm: str = "sha256(challenge + nonce), leading zero bits"
+
+
+class IntrospectIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    token: Annotated[str, Meta(max_length=4096)]
+
+
+class IntrospectOut(msgspec.Struct, frozen=True, kw_only=True, rename="camel", omit_defaults=True):
+    """RFC 7662 shape: ``active`` and, for an active token, whose and for which show."""
+
+    active: bool
+    show_id: str | None = None
+    sub: str | None = None
+    exp: int | None = None

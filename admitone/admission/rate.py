@@ -1,0 +1,43 @@
+"""How many fans may enter now: the admission maths, from numbers only (no I/O).
+
+``queue/scripts/admit.lua`` does the same sums inside Redis, atomically with the admission
+itself; these functions are the reference the tests hold it to, and what the gateway uses for
+estimates.
+"""
+
+from __future__ import annotations
+
+import math
+
+MS_PER_MINUTE = 60_000
+MAX_WAIT_SECONDS = 7 * 86_400  # estimates past a week say nothing more
+
+
+def bucket_capacity(release_rate_per_minute: int, tick_ms: int) -> float:
+    """The bucket holds at most one tick's worth of admissions (at least one fan), so a room
+    that opens or resumes releases smoothly, never in a burst."""
+    return max(1.0, release_rate_per_minute * tick_ms / MS_PER_MINUTE)
+
+
+def refill(bucket: float, elapsed_ms: int, release_rate_per_minute: int, tick_ms: int) -> float:
+    """The bucket after ``elapsed_ms`` at ``release_rate_per_minute``, capped at one tick."""
+    gained = max(0, elapsed_ms) * release_rate_per_minute / MS_PER_MINUTE
+    return min(bucket_capacity(release_rate_per_minute, tick_ms), bucket + gained)
+
+
+def admit_count(bucket: float, max_active: int, active: int, waiting: int) -> int:
+    """How many to admit now: whole tokens in the bucket, free slots and fans waiting allow."""
+    return max(0, min(math.floor(bucket), max_active - active, waiting))
+
+
+def estimated_wait_seconds(
+    position: int, observed_per_minute: float, release_rate_per_minute: int
+) -> int:
+    """Seconds until the fan at ``position`` (1 = next) is let in, at the rate observed over
+    the last minute; before any admission was observed, at the configured rate."""
+    if position <= 0:
+        return 0
+    per_minute = observed_per_minute if observed_per_minute > 0 else release_rate_per_minute
+    if per_minute <= 0:
+        return 0
+    return min(MAX_WAIT_SECONDS, math.ceil(min(position * 60 / per_minute, MAX_WAIT_SECONDS)))

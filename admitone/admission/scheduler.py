@@ -1,0 +1,138 @@
+"""The admission scheduler: ticks every open room at least once a second.
+
+Each tick of a room is one Lua script (``queue/scripts/admit.lua``): expire sessions, refill
+the bucket, admit the first waiting fans. Only the holder of the scheduler lease ticks, with
+its fencing number. Rooms and their settings come from PostgreSQL (refreshed every few
+seconds); a room whose settings Redis lost, or holds in an older version, is mirrored again
+before its next tick — that is how a room recovers after a Redis restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable
+
+import structlog
+
+from admitone.admission.lease import SchedulerLease
+from admitone.admission.rooms import REDIS_DOWN, RoomSettings
+from admitone.queue.models import TickResult, WaitingRoom
+from admitone.queue.store import QueueStore, RoomStateMissingError
+
+log = structlog.get_logger(__name__)
+
+
+class AdmissionScheduler:
+    """Lets fans in at each room's rate and capacity; ``run`` is its loop."""
+
+    def __init__(
+        self, store: QueueStore, settings: RoomSettings, lease: SchedulerLease, *,
+        tick_seconds: float = 1.0, refresh_seconds: float = 2.0, max_looked: int = 10_000,
+        on_tick: Callable[[dict[str, TickResult]], None] | None = None,
+    ) -> None:
+        self.store = store
+        self.settings = settings
+        self.lease = lease
+        self.tick_seconds = tick_seconds
+        self.refresh_seconds = refresh_seconds
+        self.max_looked = max_looked
+        self.rooms: dict[str, WaitingRoom] = {}
+        self._tickets: dict[str, int] = {}  # each room's ticket counter at its last tick
+        self._floored: set[str] = set()
+        self._refreshed_at = float("-inf")
+        self.ticks = 0
+        self.on_tick = on_tick  # sees every round's results (metrics, tests)
+
+    async def run(self) -> None:
+        """Tick every ``tick_seconds`` until cancelled; give the lease up on the way out."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time()
+        try:
+            while True:
+                try:
+                    await self.step()
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:  # noqa: BLE001 - the loop outlives a bad tick
+                    log.warning("admission_step_failed", error=repr(exc))
+                deadline += self.tick_seconds
+                delay = deadline - loop.time()
+                if delay < 0:  # fell behind (a slow tick or a stall): start afresh from now
+                    deadline, delay = loop.time(), 0
+                await asyncio.sleep(delay)
+        finally:
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(1):
+                    await self.lease.release()
+
+    async def step(self) -> dict[str, TickResult]:
+        """One round: hold the lease, then tick every enabled room (nothing if not the holder)."""
+        try:
+            fence = await self.lease.hold()
+        except REDIS_DOWN as exc:
+            log.warning("scheduler_lease_unavailable", error=repr(exc))
+            return {}
+        if not fence:
+            return {}
+        if time.monotonic() - self._refreshed_at >= self.refresh_seconds:
+            await self.refresh()
+        results = await asyncio.gather(
+            *(self._tick_room(room, fence) for room in list(self.rooms.values()))
+        )
+        self.ticks += 1
+        done = {show: result for show, result in results if result is not None}
+        if self.on_tick is not None:
+            self.on_tick(done)
+        return done
+
+    async def refresh(self) -> None:
+        """Read the enabled rooms from PostgreSQL."""
+        rooms = await self.settings.enabled_rooms()
+        self.rooms = {room.show_id: room for room in rooms}
+        self._refreshed_at = time.monotonic()
+
+    async def _tick_room(self, room: WaitingRoom, fence: int) -> tuple[str, TickResult | None]:
+        show = room.show_id
+        tick_ms = int(self.tick_seconds * 1000)
+        try:
+            try:
+                result = await self.store.tick(show, fence, tick_ms, self.max_looked)
+            except RoomStateMissingError:
+                await self.settings.mirror(room)
+                log.info("waiting_room_restored", show_id=show)
+                result = await self.store.tick(show, fence, tick_ms, self.max_looked)
+        except REDIS_DOWN as exc:
+            log.warning("admission_tick_failed", show_id=show, error=repr(exc))
+            return show, None
+        if result is None:
+            log.warning("admission_tick_stale", show_id=show, fence=fence)
+            return show, None
+        if result.config_version != room.version:
+            await self._resync(show)
+        await self._keep_ticket_floor(show, result.tickets_issued)
+        if result.admitted or result.abandoned:
+            log.info("batch_admitted", show_id=show, count=len(result.admitted),
+                     abandoned=result.abandoned, active=result.active, waiting=result.waiting)
+        return show, result
+
+    async def _keep_ticket_floor(self, show: str, issued: int) -> None:
+        """Keep PostgreSQL's ticket floor above every ticket handed out, with room for as many
+        again as in the last tick, so that after a Redis restart newcomers queue behind the fans
+        who get their old places back."""
+        before = self._tickets.get(show, issued)
+        self._tickets[show] = issued
+        if issued != before or show not in self._floored:
+            self._floored.add(show)
+            floor = issued + max(0, issued - before)
+            await self.settings.repository.raise_ticket_floor(show, floor)
+
+    async def _resync(self, show: str) -> None:
+        """Redis holds other settings than PostgreSQL (a mirror write failed): mirror again."""
+        room = await self.settings.repository.get(show)
+        if room is None:
+            return
+        self.rooms[show] = room
+        await self.settings.mirror(room)
+        log.info("waiting_room_resynced", show_id=show)

@@ -1,0 +1,311 @@
+"""The waiting room as fans see it: join, status, leave, progress — and fail open or closed
+when Redis does not answer (DESIGN, failure behaviour)."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import TypeVar
+
+import msgspec
+import structlog
+
+from admitone.admission import pow as proof
+from admitone.admission.models import ChallengeOut, JoinOut, ProgressOut, RoomStats, StatusOut
+from admitone.admission.rate import estimated_wait_seconds
+from admitone.admission.revocation import session_jti
+from admitone.admission.rooms import REDIS_DOWN, RoomSettings, canonical_show_id
+from admitone.admission.tokens import QueueTokenClaims, TokenService
+from admitone.errors import (
+    ProofOfWorkInvalidError,
+    QueueClosedError,
+    QueueNotOpenError,
+    QueuePlaceGoneError,
+    QueueUnavailableError,
+    TokenInvalidError,
+    WaitingRoomNotFoundError,
+)
+from admitone.queue.models import Place, Progress, WaitingRoom
+from admitone.queue.store import QueueStore, RoomStateMissingError, new_visitor_id
+
+log = structlog.get_logger(__name__)
+# How long an access token for a show without a waiting room lasts: browse, pick, pay.
+OPEN_SESSION_SECONDS = 1800
+T = TypeVar("T")
+
+PROGRESS_CACHE_SECONDS = 1.0
+_CACHED_SHOWS = 10_000
+_PROGRESS_STATUS = {"OPEN": "OPEN", "PREQUEUE": "PREQUEUE", "PAUSED": "PAUSED"}
+_encode = msgspec.json.Encoder().encode
+
+
+def _moment(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, tz=UTC)
+
+
+class WaitingRoomService:
+    """Fans' side of the waiting room: queue tokens in, places and access tokens out."""
+
+    def __init__(
+        self, store: QueueStore, settings: RoomSettings, tokens: TokenService,
+        pow_checker: proof.ProofOfWork, *, queue_token_seconds: int,
+    ) -> None:
+        self.store = store
+        self.settings = settings
+        self.tokens = tokens
+        self.pow = pow_checker
+        self.queue_token_seconds = queue_token_seconds
+        self._progress: dict[str, tuple[float, bytes]] = {}
+        self._progress_loading: dict[str, asyncio.Future[bytes]] = {}
+
+    async def _mirrored(self, show_id: str, call: Callable[[], Awaitable[T]]) -> T:
+        """Run a room script; if Redis lost the room's settings, restore them and run it again."""
+        try:
+            return await call()
+        except RoomStateMissingError:
+            await self.settings.restore(show_id)
+            return await call()
+
+    def _verify(self, show_id: str, token: str | None, binding: str) -> QueueTokenClaims:
+        if not token:
+            raise TokenInvalidError("Send your queue token as header X-Queue-Token")
+        claims = self.tokens.verify_queue_token(token, show_id, binding)
+        structlog.contextvars.bind_contextvars(visitor_id=claims.sub)
+        return claims
+
+    # Join ----------------------------------------------------------------------------------------
+
+    async def join(
+        self, show_id: str, *, binding: str, queue_token: str | None,
+        pow_answer: tuple[str, str] | None,
+    ) -> JoinOut:
+        """A place in the queue (the same one again for a valid queue token)."""
+        show = canonical_show_id(show_id)
+        claims = self._verify(show, queue_token, binding) if queue_token else None
+        solved = self.pow.check(show, *pow_answer) if pow_answer else None
+        try:
+            place = await self._mirrored(show, lambda: self.store.join(
+                show, token_visitor=claims.sub if claims else "",
+                token_ticket=claims.tkt if claims else 0, token_epoch=claims.ep if claims else "",
+                pow_challenge=solved.challenge_id if solved else "",
+                pow_bits=solved.bits if solved else 0, pow_ttl_ms=solved.ttl_ms if solved else 0,
+            ))
+        except REDIS_DOWN as exc:
+            return await self._join_without_redis(show, claims, binding, exc)
+        except WaitingRoomNotFoundError:
+            return await self._join_without_room(show, claims, binding)
+        if place.status == "POW_REQUIRED":
+            raise proof.required(place.position, f"/api/v1/queue/{show}/challenge")
+        if place.status == "POW_REUSED":
+            raise ProofOfWorkInvalidError("This proof-of-work challenge was used already")
+        self._refuse_closed(place)
+        if place.status == "GONE":  # not answered by join.lua; kept for completeness
+            raise QueuePlaceGoneError("Your place in the queue has expired")
+        token = self.tokens.issue_queue_token(
+            show_id=show, visitor_id=place.visitor_id, ticket=place.ticket, epoch=place.epoch,
+            binding=binding, ttl_seconds=self.queue_token_seconds,
+        )
+        if place.status == "ADMITTED":
+            access, expires = self._access_token(show, place.visitor_id, place.at_ms)
+            return JoinOut(status="ADMITTED", token=token, ticket_number=place.ticket or None,
+                           position=0, total_in_queue=0, estimated_wait_seconds=0,
+                           access_token=access, access_expires_at=expires)
+        numbered = place.ticket > 0
+        return JoinOut(
+            status="PREQUEUE" if place.status == "PREQUEUE" else "WAITING", token=token,
+            ticket_number=place.ticket if numbered else None,
+            position=place.position if numbered else None, total_in_queue=place.total,
+            estimated_wait_seconds=await self._eta(show, place) if numbered else None,
+        )
+
+    def _refuse_closed(self, place: Place) -> None:
+        if place.status == "CLOSED":
+            raise QueueClosedError("The queue of this show is closed")
+        if place.status == "NOTOPEN":
+            opens = _moment(place.at_ms)
+            wait = max(1, math.ceil(place.at_ms / 1000 - time.time()))
+            raise QueueNotOpenError(opens, wait)
+
+    async def _join_without_redis(
+        self, show: str, claims: QueueTokenClaims | None, binding: str, exc: Exception
+    ) -> JoinOut:
+        room = await self._room_or_unavailable(show, exc)
+        visitor = claims.sub if claims else new_visitor_id()
+        access, expires = self._fail_open_access(room, visitor)
+        token = self.tokens.issue_queue_token(
+            show_id=show, visitor_id=visitor, ticket=0, epoch="", binding=binding,
+            ttl_seconds=self.queue_token_seconds,
+        )
+        return JoinOut(status="ADMITTED", token=token, ticket_number=None, position=0,
+                       total_in_queue=0, estimated_wait_seconds=0, access_token=access,
+                       access_expires_at=expires)
+
+    async def _join_without_room(
+        self, show: str, claims: QueueTokenClaims | None, binding: str
+    ) -> JoinOut:
+        """A show on sale with no waiting room has no queue: its fans are admitted at once.
+
+        Every way to the booking core goes through an access token, so a show without a flash
+        sale is bookable through the same door, just without waiting behind it.
+        """
+        if not await self.settings.repository.show_on_sale(show):
+            raise WaitingRoomNotFoundError(f"Show {show} is not on sale")
+        visitor = claims.sub if claims else new_visitor_id()
+        ends_ms = int(time.time() + OPEN_SESSION_SECONDS) * 1000
+        access, expires = self._access_token(show, visitor, ends_ms)
+        token = self.tokens.issue_queue_token(
+            show_id=show, visitor_id=visitor, ticket=0, epoch="", binding=binding,
+            ttl_seconds=self.queue_token_seconds,
+        )
+        log.info("fan_admitted_without_room", show_id=show, visitor_id=visitor)
+        return JoinOut(status="ADMITTED", token=token, ticket_number=None, position=0,
+                       total_in_queue=0, estimated_wait_seconds=0, access_token=access,
+                       access_expires_at=expires)
+
+    async def _room_or_unavailable(self, show: str, exc: Exception) -> WaitingRoom:
+        """Redis is down: the room's settings (PostgreSQL / cache) if it fails open and is open
+        now; otherwise the room fails closed (503 QUEUE_UNAVAILABLE)."""
+        log.warning("queue_redis_unavailable", show_id=show, error=repr(exc))
+        room = await self.settings.get(show)
+        if not room.fail_open or room.phase_at(datetime.now(UTC)) not in {"OPEN", "PAUSED"}:
+            raise QueueUnavailableError from exc
+        return room
+
+    def _fail_open_access(self, room: WaitingRoom, visitor: str) -> tuple[str, datetime]:
+        ends_ms = int(time.time() + room.session_seconds) * 1000
+        log.info("fan_admitted_fail_open", show_id=room.show_id, visitor_id=visitor)
+        return self._access_token(room.show_id, visitor, ends_ms)
+
+    def _access_token(self, show: str, visitor: str, ends_ms: int) -> tuple[str, datetime]:
+        token = self.tokens.issue_access_token(
+            show_id=show, visitor_id=visitor, expires_at=ends_ms // 1000,
+            jti=session_jti(show, visitor, ends_ms),
+        )
+        return token, _moment(ends_ms // 1000 * 1000)
+
+    async def _eta(self, show: str, place: Place) -> int:
+        wait = estimated_wait_seconds(
+            place.position, place.observed_per_minute, place.release_rate_per_minute
+        )
+        if place.status == "PREQUEUE":
+            room = await self.settings.get(show)
+            if room.starts_at is not None:
+                wait += max(0, math.ceil((room.starts_at - datetime.now(UTC)).total_seconds()))
+        return wait
+
+    async def challenge(self, show_id: str) -> ChallengeOut:
+        """A fresh proof-of-work challenge at the room's current difficulty (0 = not needed)."""
+        show = canonical_show_id(show_id)
+        room = await self.settings.get(show)
+        issued = self.pow.issue(show, room.pow_difficulty_bits)
+        return ChallengeOut(challenge=issued.text, difficulty_bits=issued.bits,
+                            expires_at=_moment(issued.expires_at * 1000))
+
+    # Status and leave ----------------------------------------------------------------------------
+
+    async def status(self, show_id: str, *, binding: str, queue_token: str | None) -> StatusOut:
+        """Where the token's visitor stands; keeps its place alive."""
+        show = canonical_show_id(show_id)
+        claims = self._verify(show, queue_token, binding)
+        try:
+            place = await self._mirrored(
+                show, lambda: self.store.status(show, claims.sub, claims.tkt, claims.ep)
+            )
+        except REDIS_DOWN as exc:
+            room = await self._room_or_unavailable(show, exc)
+            access, expires = self._fail_open_access(room, claims.sub)
+            return StatusOut(status="ADMITTED", access_token=access, access_expires_at=expires)
+        self._refuse_closed(place)
+        if place.status == "GONE":
+            raise QueuePlaceGoneError(
+                "Your place in the queue has expired (left, inactive too long, or the session "
+                "ended); join again"
+            )
+        if place.status == "ADMITTED":
+            access, expires = self._access_token(show, place.visitor_id, place.at_ms)
+            return StatusOut(status="ADMITTED", access_token=access, access_expires_at=expires)
+        numbered = place.ticket > 0
+        return StatusOut(
+            status="PREQUEUE" if place.status == "PREQUEUE" else "WAITING",
+            position=place.position if numbered else None, total_in_queue=place.total,
+            estimated_wait_seconds=await self._eta(show, place) if numbered else None,
+            ticket_number=place.ticket if numbered else None,
+        )
+
+    async def leave(self, show_id: str, *, binding: str, queue_token: str | None) -> None:
+        """Leave at once (a waiting place or an admitted slot)."""
+        show = canonical_show_id(show_id)
+        claims = self._verify(show, queue_token, binding)
+        try:
+            await self._mirrored(show, lambda: self.store.leave(show, claims.sub))
+        except REDIS_DOWN as exc:
+            raise QueueUnavailableError from exc
+
+    async def release(self, show_id: str, visitor_id: str) -> bool:
+        """Free an admitted visitor's slot (its booking is confirmed)."""
+        return await self.store.leave(canonical_show_id(show_id), visitor_id)
+
+    # The whole room ------------------------------------------------------------------------------
+
+    async def progress_json(self, show_id: str) -> bytes:
+        """The progress answer, the same for every fan; computed at most once a second per show
+        and process, however many fans ask at once."""
+        show = canonical_show_id(show_id)
+        cached = self._progress.get(show)
+        if cached is not None and time.monotonic() - cached[0] < PROGRESS_CACHE_SECONDS:
+            return cached[1]
+        loading = self._progress_loading.get(show)
+        if loading is not None:
+            return await asyncio.shield(loading)
+        future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+        self._progress_loading[show] = future
+        try:
+            body = await self._load_progress(show)
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved: waiting callers re-raise it, nobody else must
+            raise
+        finally:
+            self._progress_loading.pop(show, None)
+        future.set_result(body)
+        if len(self._progress) > _CACHED_SHOWS:
+            self._progress.clear()
+        self._progress[show] = (time.monotonic(), body)
+        return body
+
+    async def _load_progress(self, show: str) -> bytes:
+        try:
+            progress = await self._mirrored(show, lambda: self.store.progress(show))
+        except REDIS_DOWN as exc:
+            await self._room_or_unavailable(show, exc)  # fails closed unless the room fails open
+            now = datetime.now(UTC)
+            return _encode(ProgressOut(status="OPEN", admitted_through=0, total_in_queue=0,
+                                       observed_admissions_per_minute=0.0, updated_at=now))
+        status = _PROGRESS_STATUS.get(progress.phase, "CLOSED")
+        return _encode(ProgressOut(
+            status=status,  # type: ignore[arg-type]  # one of ProgressStatus by the map above
+            admitted_through=progress.admitted_through, total_in_queue=progress.waiting,
+            observed_admissions_per_minute=progress.observed_per_minute,
+            updated_at=_moment(progress.now_ms),
+        ))
+
+    async def stats(self, show_id: str) -> RoomStats:
+        """The operator's view of a room."""
+        show = canonical_show_id(show_id)
+        room = await self.settings.get(show)
+        try:
+            progress: Progress = await self._mirrored(show, lambda: self.store.progress(show))
+        except REDIS_DOWN as exc:
+            raise QueueUnavailableError from exc
+        return RoomStats(
+            status=progress.phase, waiting=progress.waiting, active=progress.active,
+            admitted_total=progress.admitted_total, abandoned_total=progress.abandoned_total,
+            admitted_through=progress.admitted_through,
+            release_rate_per_minute=room.release_rate_per_minute,
+            observed_admissions_per_minute=progress.observed_per_minute,
+            max_active=room.max_active, session_seconds=room.session_seconds,
+            paused=room.paused, enabled=room.enabled,
+        )

@@ -1,0 +1,130 @@
+-- admit.lua: one admission tick of one room (DESIGN "path of one fan", step 3).
+--   1. refuse a stale scheduler: its fencing number is lower than one already seen;
+--   2. drop active sessions that ended (their slots free up);
+--   3. number the pre-queue once startsAt has passed;
+--   4. refill the token bucket at releaseRatePerMinute, holding at most one tick's worth;
+--   5. admit min(bucket, maxActive - active) of the first waiting fans, skipping (and counting)
+--      those whose lastSeen is older than the grace; each admitted fan gets sessionSeconds;
+--   6. record the tick for the observed admission rate of the last minute.
+-- While the room is paused, before startsAt or closed, the bucket stays empty (a room that
+-- opens or resumes releases smoothly, never in a burst).
+--
+-- KEYS[1..7] the room (see lib.lua)
+-- ARGV[1] now (unix ms) or '' for Redis's TIME
+-- ARGV[2] the scheduler's fencing number
+-- ARGV[3] the tick interval (ms): the bucket holds at most that long's worth of admissions
+-- ARGV[4] at most this many waiting fans are looked at in one tick (bounds the script's time)
+--
+-- Returns {'OK', admitted, abandoned, active, waiting, phase, config version, tickets handed
+-- out so far, visitor ids…} (the ids of the fans admitted), {'STALE', fence seen} or
+-- {'NOCONFIG'}.
+
+local now = now_ms()
+local cfg = load_config()
+if not cfg then
+  return {'NOCONFIG'}
+end
+local fence = tonumber(ARGV[2])
+local seen_fence = tonumber(redis.call('HGET', K_STATE, 'fence')) or 0
+if fence < seen_fence then
+  return {'STALE', seen_fence}
+end
+if fence > seen_fence then
+  redis.call('HSET', K_STATE, 'fence', fence)
+end
+
+local ended = redis.call('ZRANGEBYSCORE', K_ACTIVE, '-inf', now, 'LIMIT', 0, 1000)
+if #ended > 0 then
+  redis.call('ZREM', K_ACTIVE, unpack(ended))
+  redis.call('HDEL', K_VISITORS, unpack(ended))
+end
+number_prequeue(cfg, now)
+
+local second = math.floor(now / 1000)
+
+-- Observed admissions per minute: the admissions after the oldest tick of the last minute,
+-- over the time since that tick.
+local function observe()
+  local log = redis.call('HGETALL', K_ADMISSIONS)
+  local oldest, oldest_count, sum, stale = nil, 0, 0, {}
+  for i = 1, #log, 2 do
+    local s, c = tonumber(log[i]), tonumber(log[i + 1])
+    if s <= second - 60 then
+      stale[#stale + 1] = log[i]
+    else
+      sum = sum + c
+      if oldest == nil or s < oldest then
+        oldest, oldest_count = s, c
+      end
+    end
+  end
+  if #stale > 0 then
+    redis.call('HDEL', K_ADMISSIONS, unpack(stale))
+  end
+  local per_minute = 0
+  if oldest ~= nil and second > oldest then
+    per_minute = (sum - oldest_count) * 60 / (second - oldest)
+  end
+  redis.call('HSET', K_STATE, 'obs', string.format('%.1f', per_minute))
+end
+
+local ph = phase(cfg, now)
+if ph ~= 'OPEN' then
+  redis.call('HSET', K_STATE, 'bucket', 0, 'bucket_at', now)
+  observe()
+  return {'OK', 0, 0, redis.call('ZCARD', K_ACTIVE), redis.call('ZCARD', K_WAITING), ph, cfg.ver,
+    tonumber(redis.call('HGET', K_STATE, 'seq')) or 0}
+end
+
+local state = redis.call('HMGET', K_STATE, 'bucket', 'bucket_at', 'thru')
+local bucket = tonumber(state[1]) or 0
+local bucket_at = tonumber(state[2]) or now
+local thru = tonumber(state[3]) or 0
+-- The same sums, in the same order, as admission/rate.py (tests hold the two to each other).
+local cap = math.max(1, cfg.rate * tonumber(ARGV[3]) / 60000)
+bucket = math.min(cap, bucket + math.max(0, now - bucket_at) * cfg.rate / 60000)
+
+local active = redis.call('ZCARD', K_ACTIVE)
+local take = math.min(math.floor(bucket), math.max(0, cfg.max - active))
+local limit = tonumber(ARGV[4])
+local grace_ms = cfg.grace * 1000
+local session_end = now + cfg.session * 1000
+local admitted, abandoned, looked = {}, 0, 0
+
+while #admitted < take and looked < limit do
+  local popped = redis.call('ZPOPMIN', K_WAITING, math.min(take - #admitted, limit - looked))
+  if #popped == 0 then
+    break
+  end
+  local names = {}
+  for i = 1, #popped, 2 do names[#names + 1] = popped[i] end
+  local recs = redis.call('HMGET', K_VISITORS, unpack(names))
+  local zargs, gone = {}, {}
+  for j = 1, #names do
+    looked = looked + 1
+    local ticket, seen = unpack_record(recs[j])
+    if ticket > thru then thru = ticket end
+    if not recs[j] or now - seen * 1000 > grace_ms then
+      abandoned = abandoned + 1
+      gone[#gone + 1] = names[j]
+    else
+      admitted[#admitted + 1] = names[j]
+      zargs[#zargs + 1] = session_end
+      zargs[#zargs + 1] = names[j]
+    end
+  end
+  if #zargs > 0 then redis.call('ZADD', K_ACTIVE, unpack(zargs)) end
+  if #gone > 0 then redis.call('HDEL', K_VISITORS, unpack(gone)) end
+end
+
+redis.call('HSET', K_STATE, 'bucket', string.format('%.6f', bucket - #admitted),
+  'bucket_at', now, 'thru', thru)
+if #admitted > 0 then redis.call('HINCRBY', K_STATE, 'admitted', #admitted) end
+if abandoned > 0 then redis.call('HINCRBY', K_STATE, 'abandoned', abandoned) end
+redis.call('HINCRBY', K_ADMISSIONS, second, #admitted)
+observe()
+
+local result = {'OK', #admitted, abandoned, redis.call('ZCARD', K_ACTIVE),
+  redis.call('ZCARD', K_WAITING), ph, cfg.ver, tonumber(redis.call('HGET', K_STATE, 'seq')) or 0}
+for i = 1, #admitted do result[#result + 1] = admitted[i] end
+return result

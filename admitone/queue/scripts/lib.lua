@@ -1,0 +1,139 @@
+-- lib.lua: helpers shared by the room scripts. store.py puts this text in front of a script's
+-- own text before registering it (Redis 6.2 has no script libraries), so it has no KEYS/ARGV of
+-- its own; it only names them. Only Redis 6.2 commands are used anywhere (ZPOPMIN, HSET with
+-- several fields, ZADD, …); writes after TIME are fine because scripts replicate their effects.
+--
+-- Every room script takes the same first seven KEYS (queue/keys.py RoomKeys):
+--   KEYS[1] config      hash, the room's settings mirrored from PostgreSQL
+--   KEYS[2] state       hash, epoch / seq / thru / admitted / abandoned / bucket / bucket_at /
+--                       fence / obs
+--   KEYS[3] waiting     zset, visitor -> ticket number (a random score in [0, 1) in pre-queue)
+--   KEYS[4] visitors    hash, visitor -> "<ticket>,<lastSeenSeconds>"
+--   KEYS[5] active      zset, visitor -> end of session (unix ms)
+--   KEYS[6] admissions  hash, unix second -> admissions of the tick in that second
+--   KEYS[7] revoked     zset, revoked visitor -> until when (unix ms)
+-- and ARGV[1] = now in unix ms, or '' for Redis's own clock (tests drive a clock of their own).
+
+local K_CONFIG, K_STATE, K_WAITING = KEYS[1], KEYS[2], KEYS[3]
+local K_VISITORS, K_ACTIVE, K_ADMISSIONS, K_REVOKED = KEYS[4], KEYS[5], KEYS[6], KEYS[7]
+local CHUNK = 500
+
+local function now_ms()
+  if ARGV[1] ~= nil and ARGV[1] ~= '' then
+    return tonumber(ARGV[1])
+  end
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
+local function load_config()
+  local v = redis.call('HMGET', K_CONFIG, 'enabled', 'rate', 'max', 'session', 'mode', 'opens',
+    'starts', 'paused', 'grace', 'pow', 'ver')
+  if v[1] == false then
+    return nil
+  end
+  return {
+    enabled = v[1] == '1', rate = tonumber(v[2]), max = tonumber(v[3]),
+    session = tonumber(v[4]), mode = v[5], opens = tonumber(v[6]) or 0,
+    starts = tonumber(v[7]) or 0, paused = v[8] == '1', grace = tonumber(v[9]),
+    pow = tonumber(v[10]) or 0, ver = v[11] or '',
+  }
+end
+
+local function pack(ticket, seen_s)
+  return ticket .. ',' .. seen_s
+end
+
+-- "<ticket>,<seen>" -> ticket, seen (0, 0 for a missing record)
+local function unpack_record(rec)
+  if not rec then
+    return 0, 0
+  end
+  local comma = string.find(rec, ',', 1, true)
+  return tonumber(string.sub(rec, 1, comma - 1)), tonumber(string.sub(rec, comma + 1))
+end
+
+-- CLOSED (room off) | NOTOPEN (before opensAt) | PREQUEUE (before startsAt) | PAUSED | OPEN
+local function phase(cfg, now)
+  if not cfg.enabled then return 'CLOSED' end
+  if cfg.opens > 0 and now < cfg.opens then return 'NOTOPEN' end
+  if cfg.starts > 0 and now < cfg.starts then return 'PREQUEUE' end
+  if cfg.paused then return 'PAUSED' end
+  return 'OPEN'
+end
+
+-- Once startsAt has passed, give the pre-queue (scores in [0, 1), so already in a random order)
+-- ticket numbers seq+1 … seq+n in that order, ahead of everyone who joins later. Runs in
+-- whichever script first sees the time pass; afterwards it costs one O(log n) look.
+local function number_prequeue(cfg, now)
+  if cfg.starts > 0 and now < cfg.starts then return end
+  if #redis.call('ZRANGEBYSCORE', K_WAITING, '-inf', '(1', 'LIMIT', 0, 1) == 0 then return end
+  local members = redis.call('ZRANGEBYSCORE', K_WAITING, '-inf', '(1')
+  local seq = tonumber(redis.call('HGET', K_STATE, 'seq')) or 0
+  local n = #members
+  for first = 1, n, CHUNK do
+    local last = math.min(first + CHUNK - 1, n)
+    local names = {}
+    for i = first, last do names[#names + 1] = members[i] end
+    local recs = redis.call('HMGET', K_VISITORS, unpack(names))
+    local zargs, hargs = {}, {}
+    for j = 1, #names do
+      local ticket = seq + first + j - 1
+      local _, seen = unpack_record(recs[j])
+      zargs[#zargs + 1] = ticket
+      zargs[#zargs + 1] = names[j]
+      hargs[#hargs + 1] = names[j]
+      hargs[#hargs + 1] = pack(ticket, seen)
+    end
+    redis.call('ZADD', K_WAITING, unpack(zargs))
+    redis.call('HSET', K_VISITORS, unpack(hargs))
+  end
+  redis.call('HSET', K_STATE, 'seq', seq + n)
+end
+
+-- Put back a visitor whose place was lost with Redis's state (its token names an older epoch),
+-- at its old ticket number; the counter moves past it so no later fan shares the number.
+-- A revoked visitor is not put back (false).
+local function restore(vid, ticket, now)
+  if redis.call('ZSCORE', K_REVOKED, vid) then
+    return false
+  end
+  redis.call('ZADD', K_WAITING, ticket, vid)
+  redis.call('HSET', K_VISITORS, vid, pack(ticket, math.floor(now / 1000)))
+  local seq = tonumber(redis.call('HGET', K_STATE, 'seq')) or 0
+  if ticket > seq then
+    redis.call('HSET', K_STATE, 'seq', ticket)
+  end
+  return true
+end
+
+-- The reply every visitor-facing script gives:
+--   {status, visitor, ticket, position, total, observedPerMinute, at_ms, epoch, phase,
+--    releaseRatePerMinute}
+-- status WAITING | PREQUEUE | ADMITTED (at_ms = end of session) | GONE | CLOSED |
+-- NOTOPEN (at_ms = opensAt) | NOCONFIG | POW_REQUIRED (position = bits) | POW_REUSED
+local function reply(status, vid, ticket, position, total, at_ms, ph)
+  local st = redis.call('HMGET', K_STATE, 'obs', 'epoch')
+  return {status, vid or '', ticket or 0, position or 0, total or 0, st[1] or '0', at_ms or 0,
+    st[2] or '', ph or '', tonumber(redis.call('HGET', K_CONFIG, 'rate')) or 0}
+end
+
+-- Where a visitor with a record stands now; refreshes lastSeen of a waiting visitor.
+-- nil when the record points nowhere (the caller treats that as GONE).
+local function view(cfg, now, vid, rec)
+  local ticket, _ = unpack_record(rec)
+  local ph = phase(cfg, now)
+  local ends = redis.call('ZSCORE', K_ACTIVE, vid)
+  if ends then
+    return reply('ADMITTED', vid, ticket, 0, 0, tonumber(ends), ph)
+  end
+  local rank = redis.call('ZRANK', K_WAITING, vid)
+  if not rank then
+    return nil
+  end
+  redis.call('HSET', K_VISITORS, vid, pack(ticket, math.floor(now / 1000)))
+  local status = 'WAITING'
+  if ph == 'PREQUEUE' then status = 'PREQUEUE' end
+  return reply(status, vid, ticket, rank + 1, redis.call('ZCARD', K_WAITING), 0, ph)
+end
+

@@ -1,0 +1,233 @@
+"""Attacks on queue and access tokens, the proof of work on join, and the per-IP join limit."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import json
+import time
+from collections.abc import AsyncIterator, Callable
+
+import httpx
+import jwt
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from admitone.admission.pow import ProofOfWork, solve
+from admitone.admission.tokens import QUEUE_AUDIENCE
+from admitone.gateway.app import create_app
+from admitone.runtime import Services
+from admitone.settings import Settings
+from tests.conftest import MakeShow, bearer
+from tests.integration.queue_support import (
+    OPERATOR,
+    admission_of,
+    app_client,
+    join,
+    put_room,
+    status,
+    tick,
+)
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unsigned(header: dict[str, object], claims: dict[str, object]) -> str:
+    return f"{_b64(json.dumps(header).encode())}.{_b64(json.dumps(claims).encode())}"
+
+
+def _attacks(services: Services, genuine: str) -> dict[str, str]:
+    """Tokens an attacker could make from a genuine queue token, by name."""
+    key = services.tokens.keys.current
+    claims = jwt.decode(genuine, options={"verify_signature": False})
+    public_pem = key.public_key.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    hs_body = _unsigned({"alg": "HS256", "typ": "JWT", "kid": key.kid}, claims)
+    hs_sig = _b64(hmac.new(public_pem, hs_body.encode(), hashlib.sha256).digest())
+    head, _, signature = genuine.split(".")
+    moved = {**claims, "tkt": 1, "sub": "someone-else"}
+    return {
+        "forged with another key": jwt.encode(
+            claims, Ed25519PrivateKey.generate(), algorithm="EdDSA", headers={"kid": key.kid}),
+        "alg none": _unsigned({"alg": "none", "typ": "JWT", "kid": key.kid}, claims) + ".",
+        "HS256 with the public key": f"{hs_body}.{hs_sig}",
+        "claims changed, signature kept": f"{head}.{_b64(json.dumps(moved).encode())}.{signature}",
+        "expired": services.tokens._sign({**claims, "iat": 1, "nbf": 1, "exp": 100}),
+        "other audience": services.tokens._sign({**claims, "aud": "admitone-booking"}),
+        "access token as queue token": services.tokens.issue_access_token(
+            show_id=claims["showId"], visitor_id=claims["sub"], expires_at=int(time.time()) + 60),
+        "garbage": "not.a.token",
+    }
+
+
+async def test_forged_and_foreign_queue_tokens_are_refused(
+    client: httpx.AsyncClient, services: Services, make_show: MakeShow
+) -> None:
+    """Forged, alg none, HS256 with the public key, tampered, expired, other-audience and other
+    tokens are refused with 401 by status, join and leave; nothing is read or changed."""
+    show = await make_show()
+    await put_room(client, show.id)
+    genuine = (await join(client, show.id)).json()["token"]
+    assert jwt.decode(genuine, options={"verify_signature": False})["aud"] == QUEUE_AUDIENCE
+    for name, token in _attacks(services, genuine).items():
+        for response in (
+            await status(client, show.id, token), await join(client, show.id, token),
+            await client.delete(f"/api/v1/queue/{show.id}/leave", headers={"X-Queue-Token": token}),
+        ):
+            assert response.status_code == 401, (name, response.text)
+            assert response.json()["error"] == "TOKEN_INVALID"
+    place = (await status(client, show.id, genuine)).json()
+    assert (place["position"], place["totalInQueue"]) == (1, 1)
+
+
+async def test_a_queue_token_of_another_show_is_refused(
+    client: httpx.AsyncClient, make_show: MakeShow
+) -> None:
+    """A queue token names its show: on another show it is refused (401), so nobody reads or
+    takes a place elsewhere."""
+    first, second = await make_show(), await make_show()
+    await put_room(client, first.id)
+    await put_room(client, second.id)
+    token = (await join(client, first.id)).json()["token"]
+    for response in (await status(client, second.id, token), await join(client, second.id, token)):
+        assert response.status_code == 401
+
+
+async def test_a_queue_token_replayed_by_another_client_is_refused(
+    client: httpx.AsyncClient, app: object, make_show: MakeShow
+) -> None:
+    """A queue token works only for the client it was issued to (network and User-Agent):
+    another browser or another network gets 401, a neighbour address in the same /24 does not
+    matter."""
+    show = await make_show()
+    await put_room(client, show.id)
+    token = (await join(client, show.id, **{"User-Agent": "Browser/1"})).json()["token"]
+    assert (await status(client, show.id, token, **{"User-Agent": "Browser/1"})).status_code == 200
+    other_agent = await status(client, show.id, token, **{"User-Agent": "Browser/2"})
+    assert other_agent.status_code == 401
+    assert "another client" in other_agent.json()["detail"]
+
+    async def from_address(address: str) -> int:
+        transport = httpx.ASGITransport(app=app, client=(address, 4242))  # type: ignore[arg-type]
+        async with httpx.AsyncClient(transport=transport, base_url="http://admitone.test") as far:
+            response = await status(far, show.id, token, **{"User-Agent": "Browser/1"})
+            return response.status_code
+
+    assert await from_address("203.0.113.9") == 401
+    assert await from_address("127.0.0.77") == 200
+
+
+async def test_access_tokens_of_another_show_expired_or_revoked_open_nothing(
+    client: httpx.AsyncClient, services: Services, make_show: MakeShow,
+    access_token: Callable[..., str],
+) -> None:
+    """An access token of another show gets 403, an expired one 401, a revoked one 401, and
+    introspection calls none of them active."""
+    show, other = await make_show(), await make_show()
+    await put_room(client, show.id)
+    queue_token = (await join(client, show.id)).json()["token"]
+    await tick(services, show.id)
+    await asyncio.sleep(1.05)
+    await tick(services, show.id)
+    access = (await status(client, show.id, queue_token)).json()["accessToken"]
+    assert (await client.get(f"/api/v1/shows/{other.id}/seats",
+                             headers=bearer(access))).status_code == 403
+    expired = access_token(show.id, ttl_seconds=-60)
+    assert (await client.get(f"/api/v1/shows/{show.id}/seats",
+                             headers=bearer(expired))).status_code == 401
+    visitor = jwt.decode(access, options={"verify_signature": False})["sub"]
+    await client.post(f"/api/v1/admin/shows/{show.id}/visitors/{visitor}/revoke", headers=OPERATOR)
+    assert (await client.get(f"/api/v1/shows/{show.id}/seats",
+                             headers=bearer(access))).status_code == 401
+    for token in (access, expired):
+        response = await client.post("/api/v1/tokens/introspect", json={"token": token})
+        assert response.json() == {"active": False}
+
+
+async def test_a_room_can_ask_for_a_proof_of_work(
+    client: httpx.AsyncClient, services: Services, make_show: MakeShow
+) -> None:
+    """With powDifficultyBits set, join needs a solved, fresh, unused challenge of this show;
+    rejoining with a queue token needs none."""
+    show, other = await make_show(), await make_show()
+    await put_room(client, show.id, powDifficultyBits=8)
+    await put_room(client, other.id, powDifficultyBits=8)
+    bare = await join(client, show.id)
+    assert bare.status_code == 403
+    assert bare.json()["error"] == "PROOF_OF_WORK_REQUIRED"
+    assert bare.json()["difficultyBits"] == 8
+    challenge = (await client.get(bare.json()["challengeUrl"])).json()
+    assert challenge["difficultyBits"] == 8
+    nonce = solve(challenge["challenge"], 8)
+    answer = {"X-PoW-Challenge": challenge["challenge"], "X-PoW-Nonce": nonce}
+    joined = await join(client, show.id, **answer)
+    assert joined.status_code == 200, joined.text
+    reused = await join(client, show.id, **answer)
+    assert (reused.status_code, reused.json()["error"]) == (403, "PROOF_OF_WORK_INVALID")
+    elsewhere = await join(client, other.id, **answer)
+    assert (elsewhere.status_code, elsewhere.json()["error"]) == (403, "PROOF_OF_WORK_INVALID")
+    fresh = (await client.get(f"/api/v1/queue/{show.id}/challenge")).json()["challenge"]
+    wrong = next(str(n) for n in range(10_000) if hashlib.sha256(
+        (fresh + str(n)).encode()).digest()[0] != 0)
+    unsolved = await join(client, show.id, **{"X-PoW-Challenge": fresh, "X-PoW-Nonce": wrong})
+    assert unsolved.status_code == 403
+    pow_checker: ProofOfWork = admission_of(services).rooms.pow
+    stale = pow_checker.issue(show.id, 8, now=time.time() - 3600)
+    expired = await join(client, show.id, **{"X-PoW-Challenge": stale.text,
+                                             "X-PoW-Nonce": solve(stale.text, 8)})
+    assert expired.status_code == 403
+    half = await join(client, show.id, **{"X-PoW-Challenge": fresh})
+    assert half.status_code == 403
+    again = await join(client, show.id, joined.json()["token"])
+    assert again.status_code == 200
+    assert again.json()["ticketNumber"] == joined.json()["ticketNumber"]
+
+
+@pytest.fixture(scope="module")
+async def strict(
+    make_settings: Callable[..., Settings],
+) -> AsyncIterator[tuple[Services, httpx.AsyncClient]]:
+    """An app that lets one address join 3 times, then 1 a second."""
+    settings = make_settings(queue_join_rate_per_second=1.0, queue_join_burst=3)
+    async with app_client(settings) as pair:
+        yield pair
+
+
+async def test_joins_are_rate_limited_per_client_address(
+    strict: tuple[Services, httpx.AsyncClient], make_show: MakeShow
+) -> None:
+    """Past its burst one address gets 429 with Retry-After; another address is not held up,
+    and a client cannot pick its address with X-Forwarded-For."""
+    services, client = strict
+    show = await make_show()
+    await put_room(client, show.id)
+    answers = [await join(client, show.id, **{"X-Forwarded-For": f"198.51.100.{n}"})
+               for n in range(5)]
+    assert [r.status_code for r in answers] == [200, 200, 200, 429, 429]
+    assert answers[3].json()["error"] == "RATE_LIMITED"
+    assert int(answers[3].headers["retry-after"]) >= 1
+    app = create_app(services.settings, services=services)
+    transport = httpx.ASGITransport(app=app, client=("192.0.2.50", 1000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://admitone.test") as other:
+        assert (await join(other, show.id)).status_code == 200
+
+
+async def test_behind_a_trusted_proxy_the_forwarded_address_counts(
+    make_settings: Callable[..., Settings], make_show: MakeShow
+) -> None:
+    """With ADMITONE_TRUSTED_PROXY_HOPS=1 the limit is per forwarded address (the proxy's own
+    address is shared by everyone)."""
+    settings = make_settings(queue_join_rate_per_second=1.0, queue_join_burst=1,
+                             trusted_proxy_hops=1)
+    async with app_client(settings) as (_, client):
+        show = await make_show()
+        await put_room(client, show.id)
+        first = await join(client, show.id, **{"X-Forwarded-For": "198.51.100.1"})
+        second = await join(client, show.id, **{"X-Forwarded-For": "198.51.100.2"})
+        again = await join(client, show.id, **{"X-Forwarded-For": "6.6.6.6, 198.51.100.1"})
+    assert [first.status_code, second.status_code, again.status_code] == [200, 200, 429]

@@ -1,0 +1,184 @@
+"""The seat and checkout pages' server side: the rendered shells and the beacon release
+``POST /api/v1/bookings/lock/{lockId}/release`` (the token in the body, never in the URL)."""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+
+from admitone.runtime import Services
+from tests.conftest import MakeShow, bearer, seat_states
+
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+
+
+def page_config(html: str, element_id: str) -> dict[str, Any]:
+    found = re.search(rf'<script type="application/json" id="{element_id}">(.*?)</script>',
+                      html, re.S)
+    assert found, f"no #{element_id} in the page"
+    config: dict[str, Any] = json.loads(found.group(1))
+    return config
+
+
+async def test_the_seat_page_renders_the_show_and_a_config_for_its_script(
+    client: httpx.AsyncClient, make_show: MakeShow,
+) -> None:
+    """The seat page names the show and hands its script the show id, the locale, the URLs,
+    the seat limit (the show's, capped by one lock's) and the page's strings; no token."""
+    show = await make_show(rows=2, seats_per_row=4, title="Pyaasa", max_seats_per_visitor=4)
+    response = await client.get(f"/shows/{show.id}/seats", headers={"Accept-Language": "en-IN"})
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    assert "script-src 'self'" in response.headers["content-security-policy"]
+    assert "<h1 class=\"show__title\">Pyaasa</h1>" in response.text
+    config = page_config(response.text, "seats-config")
+    assert config["showId"] == show.id
+    assert config["locale"] == "en-IN"
+    assert config["maxSeats"] == 4
+    assert config["checkoutUrl"] == f"/shows/{show.id}/checkout"
+    assert config["queueUrl"] == f"/shows/{show.id}/queue"
+    assert config["strings"]["seats.cell"] == "Row {row}, Seat {number}, {state}, {type}, {price}"
+    assert all(key.startswith("seats.") for key in config["strings"])
+
+
+async def test_the_pages_speak_hindi_with_a_12_hour_clock(
+    client: httpx.AsyncClient, make_show: MakeShow,
+) -> None:
+    """With Hindi preferred the shell, the script's strings and the show time are Hindi, and
+    the time is on a 12-hour clock."""
+    show = await make_show(rows=1, seats_per_row=2)
+    seats = await client.get(f"/shows/{show.id}/seats", headers={"Accept-Language": "hi"})
+    checkout = await client.get(f"/shows/{show.id}/checkout?lang=hi")
+    assert seats.status_code == checkout.status_code == 200
+    assert '<html lang="hi"' in seats.text
+    assert '<html lang="hi"' in checkout.text
+    assert "अपनी सीटें चुनें" in seats.text
+    assert "अपनी बुकिंग पूरी करें" in checkout.text
+    assert re.search(r"\d{1,2}:\d\d (पूर्वाह्न|अपराह्न)", seats.text)
+    config = page_config(checkout.text, "checkout-config")
+    assert config["language"] == "hi"
+    assert config["strings"]["seats.checkout.pay_button"] == "भुगतान करें"
+
+
+@pytest.mark.parametrize("show_id", ["nope", str(uuid.UUID(int=7)), "%00"])
+async def test_an_unknown_show_gets_a_404_page(client: httpx.AsyncClient, show_id: str) -> None:
+    """Unknown, malformed or odd show ids get the friendly 404 page, never a 500."""
+    for path in ("seats", "checkout"):
+        response = await client.get(f"/shows/{show_id}/{path}")
+        assert response.status_code == 404
+        assert "text/html" in response.headers["content-type"]
+
+
+async def test_an_upper_case_show_id_is_redirected_to_the_one_spelling(
+    client: httpx.AsyncClient, make_show: MakeShow,
+) -> None:
+    """sessionStorage keys use the show id as written, so every page has one spelling."""
+    show = await make_show(rows=1, seats_per_row=2)
+    response = await client.get(f"/shows/{show.id.upper()}/checkout?lang=hi")
+    assert response.status_code == 301
+    assert response.headers["location"] == f"/shows/{show.id}/checkout?lang=hi"
+
+
+async def lock(client: httpx.AsyncClient, show_id: str, token: str, seats: list[str]) -> str:
+    response = await client.post("/api/v1/bookings/lock", headers=bearer(token),
+                                 json={"showId": show_id, "seatIds": seats})
+    assert response.status_code == 200, response.text
+    lock_id: str = response.json()["lockId"]
+    return lock_id
+
+
+async def test_a_beacon_with_the_token_in_a_form_body_releases_the_lock(
+    client: httpx.AsyncClient, make_show: MakeShow, access_token: Callable[..., str],
+    services: Services,
+) -> None:
+    """What navigator.sendBeacon sends (a form body with ``token``) releases the lock: 200
+    ``{success: true}`` and the seats are free again."""
+    show = await make_show(rows=1, seats_per_row=4)
+    token = access_token(show.id)
+    lock_id = await lock(client, show.id, token, ["A1", "A2"])
+    response = await client.post(f"/api/v1/bookings/lock/{lock_id}/release",
+                                 content=f"token={token}", headers=FORM)
+    assert response.status_code == 200, response.text
+    assert response.json() == {"success": True}
+    states = await seat_states(services, show.id)
+    assert states["A1"] == states["A2"] == "AVAILABLE"
+
+
+async def test_a_beacon_with_a_json_body_releases_the_lock(
+    client: httpx.AsyncClient, make_show: MakeShow, access_token: Callable[..., str],
+    services: Services,
+) -> None:
+    """A JSON body ``{"token": …}`` works too."""
+    show = await make_show(rows=1, seats_per_row=4)
+    token = access_token(show.id)
+    lock_id = await lock(client, show.id, token, ["A3"])
+    response = await client.post(f"/api/v1/bookings/lock/{lock_id}/release",
+                                 json={"token": token})
+    assert response.status_code == 200, response.text
+    assert (await seat_states(services, show.id))["A3"] == "AVAILABLE"
+
+
+async def test_a_beacon_of_another_visitor_releases_nothing(
+    client: httpx.AsyncClient, make_show: MakeShow, access_token: Callable[..., str],
+    services: Services,
+) -> None:
+    """Only the visitor who made the lock can release it: anyone else gets 404, and the seats
+    stay held."""
+    show = await make_show(rows=1, seats_per_row=4)
+    lock_id = await lock(client, show.id, access_token(show.id), ["A1"])
+    response = await client.post(f"/api/v1/bookings/lock/{lock_id}/release",
+                                 content=f"token={access_token(show.id)}", headers=FORM)
+    assert response.status_code == 404
+    assert response.json()["error"] == "LOCK_NOT_FOUND"
+    assert (await seat_states(services, show.id))["A1"] == "LOCKED"
+
+
+@pytest.mark.parametrize(("body", "headers", "status"), [
+    (b"", FORM, 401),
+    (b"token=", FORM, 401),
+    (b"token=not.a.jwt", FORM, 401),
+    (b"", {"Content-Type": "application/json"}, 400),
+    (b"{\"token\": 5}", {"Content-Type": "application/json"}, 400),
+    (b"{\"token\": \"x\", \"more\": 1}", {"Content-Type": "application/json"}, 400),
+    (b"\xff\xfe\x00garbage", {"Content-Type": "text/plain"}, 400),
+    ("&".join(f"f{n}=1" for n in range(50)).encode(), FORM, 400),
+])
+async def test_a_bad_beacon_is_a_4xx_problem_and_releases_nothing(
+    client: httpx.AsyncClient, make_show: MakeShow, access_token: Callable[..., str],
+    services: Services, body: bytes, headers: dict[str, str], status: int,
+) -> None:
+    """Missing, empty, forged or malformed tokens and bodies answer a 4xx problem; the lock
+    is untouched."""
+    show = await make_show(rows=1, seats_per_row=2)
+    lock_id = await lock(client, show.id, access_token(show.id), ["A1"])
+    response = await client.post(f"/api/v1/bookings/lock/{lock_id}/release", content=body,
+                                 headers=headers)
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert (await seat_states(services, show.id))["A1"] == "LOCKED"
+
+
+async def test_a_beacon_for_seats_being_paid_for_releases_nothing(
+    client: httpx.AsyncClient, make_show: MakeShow, access_token: Callable[..., str],
+    services: Services,
+) -> None:
+    """Once checkout started, a late beacon (say the fan closed the payment tab) cannot free
+    the seats: 409 LOCK_IN_CHECKOUT."""
+    show = await make_show(rows=1, seats_per_row=2)
+    token = access_token(show.id)
+    lock_id = await lock(client, show.id, token, ["A2"])
+    booking = await client.post("/api/v1/bookings", json={
+        "lockId": lock_id, "paymentMethod": "CARD", "email": "fan@example.com"},
+        headers={**bearer(token), "Idempotency-Key": uuid.uuid4().hex})
+    assert booking.status_code == 201, booking.text
+    response = await client.post(f"/api/v1/bookings/lock/{lock_id}/release",
+                                 content=f"token={token}", headers=FORM)
+    assert response.status_code == 409
+    assert response.json()["error"] == "LOCK_IN_CHECKOUT"
+    assert (await seat_states(services, show.id))["A2"] == "LOCKED"
