@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -81,6 +82,15 @@ def _worker_environment(settings: Settings) -> None:
             os.environ[env_name(name)] = str(value)
 
 
+def _metrics_folder(settings: Settings) -> None:
+    """Several worker processes share their metrics through files (prometheus_client's
+    multiprocess mode); the folder starts empty on every start."""
+    folder = settings.data_dir.resolve() / "metrics"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
+
+
 def _exit_on_signal(signum: int, _frame: object) -> None:
     raise SystemExit(128 + signum)
 
@@ -124,6 +134,7 @@ def cmd_up(settings: Settings, demo: bool) -> int:
                 # N HTTP workers plus one process for the background jobs (DESIGN "Scale"):
                 # the jobs are safe to run twice, but there is no reason to run them N times.
                 _worker_environment(ready)
+                _metrics_folder(ready)
                 jobs = subprocess.Popen([sys.executable, "-m", "admitone.cli", "jobs"])
                 os.environ[env_name("background_jobs")] = "0"
                 try:

@@ -15,12 +15,12 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.jinja import JinjaTemplateEngine
-from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from litestar.stores.memory import MemoryStore
 from litestar.template.config import TemplateConfig
 
 from admitone import jobs
 from admitone.gateway import pages
+from admitone.gateway.metrics import metrics, metrics_middleware
 from admitone.gateway.middleware import request_id_middleware
 from admitone.gateway.problems import EXCEPTION_HANDLERS
 from admitone.gateway.routes import admin_catalog, admin_rooms, browse, seats, service
@@ -35,10 +35,6 @@ from admitone.settings import Settings
 
 MAX_BODY_BYTES = 64 * 1024
 
-
-class MetricsController(PrometheusController):
-    path = "/metrics"
-    include_in_schema = False
 
 
 def create_app(settings: Settings, *, services: Services | None = None) -> Litestar:
@@ -56,9 +52,6 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Lites
             yield
 
     state = {"services": services} if services is not None else {}
-    prometheus = PrometheusConfig(
-        app_name="admitone", prefix="admitone", group_path=True, exclude=["/metrics", "/healthz"]
-    )
     app = Litestar(
         route_handlers=[
             *service.ROUTES,
@@ -73,11 +66,11 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Lites
             admin_rooms.router,
             *pages.ROUTES,
             pages.static_router(),
-            MetricsController,
+            metrics,
         ],
         lifespan=[lifespan],
         state=State(state),
-        middleware=[request_id_middleware, prometheus.middleware],
+        middleware=[request_id_middleware, metrics_middleware],
         # A browser on a page route gets an HTML 404; API callers keep problem+json.
         exception_handlers={**EXCEPTION_HANDLERS, **pages.EXCEPTION_HANDLERS},
         request_max_body_size=MAX_BODY_BYTES,
