@@ -107,7 +107,8 @@ async def test_the_countdown_is_announced_at_5_2_1_minutes_30_and_10_seconds(
     await page.context.add_init_script(
         f"sessionStorage.setItem({json.dumps(f'access_token:{show_id}')}, {json.dumps(token)});"
         f"sessionStorage.setItem({json.dumps(f'hold:{show_id}')}, {json.dumps(json.dumps(hold))});")
-    await page.clock.install(time=expires_at - timedelta(seconds=302))
+    # Installed a moment before the pause: pausing at the install time itself races the clock.
+    await page.clock.install(time=expires_at - timedelta(seconds=303))
     await page.clock.pause_at(expires_at - timedelta(seconds=302))
     await page.goto(f"{live_server.base_url}/shows/{show_id}/checkout")
     await wait_for_state(page, "checkout", "ready")
