@@ -20,6 +20,7 @@ from litestar.template.config import TemplateConfig
 
 from admitone import jobs
 from admitone.gateway import pages
+from admitone.gateway.deps import dependencies
 from admitone.gateway.metrics import metrics, metrics_middleware
 from admitone.gateway.middleware import request_id_middleware
 from admitone.gateway.problems import EXCEPTION_HANDLERS
@@ -69,6 +70,7 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Lites
             metrics,
         ],
         lifespan=[lifespan],
+        dependencies=dependencies(),
         state=State(state),
         middleware=[request_id_middleware, metrics_middleware],
         # A browser on a page route gets an HTML 404; API callers keep problem+json.
