@@ -53,7 +53,7 @@ async def _migrate(database_url: str) -> list[str]:
 
 def _prepare_data_dir(settings: Settings) -> Settings:
     """Create the data folder, the signing keys and the generated secrets."""
-    from admitone.admission.keys import KeyRing  # noqa: PLC0415
+    from admitone.admission.signing_keys import KeyRing  # noqa: PLC0415
     from admitone.secrets_store import load_or_create_secret  # noqa: PLC0415
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -205,7 +205,7 @@ def cmd_migrate(settings: Settings) -> int:
 
 
 def cmd_rotate_keys(settings: Settings) -> int:
-    from admitone.admission.keys import KeyRing, rotate_keys  # noqa: PLC0415
+    from admitone.admission.signing_keys import KeyRing, rotate_keys  # noqa: PLC0415
 
     folder = settings.data_dir / "keys"
     kid = rotate_keys(folder)

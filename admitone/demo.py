@@ -8,7 +8,14 @@ from decimal import Decimal
 
 import asyncpg
 
-from admitone.booking_core import models as m
+from admitone.booking_core.models import (
+    LayoutIn,
+    MovieIn,
+    RowIn,
+    ScreenIn,
+    ShowIn,
+    TheaterIn,
+)
 from admitone.runtime import open_services
 from admitone.settings import Settings
 
@@ -36,7 +43,7 @@ async def create_demo(settings: Settings) -> str:
         if show_id is None:
             catalog = services.catalog
             movie = await catalog.create_movie(
-                m.MovieIn(
+                MovieIn(
                     title="Midnight Premiere",
                     duration_minutes=148,
                     language="Hindi",
@@ -46,7 +53,7 @@ async def create_demo(settings: Settings) -> str:
                 )
             )
             theater = await catalog.create_theater(
-                m.TheaterIn(
+                TheaterIn(
                     name="Regal Talkies",
                     city="Mumbai",
                     address="Colaba Causeway, Mumbai 400001",
@@ -54,7 +61,7 @@ async def create_demo(settings: Settings) -> str:
                 )
             )
             rows = [
-                m.RowIn(
+                RowIn(
                     name=name,
                     seats=20,
                     seat_type="PREMIUM" if name in "IJ" else "REGULAR",
@@ -63,13 +70,13 @@ async def create_demo(settings: Settings) -> str:
                 for name in "ABCDEFGHIJ"
             ]
             screen = await catalog.create_screen(
-                theater.id, m.ScreenIn(name="Audi 1", layout=m.LayoutIn(rows=rows))
+                theater.id, ScreenIn(name="Audi 1", layout=LayoutIn(rows=rows))
             )
             starts = (datetime.now(UTC) + timedelta(days=2)).replace(
                 hour=14, minute=0, second=0, microsecond=0
             )  # 19:30 in Mumbai
             show = await catalog.create_show(
-                m.ShowIn(
+                ShowIn(
                     movie_id=movie.id,
                     screen_id=screen.id,
                     show_time=starts,

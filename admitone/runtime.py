@@ -13,20 +13,20 @@ from typing import Protocol
 import asyncpg
 from redis.asyncio import BlockingConnectionPool, Redis
 
-from admitone.admission.keys import KeyRing
 from admitone.admission.services import AdmissionServices, build_admission
+from admitone.admission.signing_keys import KeyRing
 from admitone.admission.tokens import AccessTokenClaims, TokenService
 from admitone.booking_core.bookings import BookingService
 from admitone.booking_core.catalog import CatalogService
 from admitone.booking_core.checkout import CheckoutService
 from admitone.booking_core.outbox import OutboxWorker
-from admitone.booking_core.payments.gateway import PaymentGateway
+from admitone.booking_core.payments.provider import PaymentProvider
 from admitone.booking_core.payments.reconcile import PaymentReconciler
 from admitone.booking_core.payments.sandbox import SandboxGateway
 from admitone.booking_core.payments.service import PaymentService
-from admitone.booking_core.repository import SeatLockRepository
 from admitone.booking_core.seat_events import SeatEvents
-from admitone.booking_core.service import SeatService
+from admitone.booking_core.seat_repository import SeatLockRepository
+from admitone.booking_core.seats import SeatService
 from admitone.gateway.ratelimit import RateLimiter
 from admitone.secrets_store import load_or_create_secret
 from admitone.settings import Settings
@@ -47,7 +47,7 @@ class Services:
     catalog: CatalogService
     seat_events: SeatEvents
     seats: SeatService
-    gateway: PaymentGateway
+    gateway: PaymentProvider
     checkout: CheckoutService
     payments: PaymentService
     reconciler: PaymentReconciler

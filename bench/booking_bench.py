@@ -36,11 +36,16 @@ import msgspec
 import redis
 import structlog
 
-from admitone.admission.keys import KeyRing
+from admitone.admission.signing_keys import KeyRing
 from admitone.admission.tokens import TokenService
-from admitone.booking_core import models as m
 from admitone.booking_core.catalog import CatalogService
 from admitone.booking_core.migrate import migrate
+from admitone.booking_core.models import (
+    MovieIn,
+    ScreenIn,
+    ShowIn,
+    TheaterIn,
+)
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
@@ -133,11 +138,11 @@ async def _seed(dsn: str) -> str:
     pool = await asyncpg.create_pool(dsn, min_size=1, max_size=2)
     try:
         catalog = CatalogService(pool, 10)
-        movie = await catalog.create_movie(msgspec.convert(MOVIE, m.MovieIn))
-        theater = await catalog.create_theater(msgspec.convert(THEATER, m.TheaterIn))
-        screen = await catalog.create_screen(theater.id, msgspec.convert(SCREEN, m.ScreenIn))
+        movie = await catalog.create_movie(msgspec.convert(MOVIE, MovieIn))
+        theater = await catalog.create_theater(msgspec.convert(THEATER, TheaterIn))
+        screen = await catalog.create_screen(theater.id, msgspec.convert(SCREEN, ScreenIn))
         show = await catalog.create_show(
-            msgspec.convert(show_payload(movie.id, screen.id), m.ShowIn, strict=False))
+            msgspec.convert(show_payload(movie.id, screen.id), ShowIn, strict=False))
         return show.id
     finally:
         await pool.close()

@@ -49,7 +49,7 @@ from booking_bench import (
     wrk,
 )
 
-from admitone.admission.keys import KeyRing
+from admitone.admission.signing_keys import KeyRing
 from admitone.admission.tokens import TokenService
 from admitone.booking_core.migrate import migrate
 from admitone.gateway.client import client_binding

@@ -28,8 +28,15 @@ import pytest
 from litestar import Litestar
 from redis.asyncio import Redis
 
-from admitone.booking_core import models as m
 from admitone.booking_core.migrate import migrate
+from admitone.booking_core.models import (
+    LayoutIn,
+    MovieIn,
+    RowIn,
+    ScreenIn,
+    ShowIn,
+    TheaterIn,
+)
 from admitone.gateway.app import create_app
 from admitone.runtime import Services, open_services
 from admitone.settings import Settings, load_settings
@@ -193,7 +200,7 @@ def make_show(services: Services) -> MakeShow:
     ) -> ShowFixture:
         catalog = services.catalog
         movie = await catalog.create_movie(
-            m.MovieIn(
+            MovieIn(
                 title=title or f"Test Movie {uuid.uuid4().hex[:6]}",
                 duration_minutes=120,
                 language="Hindi",
@@ -201,13 +208,13 @@ def make_show(services: Services) -> MakeShow:
             )
         )
         theater = await catalog.create_theater(
-            m.TheaterIn(name="Test Theater", city=city, address="1 Test Road")
+            TheaterIn(name="Test Theater", city=city, address="1 Test Road")
         )
         row_names = [chr(ord("A") + i) for i in range(rows)]
         types = row_types or {}
-        layout = m.LayoutIn(
+        layout = LayoutIn(
             rows=[
-                m.RowIn(
+                RowIn(
                     name=name,
                     seats=seats_per_row,
                     seat_type=types.get(name, ("REGULAR", "1.00"))[0],
@@ -216,9 +223,9 @@ def make_show(services: Services) -> MakeShow:
                 for name in row_names
             ]
         )
-        screen = await catalog.create_screen(theater.id, m.ScreenIn(name="Screen 1", layout=layout))
+        screen = await catalog.create_screen(theater.id, ScreenIn(name="Screen 1", layout=layout))
         show = await catalog.create_show(
-            m.ShowIn(
+            ShowIn(
                 movie_id=movie.id,
                 screen_id=screen.id,
                 show_time=datetime.now(UTC) + starts_in,

@@ -11,13 +11,13 @@ import asyncpg
 import structlog
 from redis.asyncio import Redis
 
-from admitone.admission.keys import KeyRing
 from admitone.admission.lease import SchedulerLease
 from admitone.admission.models import WaitingRoomIn
 from admitone.admission.pow import ProofOfWork
 from admitone.admission.revocation import Revocations
 from admitone.admission.rooms import RoomRepository, RoomSettings
 from admitone.admission.scheduler import AdmissionScheduler
+from admitone.admission.signing_keys import KeyRing
 from admitone.admission.tokens import TokenService
 from admitone.admission.waiting_room import WaitingRoomService
 from admitone.queue.store import QueueStore

@@ -16,7 +16,7 @@ from typing import Any
 import jwt
 import msgspec
 
-from admitone.admission.keys import KeyRing
+from admitone.admission.signing_keys import KeyRing
 from admitone.errors import TokenInvalidError, TokenWrongShowError
 
 ALGORITHM = "EdDSA"

@@ -17,7 +17,16 @@ import segno
 import structlog
 
 from admitone.admission.tokens import AccessTokenClaims, BookingTokenClaims, TokenService
-from admitone.booking_core import booking_models as bm
+from admitone.booking_core.booking_models import (
+    BookedSeat,
+    BookingShow,
+    BookingView,
+    CancelOut,
+    LookupOut,
+    RefundView,
+    TicketLink,
+    TicketOut,
+)
 from admitone.booking_core.booking_repository import BookingRepository, Connection
 from admitone.booking_core.catalog import CatalogService
 from admitone.booking_core.policy import decide_refund
@@ -67,9 +76,9 @@ class BookingService:
             raise BookingNotFoundError("No such booking")
         return row
 
-    async def _show(self, show_id: uuid.UUID) -> bm.BookingShow:
+    async def _show(self, show_id: uuid.UUID) -> BookingShow:
         details = await self.catalog.show_details(str(show_id))
-        return bm.BookingShow(
+        return BookingShow(
             id=details["id"], title=details["title"], show_time=details["showTime"],
             theater=details["theater"], city=details["city"], address=details["address"],
             screen=details["screen"], timezone=details["timezone"],
@@ -78,28 +87,28 @@ class BookingService:
     def ticket_url(self, booking_id: str) -> str:
         return f"{self.base_url}/api/v1/bookings/{booking_id}/ticket"
 
-    async def get(self, booking_id: str, caller: Caller) -> bm.BookingView:
+    async def get(self, booking_id: str, caller: Caller) -> BookingView:
         """The booking as its owner sees it; ``ticket`` only once it is CONFIRMED."""
         row = await self._owned(booking_id, caller)
         url = self.ticket_url(str(row["id"]))
         refund = None
         if row["refund_id"] is not None:
-            refund = bm.RefundView(
+            refund = RefundView(
                 id=str(row["refund_id"]), amount=row["refund_amount"], status=row["refund_status"]
             )
-        return bm.BookingView(
+        return BookingView(
             id=str(row["id"]), reference=row["reference"], status=row["status"],
-            seats=[bm.BookedSeat(id=seat, price=price)
+            seats=[BookedSeat(id=seat, price=price)
                    for seat, price in zip(row["seat_ids"], row["seat_prices"], strict=True)],
             amount=row["amount"], currency=row["currency"], show=await self._show(row["show_id"]),
             payment_status=row["payment_status"],
-            ticket=bm.TicketLink(url=url, png_url=f"{url}?format=png")
+            ticket=TicketLink(url=url, png_url=f"{url}?format=png")
             if row["status"] == "CONFIRMED" else None,
             refund=refund, created_at=row["created_at"], confirmed_at=row["confirmed_at"],
             cancelled_at=row["cancelled_at"],
         )
 
-    async def cancel(self, booking_id: str, caller: Caller) -> bm.CancelOut:
+    async def cancel(self, booking_id: str, caller: Caller) -> CancelOut:
         """Cancel a CONFIRMED booking by the policy; asking again answers the same refund.
 
         One transaction in the lock order: payment, booking, seats by seat id. The seats are
@@ -117,7 +126,7 @@ class BookingService:
             if row["status"] == "CANCELLED" and payment is not None:
                 refund = await self.repository.refund_of_payment(conn, payment["id"])
                 if refund is not None:
-                    return bm.CancelOut(
+                    return CancelOut(
                         refund_id=str(refund["id"]), refund_amount=refund["amount"],
                         currency=row["currency"], status="CANCELLED",
                         refund_status=refund["status"],
@@ -147,7 +156,7 @@ class BookingService:
         await self.events.changed(str(row["show_id"]), "SEAT_RELEASED", freed)
         log.info("booking_cancelled", booking_id=str(booking), refund_id=str(refund_id),
                  refund_amount=str(decision.amount), seats=len(freed))
-        return bm.CancelOut(
+        return CancelOut(
             refund_id=str(refund_id), refund_amount=decision.amount, currency=row["currency"],
             status="CANCELLED", refund_status="PENDING",
         )
@@ -179,7 +188,7 @@ class BookingService:
                             {"refundId": str(refund_id), "reason": "CANCELLATION"}))
         await self.repository.add_audit(conn, visitor, entries)
 
-    async def ticket(self, booking_id: str, caller: Caller) -> bm.TicketOut:
+    async def ticket(self, booking_id: str, caller: Caller) -> TicketOut:
         """The e-ticket of a CONFIRMED booking, its QR payload signed for offline checks."""
         row = await self._owned(booking_id, caller)
         if row["status"] != "CONFIRMED":
@@ -194,7 +203,7 @@ class BookingService:
             "showId": str(row["show_id"]), "seats": seats, "sub": row["visitor_id"],
             "iat": int(issued_at.timestamp()),
         })
-        return bm.TicketOut(
+        return TicketOut(
             booking_id=str(row["id"]), reference=row["reference"],
             show=await self._show(row["show_id"]), seats=seats, qr_payload=payload,
             issued_at=issued_at.replace(microsecond=0),
@@ -210,7 +219,7 @@ class BookingService:
         )
         return out.getvalue()
 
-    async def lookup(self, reference: str, email: str) -> bm.LookupOut:
+    async def lookup(self, reference: str, email: str) -> LookupOut:
         """A short-lived booking token for the booking with this reference and e-mail.
 
         A wrong reference and a wrong e-mail get the same 404, so neither can be probed alone.
@@ -224,6 +233,6 @@ class BookingService:
             ttl_seconds=self.booking_token_seconds,
         )
         log.info("booking_lookup_matched", booking_id=str(row["id"]))
-        return bm.LookupOut(
+        return LookupOut(
             booking_id=str(row["id"]), booking_token=token, expires_in=self.booking_token_seconds
         )

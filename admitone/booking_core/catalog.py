@@ -13,7 +13,21 @@ from typing import Any, TypeVar
 import asyncpg
 import msgspec
 
-from admitone.booking_core import models as m
+from admitone.booking_core.models import (
+    Movie,
+    MovieIn,
+    MovieList,
+    MovieSummary,
+    Screen,
+    ScreenIn,
+    Show,
+    ShowIn,
+    ShowList,
+    ShowSummary,
+    Theater,
+    TheaterIn,
+    TheaterShows,
+)
 from admitone.booking_core.sqlfiles import sql
 from admitone.errors import InvalidRequestError, NotFoundError, ShowNotFoundError
 
@@ -53,7 +67,7 @@ class CatalogService:
         self.pool = pool
         self.max_seats_per_visitor = max_seats_per_visitor
 
-    async def create_movie(self, data: m.MovieIn) -> m.Movie:
+    async def create_movie(self, data: MovieIn) -> Movie:
         row = await self.pool.fetchrow(
             "INSERT INTO movies (title, duration_minutes, language, genre, rating, release_date,"
             " description, poster_url) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
@@ -70,7 +84,7 @@ class CatalogService:
         )
         return _movie(row)
 
-    async def create_theater(self, data: m.TheaterIn) -> m.Theater:
+    async def create_theater(self, data: TheaterIn) -> Theater:
         try:
             zoneinfo.ZoneInfo(data.timezone)
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):
@@ -83,9 +97,9 @@ class CatalogService:
             data.address,
             data.timezone,
         )
-        return _row_to(m.Theater, row)
+        return _row_to(Theater, row)
 
-    async def create_screen(self, theater_id: str, data: m.ScreenIn) -> m.Screen:
+    async def create_screen(self, theater_id: str, data: ScreenIn) -> Screen:
         theater = parse_uuid(theater_id, "theater")
         names = [row.name for row in data.layout.rows]
         if len(set(names)) != len(names):
@@ -120,11 +134,11 @@ class CatalogService:
                     "price_multiplier",
                 ],
             )
-        return m.Screen(
+        return Screen(
             id=str(screen_id), theater_id=theater_id, name=data.name, total_seats=len(seats)
         )
 
-    async def create_show(self, data: m.ShowIn) -> m.Show:
+    async def create_show(self, data: ShowIn) -> Show:
         movie = parse_uuid(data.movie_id, "movie")
         screen = parse_uuid(data.screen_id, "screen")
         if data.show_time.tzinfo is None:
@@ -158,9 +172,9 @@ class CatalogService:
                     {"movieId": data.movie_id, "screenId": data.screen_id}
                 ).decode(),
             )
-        return _row_to(m.Show, row, total_seats=total)
+        return _row_to(Show, row, total_seats=total)
 
-    async def get_show(self, show_id: str) -> m.Show:
+    async def get_show(self, show_id: str) -> Show:
         show = parse_uuid(show_id, "show")
         row = await self.pool.fetchrow(
             "SELECT sh.id, sh.movie_id, sh.screen_id, sh.show_time, sh.base_price, sh.currency,"
@@ -170,7 +184,7 @@ class CatalogService:
         )
         if row is None:
             raise ShowNotFoundError(f"No show has the id {show_id}")
-        return _row_to(m.Show, row)
+        return _row_to(Show, row)
 
     async def show_details(self, show_id: str) -> dict[str, Any]:
         """Title, time and place of a show, for pages, tickets and e-mails."""
@@ -199,23 +213,23 @@ class CatalogService:
             "currency": row["currency"],
         }
 
-    async def list_movies(self, city: str | None, day: date | None, q: str | None) -> m.MovieList:
+    async def list_movies(self, city: str | None, day: date | None, q: str | None) -> MovieList:
         query = title_query(q) if q else None
         if q and query is None:
-            return m.MovieList(movies=[])
+            return MovieList(movies=[])
         rows = await self.pool.fetch(sql("list_movies"), city, day, query)
-        return m.MovieList(movies=[_row_to(m.MovieSummary, row) for row in rows])
+        return MovieList(movies=[_row_to(MovieSummary, row) for row in rows])
 
     async def list_movie_shows(
         self, movie_id: str, city: str | None, day: date | None
-    ) -> m.ShowList:
+    ) -> ShowList:
         movie = parse_uuid(movie_id, "movie")
         if not await self.pool.fetchval("SELECT 1 FROM movies WHERE id = $1", movie):
             raise NotFoundError(f"No movie has the id {movie_id}")
         rows = await self.pool.fetch(sql("list_movie_shows"), movie, city, day)
-        return m.ShowList(theaters=list(_group_by_theater(rows)))
+        return ShowList(theaters=list(_group_by_theater(rows)))
 
-    async def get_movie(self, movie_id: str) -> m.Movie:
+    async def get_movie(self, movie_id: str) -> Movie:
         """One movie (for its page); an unknown or malformed id is a NotFoundError."""
         row = await self.pool.fetchrow(sql("get_movie"), parse_uuid(movie_id, "movie"))
         if row is None:
@@ -228,17 +242,17 @@ class CatalogService:
         return [(row["city"], row["timezone"]) for row in rows]
 
 
-def _movie(row: asyncpg.Record | None) -> m.Movie:
-    return _row_to(m.Movie, row)
+def _movie(row: asyncpg.Record | None) -> Movie:
+    return _row_to(Movie, row)
 
 
-def _group_by_theater(rows: Iterable[asyncpg.Record]) -> Iterable[m.TheaterShows]:
+def _group_by_theater(rows: Iterable[asyncpg.Record]) -> Iterable[TheaterShows]:
     current: dict[str, Any] | None = None
-    shows: list[m.ShowSummary] = []
+    shows: list[ShowSummary] = []
     for row in rows:
         if current is None or current["id"] != str(row["theater_id"]):
             if current is not None:
-                yield m.TheaterShows(**current, shows=shows)
+                yield TheaterShows(**current, shows=shows)
             current = {
                 "id": str(row["theater_id"]),
                 "name": row["theater_name"],
@@ -247,7 +261,7 @@ def _group_by_theater(rows: Iterable[asyncpg.Record]) -> Iterable[m.TheaterShows
             }
             shows = []
         shows.append(
-            m.ShowSummary(
+            ShowSummary(
                 id=str(row["id"]),
                 time=row["show_time"],
                 price=Decimal(row["base_price"]),
@@ -256,4 +270,4 @@ def _group_by_theater(rows: Iterable[asyncpg.Record]) -> Iterable[m.TheaterShows
             )
         )
     if current is not None:
-        yield m.TheaterShows(**current, shows=shows)
+        yield TheaterShows(**current, shows=shows)

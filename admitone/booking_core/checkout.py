@@ -19,8 +19,11 @@ import msgspec
 import structlog
 from asyncpg.pool import PoolConnectionProxy
 
-from admitone.booking_core import models as m
-from admitone.booking_core.payments.gateway import PaymentGateway
+from admitone.booking_core.models import (
+    CheckoutIn,
+    CheckoutOut,
+)
+from admitone.booking_core.payments.provider import PaymentProvider
 from admitone.booking_core.sqlfiles import sql
 from admitone.errors import (
     ConflictError,
@@ -61,7 +64,7 @@ class CheckoutService:
     def __init__(
         self,
         pool: asyncpg.Pool,
-        gateway: PaymentGateway,
+        gateway: PaymentProvider,
         *,
         lock_seconds: int,
         payment_timeout_seconds: int,
@@ -74,7 +77,7 @@ class CheckoutService:
         self.base_url = base_url
 
     async def checkout(
-        self, visitor_id: str, idempotency_key: str | None, request: m.CheckoutIn
+        self, visitor_id: str, idempotency_key: str | None, request: CheckoutIn
     ) -> StoredResponse:
         """Create the booking and payment once per key; a replay returns the first answer."""
         if not idempotency_key:
@@ -137,7 +140,7 @@ class CheckoutService:
         return StoredResponse(row["status_code"], row["response"].encode())
 
     async def _create_booking(
-        self, conn: Connection, visitor_id: str, lock_id: uuid.UUID, request: m.CheckoutIn
+        self, conn: Connection, visitor_id: str, lock_id: uuid.UUID, request: CheckoutIn
     ) -> tuple[StoredResponse, Charge]:
         lock = await conn.fetchrow(
             "SELECT id, show_id, visitor_id FROM seat_locks WHERE id = $1", lock_id
@@ -229,7 +232,7 @@ class CheckoutService:
             ).decode(),
         )
         payment_url = f"{self.base_url}/sandbox/pay/{payment_id}"
-        body = m.CheckoutOut(
+        body = CheckoutOut(
             booking_id=str(booking_id),
             status="PENDING",
             payment_id=str(payment_id),

@@ -162,7 +162,7 @@ async def test_token_from_previous_key_still_verifies(
     services: Services,
 ) -> None:
     """After a key rotation, tokens signed by the previous key verify until they expire."""
-    from admitone.admission.keys import KeyRing, rotate_keys
+    from admitone.admission.signing_keys import KeyRing, rotate_keys
     from admitone.admission.tokens import TokenService
 
     show = await make_show(rows=1, seats_per_row=4)

@@ -11,7 +11,7 @@ from decimal import Decimal
 import httpx
 import pytest
 
-from admitone.booking_core.payments.gateway import RefundRejectedError
+from admitone.booking_core.payments.provider import RefundRejectedError
 from admitone.gateway.app import create_app
 from admitone.jobs import jobs_for
 from admitone.runtime import Services, open_services

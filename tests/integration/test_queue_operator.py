@@ -10,7 +10,7 @@ import uuid
 import httpx
 import jwt
 
-from admitone.admission.keys import rotate_keys
+from admitone.admission.signing_keys import rotate_keys
 from admitone.runtime import Services
 from tests.conftest import MakeShow, bearer
 from tests.integration.queue_support import (

@@ -28,7 +28,14 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from admitone.booking_core import models as m
+from admitone.booking_core.models import (
+    LayoutIn,
+    MovieIn,
+    RowIn,
+    ScreenIn,
+    ShowIn,
+    TheaterIn,
+)
 from admitone.gateway.app import create_app
 from admitone.runtime import Services, open_services
 from admitone.settings import Settings
@@ -81,15 +88,15 @@ class Harness:
     async def new_show(self) -> str:
         catalog = self.services.catalog
         movie = await catalog.create_movie(
-            m.MovieIn(title="Lifecycle", duration_minutes=90, language="Hindi", genre="Drama")
+            MovieIn(title="Lifecycle", duration_minutes=90, language="Hindi", genre="Drama")
         )
-        theater = await catalog.create_theater(m.TheaterIn(name="T", city="Pune", address="1 Rd"))
+        theater = await catalog.create_theater(TheaterIn(name="T", city="Pune", address="1 Rd"))
         screen = await catalog.create_screen(
             theater.id,
-            m.ScreenIn(name="S", layout=m.LayoutIn(rows=[m.RowIn(name="A", seats=len(SEATS))])),
+            ScreenIn(name="S", layout=LayoutIn(rows=[RowIn(name="A", seats=len(SEATS))])),
         )
         show = await catalog.create_show(
-            m.ShowIn(
+            ShowIn(
                 movie_id=movie.id,
                 screen_id=screen.id,
                 show_time=datetime.now(UTC) + timedelta(days=3),

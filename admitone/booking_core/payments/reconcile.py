@@ -12,7 +12,7 @@ from __future__ import annotations
 import structlog
 
 from admitone.booking_core.payments.decisions import Settlement
-from admitone.booking_core.payments.gateway import ChargeStatus, PaymentGateway
+from admitone.booking_core.payments.provider import ChargeStatus, PaymentProvider
 from admitone.booking_core.payments.repository import PaymentRepository
 from admitone.booking_core.payments.service import PaymentService
 
@@ -25,7 +25,7 @@ class PaymentReconciler:
     def __init__(self, payments: PaymentService, *, after_seconds: int) -> None:
         self.payments = payments
         self.repository: PaymentRepository = payments.repository
-        self.gateway: PaymentGateway = payments.gateway
+        self.gateway: PaymentProvider = payments.gateway
         self.after_seconds = after_seconds
 
     async def reconcile_once(self, limit: int = 100) -> int:

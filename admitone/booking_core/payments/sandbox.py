@@ -22,13 +22,13 @@ import httpx
 import msgspec
 import structlog
 
-from admitone.booking_core.payments.gateway import ChargeStatus, RefundRejectedError
 from admitone.booking_core.payments.models import (
     CompleteIn,
     CompleteOut,
     DeliveryState,
     SandboxChargeOut,
 )
+from admitone.booking_core.payments.provider import ChargeStatus, RefundRejectedError
 from admitone.booking_core.payments.signature import SIGNATURE_HEADER, signature_header
 from admitone.booking_core.sqlfiles import sql
 from admitone.errors import ConflictError, PaymentNotFoundError
@@ -60,7 +60,7 @@ def _uuid(payment_id: str) -> uuid.UUID | None:
 
 
 class SandboxGateway:
-    """Implements :class:`PaymentGateway` and the sandbox's own payment page actions."""
+    """Implements :class:`PaymentProvider` and the sandbox's own payment page actions."""
 
     name = "SANDBOX"
 
@@ -74,7 +74,7 @@ class SandboxGateway:
         self.retry_delays_seconds = retry_delays_seconds
         self._deliveries: set[asyncio.Task[int]] = set()
 
-    # PaymentGateway ------------------------------------------------------------------------
+    # PaymentProvider ------------------------------------------------------------------------
 
     async def create_charge(
         self, *, payment_id: str, amount: Decimal, currency: str, method: str, return_url: str

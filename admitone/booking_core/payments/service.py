@@ -18,8 +18,8 @@ import asyncpg
 import structlog
 
 from admitone.booking_core.payments.decisions import ReportedStatus, Settlement, decide_settlement
-from admitone.booking_core.payments.gateway import PaymentGateway, RefundRejectedError
 from admitone.booking_core.payments.models import WebhookIn
+from admitone.booking_core.payments.provider import PaymentProvider, RefundRejectedError
 from admitone.booking_core.payments.repository import Connection, PaymentRepository
 from admitone.booking_core.seat_events import SeatEvents
 from admitone.errors import PaymentMismatchError
@@ -86,7 +86,7 @@ class PaymentService:
     """Settles payments and sends refunds to the gateway."""
 
     def __init__(
-        self, pool: asyncpg.Pool, gateway: PaymentGateway, seat_events: SeatEvents
+        self, pool: asyncpg.Pool, gateway: PaymentProvider, seat_events: SeatEvents
     ) -> None:
         self.pool = pool
         self.gateway = gateway

@@ -26,7 +26,9 @@ from litestar import Request, Response, get
 from litestar.openapi import ResponseSpec
 
 from admitone import errors
-from admitone.booking_core import booking_models as bm
+from admitone.booking_core.booking_models import (
+    BookingView,
+)
 from admitone.booking_core.models import Output
 from admitone.booking_core.policy import FULL_REFUND_BEFORE, HALF_REFUND_BEFORE, decide_refund
 from admitone.gateway import i18n
@@ -98,7 +100,7 @@ async def tickets_page(request: Request[Any, Any, Any]) -> Response[Any]:
                        config_json=page_config(loc))
 
 
-def preview_cancellation(booking: bm.BookingView, now: datetime) -> CancellationPreview:
+def preview_cancellation(booking: BookingView, now: datetime) -> CancellationPreview:
     """The policy's answer for cancelling ``booking`` at ``now`` (a pure function; the DELETE
     decides with the same :func:`decide_refund`)."""
     show_time = booking.show.show_time

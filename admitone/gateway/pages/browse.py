@@ -23,8 +23,12 @@ from litestar.datastructures import MultiDict
 from redis.exceptions import RedisError
 
 from admitone import errors
-from admitone.booking_core import models as m
 from admitone.booking_core.catalog import CatalogService
+from admitone.booking_core.models import (
+    Movie,
+    MovieSummary,
+    ShowSummary,
+)
 from admitone.gateway import i18n
 from admitone.gateway.auth import services
 from admitone.gateway.pages import formats
@@ -178,7 +182,7 @@ def duration_text(loc: i18n.Locale, minutes: int) -> str:
     return loc.t("browse.duration", hours=loc.number(hours), minutes=loc.number(rest))
 
 
-def movie_meta(loc: i18n.Locale, movie: m.MovieSummary | m.Movie) -> list[str]:
+def movie_meta(loc: i18n.Locale, movie: MovieSummary | Movie) -> list[str]:
     return [movie.language, movie.genre, duration_text(loc, movie.duration_minutes)]
 
 
@@ -207,7 +211,7 @@ async def show_targets(request: Request[Any, Any, Any], show_ids: list[str]) -> 
     return queued
 
 
-def show_link(loc: i18n.Locale, show: m.ShowSummary, timezone: str, today: date,
+def show_link(loc: i18n.Locale, show: ShowSummary, timezone: str, today: date,
               queued: bool) -> ShowLink:
     local_day = show.time.astimezone(formats.zone(timezone)).date()
     # Every show goes through its queue page: with no waiting room, joining admits at once and

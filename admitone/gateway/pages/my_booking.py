@@ -20,7 +20,9 @@ from redis.exceptions import RedisError
 
 from admitone import errors
 from admitone.admission.tokens import BookingTokenClaims
-from admitone.booking_core import booking_models as bm
+from admitone.booking_core.booking_models import (
+    BookingView,
+)
 from admitone.gateway import i18n
 from admitone.gateway.auth import services
 from admitone.gateway.pages import formats
@@ -47,7 +49,7 @@ class LookupForm:
 class Found:
     """The booking, the booking token's claims that opened it, and its texts for the page."""
 
-    booking: bm.BookingView
+    booking: BookingView
     claims: BookingTokenClaims
     view: dict[str, Any]
 
@@ -77,7 +79,7 @@ def field_errors(loc: i18n.Locale, form: LookupForm) -> dict[str, str]:
     return found
 
 
-def summary_view(loc: i18n.Locale, booking: bm.BookingView,
+def summary_view(loc: i18n.Locale, booking: BookingView,
                  preview: CancellationPreview) -> dict[str, Any]:
     """Texts of the found booking, the same strings the script fills in."""
     show, money = booking.show, formats.money

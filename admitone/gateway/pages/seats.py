@@ -28,7 +28,9 @@ from litestar.response import Redirect
 from redis.exceptions import RedisError
 
 from admitone import errors
-from admitone.booking_core import models as m
+from admitone.booking_core.models import (
+    ReleaseOut,
+)
 from admitone.gateway import i18n
 from admitone.gateway.auth import services
 from admitone.gateway.pages.queue_view import ShowInfo, seats_path
@@ -170,7 +172,7 @@ class _BeaconOperation(Operation):
     "closed: `sendBeacon` can only POST and cannot send headers, so the access token comes as "
     "the body's `token` (form-encoded or JSON), never in the URL.",
 )
-async def release_by_beacon(request: Request[Any, Any, Any], lock_id: str) -> m.ReleaseOut:
+async def release_by_beacon(request: Request[Any, Any, Any], lock_id: str) -> ReleaseOut:
     """Release the caller's lock; the same answers as ``DELETE …/lock/{lockId}``."""
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     token = _token_from(content_type, await request.body())

@@ -6,34 +6,43 @@ from typing import Any
 
 from litestar import Request, Router, get, post
 
-from admitone.booking_core import models as m
+from admitone.booking_core.models import (
+    Movie,
+    MovieIn,
+    Screen,
+    ScreenIn,
+    Show,
+    ShowIn,
+    Theater,
+    TheaterIn,
+)
 from admitone.gateway.auth import operator_guard, services
 
 
 @post("/movies", summary="Create a movie")
-async def create_movie(request: Request[Any, Any, Any], data: m.MovieIn) -> m.Movie:
+async def create_movie(request: Request[Any, Any, Any], data: MovieIn) -> Movie:
     return await services(request).catalog.create_movie(data)
 
 
 @post("/theaters", summary="Create a theater")
-async def create_theater(request: Request[Any, Any, Any], data: m.TheaterIn) -> m.Theater:
+async def create_theater(request: Request[Any, Any, Any], data: TheaterIn) -> Theater:
     return await services(request).catalog.create_theater(data)
 
 
 @post("/theaters/{theater_id:str}/screens", summary="Create a screen with its seat layout")
 async def create_screen(
-    request: Request[Any, Any, Any], theater_id: str, data: m.ScreenIn
-) -> m.Screen:
+    request: Request[Any, Any, Any], theater_id: str, data: ScreenIn
+) -> Screen:
     return await services(request).catalog.create_screen(theater_id, data)
 
 
 @post("/shows", summary="Create a show; its seats start AVAILABLE")
-async def create_show(request: Request[Any, Any, Any], data: m.ShowIn) -> m.Show:
+async def create_show(request: Request[Any, Any, Any], data: ShowIn) -> Show:
     return await services(request).catalog.create_show(data)
 
 
 @get("/shows/{show_id:str}", summary="A show")
-async def get_show(request: Request[Any, Any, Any], show_id: str) -> m.Show:
+async def get_show(request: Request[Any, Any, Any], show_id: str) -> Show:
     return await services(request).catalog.get_show(show_id)
 
 

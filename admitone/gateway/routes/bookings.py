@@ -15,7 +15,13 @@ from litestar.openapi import ResponseSpec
 from litestar.params import Parameter
 from redis.exceptions import RedisError
 
-from admitone.booking_core import booking_models as bm
+from admitone.booking_core.booking_models import (
+    BookingView,
+    CancelOut,
+    LookupIn,
+    LookupOut,
+    TicketOut,
+)
 from admitone.errors import RateLimitedError
 from admitone.gateway.auth import booking_caller, services
 from admitone.gateway.ratelimit import bucket_key, retry_after_header
@@ -33,7 +39,7 @@ LOOKUP_RATE_PER_SECOND = 5 / 60
      summary="A booking, as its owner sees it",
      responses={404: ResponseSpec(data_container=dict, description="BOOKING_NOT_FOUND: unknown, "
                                   "or not the caller's")})
-async def get_booking(request: Request[Any, Any, Any], booking_id: str) -> bm.BookingView:
+async def get_booking(request: Request[Any, Any, Any], booking_id: str) -> BookingView:
     caller = await booking_caller(request)
     return await services(request).bookings.get(booking_id, caller)
 
@@ -42,14 +48,14 @@ async def get_booking(request: Request[Any, Any, Any], booking_id: str) -> bm.Bo
         security=_SECURITY, summary="Cancel a confirmed booking by the cancellation policy",
         description="At least 24 h before the show: full refund; 2 to 24 h: half; under 2 h: "
                     "409 CANCELLATION_WINDOW_CLOSED. Asking again returns the same refund.")
-async def cancel_booking(request: Request[Any, Any, Any], booking_id: str) -> bm.CancelOut:
+async def cancel_booking(request: Request[Any, Any, Any], booking_id: str) -> CancelOut:
     caller = await booking_caller(request)
     return await services(request).bookings.cancel(booking_id, caller)
 
 
 @get("/api/v1/bookings/{booking_id:str}/ticket", tags=["booking"], security=_SECURITY,
      summary="The e-ticket: JSON with a signed QR payload, or ?format=png the QR image",
-     responses={200: ResponseSpec(data_container=bm.TicketOut,
+     responses={200: ResponseSpec(data_container=TicketOut,
                                   description="The ticket (application/json) or its QR code "
                                               "(image/png with ?format=png)")})
 async def get_ticket(
@@ -68,7 +74,7 @@ async def get_ticket(
 @post("/api/v1/bookings/lookup", tags=["booking"], status_code=200,
       summary="Find a booking by reference and e-mail; get a short-lived booking token",
       responses={429: ResponseSpec(data_container=dict, description="RATE_LIMITED, Retry-After")})
-async def lookup_booking(request: Request[Any, Any, Any], data: bm.LookupIn) -> bm.LookupOut:
+async def lookup_booking(request: Request[Any, Any, Any], data: LookupIn) -> LookupOut:
     state = services(request)
     client = request.client.host if request.client else "unknown"
     try:

@@ -8,7 +8,10 @@ from typing import Annotated, Any
 from litestar import Request, get
 from litestar.params import Parameter
 
-from admitone.booking_core import models as m
+from admitone.booking_core.models import (
+    MovieList,
+    ShowList,
+)
 from admitone.gateway.auth import services
 
 City = Annotated[str | None, Parameter(query="city", max_length=100, description="City name")]
@@ -28,7 +31,7 @@ async def list_movies(
     q: Annotated[
         str | None, Parameter(query="q", max_length=200, description="Title search")
     ] = None,
-) -> m.MovieList:
+) -> MovieList:
     return await services(request).catalog.list_movies(city, day, q)
 
 
@@ -40,7 +43,7 @@ async def list_movies(
 )
 async def list_movie_shows(
     request: Request[Any, Any, Any], movie_id: str, city: City = None, day: Day = None
-) -> m.ShowList:
+) -> ShowList:
     return await services(request).catalog.list_movie_shows(movie_id, city, day)
 
 

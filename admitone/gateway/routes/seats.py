@@ -8,7 +8,15 @@ from litestar import Request, Response, delete, get, post, put
 from litestar.openapi import ResponseSpec
 from litestar.openapi.spec import Example
 
-from admitone.booking_core import models as m
+from admitone.booking_core.models import (
+    CheckoutIn,
+    CheckoutOut,
+    ExtendOut,
+    LockIn,
+    LockOut,
+    ReleaseOut,
+    SeatMap,
+)
 from admitone.gateway.auth import require_access, services
 
 _SECURITY: list[dict[str, list[str]]] = [{"accessToken": []}]
@@ -19,7 +27,7 @@ _SECURITY: list[dict[str, list[str]]] = [{"accessToken": []}]
     tags=["booking"],
     summary="The show's seat map",
     security=_SECURITY,
-    responses={200: ResponseSpec(data_container=m.SeatMap, description="Seats and their states")},
+    responses={200: ResponseSpec(data_container=SeatMap, description="Seats and their states")},
 )
 async def seat_map(request: Request[Any, Any, Any], show_id: str) -> Response[bytes]:
     await require_access(request, show_id)
@@ -49,7 +57,7 @@ async def seat_map(request: Request[Any, Any, Any], show_id: str) -> Response[by
         )
     },
 )
-async def lock_seats(request: Request[Any, Any, Any], data: m.LockIn) -> m.LockOut:
+async def lock_seats(request: Request[Any, Any, Any], data: LockIn) -> LockOut:
     claims = await require_access(request, data.show_id)
     return await services(request).seats.lock_seats(claims.sub, data)
 
@@ -60,7 +68,7 @@ async def lock_seats(request: Request[Any, Any, Any], data: m.LockIn) -> m.LockO
     security=_SECURITY,
     summary="Extend a lock (410 once it expired)",
 )
-async def extend_lock(request: Request[Any, Any, Any], lock_id: str) -> m.ExtendOut:
+async def extend_lock(request: Request[Any, Any, Any], lock_id: str) -> ExtendOut:
     claims = await require_access(request, None)
     return await services(request).seats.extend_lock(claims.sub, lock_id)
 
@@ -72,7 +80,7 @@ async def extend_lock(request: Request[Any, Any, Any], lock_id: str) -> m.Extend
     security=_SECURITY,
     summary="Release a lock",
 )
-async def release_lock(request: Request[Any, Any, Any], lock_id: str) -> m.ReleaseOut:
+async def release_lock(request: Request[Any, Any, Any], lock_id: str) -> ReleaseOut:
     claims = await require_access(request, None)
     return await services(request).seats.release_lock(claims.sub, lock_id)
 
@@ -83,9 +91,9 @@ async def release_lock(request: Request[Any, Any, Any], lock_id: str) -> m.Relea
     status_code=201,
     security=_SECURITY,
     summary="Check out a lock: booking PENDING, payment INITIATED (needs Idempotency-Key)",
-    responses={201: ResponseSpec(data_container=m.CheckoutOut, description="Booking created")},
+    responses={201: ResponseSpec(data_container=CheckoutOut, description="Booking created")},
 )
-async def checkout(request: Request[Any, Any, Any], data: m.CheckoutIn) -> Response[bytes]:
+async def checkout(request: Request[Any, Any, Any], data: CheckoutIn) -> Response[bytes]:
     claims = await require_access(request, None)
     stored = await services(request).checkout.checkout(
         claims.sub, request.headers.get("idempotency-key"), data

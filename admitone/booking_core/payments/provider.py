@@ -1,4 +1,7 @@
-"""What the booking core needs of a payment gateway. The sandbox gateway implements it."""
+"""What the booking core needs of a payment provider (the sandbox implements it).
+
+A provider charges, reports a charge's status and refunds; its webhooks reach the booking core
+through ``PaymentService.handle_webhook``."""
 
 from __future__ import annotations
 
@@ -8,7 +11,7 @@ from typing import Literal, Protocol
 ChargeStatus = Literal["PENDING", "SUCCESS", "FAILED", "UNKNOWN"]
 
 
-class PaymentGateway(Protocol):
+class PaymentProvider(Protocol):
     """A payment service provider, as seen from the booking core."""
 
     name: str
@@ -30,4 +33,4 @@ class PaymentGateway(Protocol):
 
 class RefundRejectedError(Exception):
     """The gateway refused a refund for good (unknown or uncaptured charge, too large): retrying
-    cannot help. Any other exception from :meth:`PaymentGateway.refund` is taken as transient."""
+    cannot help. Any other exception from :meth:`PaymentProvider.refund` is taken as transient."""

@@ -10,11 +10,20 @@ from decimal import Decimal
 import msgspec
 import structlog
 
-from admitone.booking_core import models as m
 from admitone.booking_core.alternatives import SeatPlace, suggest_alternatives
 from admitone.booking_core.catalog import parse_uuid
-from admitone.booking_core.repository import SeatLockRepository
+from admitone.booking_core.models import (
+    ExtendOut,
+    Layout,
+    LockedSeat,
+    LockIn,
+    LockOut,
+    ReleaseOut,
+    SeatMap,
+    SeatView,
+)
 from admitone.booking_core.seat_events import SeatEvents
+from admitone.booking_core.seat_repository import SeatLockRepository
 from admitone.errors import (
     ConflictError,
     InvalidRequestError,
@@ -59,8 +68,8 @@ class SeatService:
         show = parse_uuid(show_id, "show")
         return await self.events.cached(str(show), lambda: self._load_seat_map(show))
 
-    async def seat_map(self, show_id: str) -> m.SeatMap:
-        return msgspec.json.decode(await self.seat_map_json(show_id), type=m.SeatMap)
+    async def seat_map(self, show_id: str) -> SeatMap:
+        return msgspec.json.decode(await self.seat_map_json(show_id), type=SeatMap)
 
     async def _load_seat_map(self, show: uuid.UUID) -> bytes:
         show_row = await self.repository.show_row(show)
@@ -68,7 +77,7 @@ class SeatService:
             raise ShowNotFoundError(f"No show has the id {show}")
         rows = await self.repository.seat_rows(show)
         seats = [
-            m.SeatView(
+            SeatView(
                 id=row["seat_id"],
                 row=row["row_name"],
                 number=row["seat_number"],
@@ -81,15 +90,15 @@ class SeatService:
         cols = max((seat.number for seat in seats), default=0)
         rows_count = len({seat.row for seat in seats})
         return _encode(
-            m.SeatMap(
+            SeatMap(
                 show_id=str(show),
                 currency=show_row["currency"].strip(),
-                layout=m.Layout(rows=rows_count, cols=cols),
+                layout=Layout(rows=rows_count, cols=cols),
                 seats=seats,
             )
         )
 
-    async def lock_seats(self, visitor_id: str, request: m.LockIn) -> m.LockOut:
+    async def lock_seats(self, visitor_id: str, request: LockIn) -> LockOut:
         """Lock every seat or none (seed §10.2 case 7)."""
         show = parse_uuid(request.show_id, "show")
         seat_ids = list(request.seat_ids)
@@ -107,10 +116,10 @@ class SeatService:
             await self.events.changed(str(show), "SEAT_LOCKED", seat_ids)
             seats = sorted(result.seats)
             currency = (result.currency or "").strip()
-            return m.LockOut(
+            return LockOut(
                 lock_id=str(lock_id),
                 expires_at=result.expires_at,
-                seats=[m.LockedSeat(id=seat, price=price) for seat, price in seats],
+                seats=[LockedSeat(id=seat, price=price) for seat, price in seats],
                 total_amount=sum((price for _, price in seats), Decimal("0.00")),
                 currency=currency,
             )
@@ -154,21 +163,21 @@ class SeatService:
             self._snapshots[show] = cached
         return suggest_alternatives(cached[1], wanted)
 
-    async def extend_lock(self, visitor_id: str, lock_id: str) -> m.ExtendOut:
+    async def extend_lock(self, visitor_id: str, lock_id: str) -> ExtendOut:
         lock = _lock_uuid(lock_id)
         outcome, expires_at = await self.repository.extend(
             lock, visitor_id, self.lock_seconds, self.lock_seconds * MAX_LOCK_LIFETIMES
         )
         if outcome == "EXTENDED":
             assert expires_at is not None  # noqa: S101 - set for EXTENDED
-            return m.ExtendOut(expires_at=expires_at)
+            return ExtendOut(expires_at=expires_at)
         if outcome == "NOT_FOUND":
             raise LockNotFoundError(f"No lock {lock_id} is yours")
         if outcome == "CONVERTED":
             raise ConflictError("This lock has become a booking", lockId=lock_id)
         raise LockExpiredError(lock_id, expires_at)
 
-    async def release_lock(self, visitor_id: str, lock_id: str) -> m.ReleaseOut:
+    async def release_lock(self, visitor_id: str, lock_id: str) -> ReleaseOut:
         lock = _lock_uuid(lock_id)
         outcome, show_id, freed = await self.repository.release(lock, visitor_id)
         if outcome == "NOT_FOUND":
@@ -182,7 +191,7 @@ class SeatService:
             raise ConflictError("This lock has become a booking; cancel the booking instead")
         if show_id and freed:
             await self.events.changed(show_id, "SEAT_RELEASED", freed)
-        return m.ReleaseOut(success=True)
+        return ReleaseOut(success=True)
 
     async def sweep_expired(self, limit: int = 1000) -> int:
         """Free expired locks and announce it; return how many seats were freed."""
