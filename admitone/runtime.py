@@ -5,7 +5,8 @@ Built once in the app's lifespan (and by tests and benchmarks directly), closed 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -13,6 +14,7 @@ from typing import Protocol
 import asyncpg
 from redis.asyncio import BlockingConnectionPool, Redis
 
+from admitone.admission.ratelimit import RateLimiter
 from admitone.admission.services import AdmissionServices, build_admission
 from admitone.admission.signing_keys import KeyRing
 from admitone.admission.tokens import AccessTokenClaims, TokenService
@@ -26,8 +28,8 @@ from admitone.booking_core.payments.sandbox import SandboxGateway
 from admitone.booking_core.payments.service import PaymentService
 from admitone.booking_core.seat_events import SeatEvents
 from admitone.booking_core.seat_repository import SeatLockRepository
+from admitone.booking_core.seat_stream import SeatEventHub, StreamTickets
 from admitone.booking_core.seats import SeatService
-from admitone.gateway.ratelimit import RateLimiter
 from admitone.secrets_store import load_or_create_secret
 from admitone.settings import Settings
 
@@ -54,10 +56,27 @@ class Services:
     bookings: BookingService
     outbox: OutboxWorker
     rate_limiter: RateLimiter
+    admission: AdmissionServices  # the waiting room: queue, scheduler, rooms
+    seat_hub: SeatEventHub  # live seat maps: one Redis subscription for the process
+    stream_tickets: StreamTickets  # what opens a seat stream (EventSource sends no headers)
     revocations: RevocationCheck | None = None
     sandbox: SandboxGateway | None = None  # the sandbox's pages and test controls, when on
-    admission: AdmissionServices | None = None  # the waiting room: queue, scheduler, rooms
     extras: dict[str, object] = field(default_factory=dict)
+
+    async def ready(self, timeout_seconds: float = 2.0) -> dict[str, bool]:
+        """Whether PostgreSQL and Redis answer, each within ``timeout_seconds`` (``/readyz``)."""
+
+        async def answers(call: Callable[[], Awaitable[object]]) -> bool:
+            try:
+                async with asyncio.timeout(timeout_seconds):
+                    await call()
+            except Exception:  # noqa: BLE001 - any failure means not ready
+                return False
+            return True
+
+        postgres, redis = await asyncio.gather(
+            answers(lambda: self.pool.fetchval("SELECT 1")), answers(self.redis.ping))
+        return {"postgres": postgres, "redis": redis}
 
 
 async def _keep_session(_conn: asyncpg.Connection) -> None:
@@ -162,6 +181,8 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
                 smtp_from=settings.smtp_from,
             ),
             rate_limiter=RateLimiter(redis),
+            seat_hub=SeatEventHub(redis),
+            stream_tickets=StreamTickets(redis),
             revocations=admission.revocations,
             admission=admission,
         )

@@ -17,12 +17,19 @@ import time
 
 import structlog
 
-from admitone.admission.rooms import REDIS_DOWN, RoomSettings, canonical_show_id
+from admitone.admission.rooms import RoomSettings, canonical_show_id
 from admitone.admission.tokens import AccessTokenClaims
-from admitone.errors import InvalidRequestError, QueueUnavailableError
+from admitone.errors import (
+    DependencyUnavailableError,
+    InvalidRequestError,
+    QueueUnavailableError,
+)
+from admitone.outages import REDIS_DOWN
 from admitone.queue.store import QueueStore
 
 log = structlog.get_logger(__name__)
+# Redis did not answer, or PostgreSQL behind it (the revocations are reloaded from there).
+REDIS_OR_DATABASE_DOWN: tuple[type[Exception], ...] = (*REDIS_DOWN, DependencyUnavailableError)
 
 CHECK_TIMEOUT_SECONDS = 0.5
 SNAPSHOT_SECONDS = 0.5
@@ -52,7 +59,7 @@ class Revocations:
         if snapshot is None or snapshot[0] < time.monotonic():
             try:
                 revoked = await self._load(claims.show_id)
-            except (*REDIS_DOWN, TimeoutError) as exc:
+            except REDIS_OR_DATABASE_DOWN as exc:  # fail open
                 log.warning("revocation_check_skipped", show_id=claims.show_id, error=repr(exc))
                 return False
         else:

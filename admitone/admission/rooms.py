@@ -13,18 +13,22 @@ import asyncpg
 import msgspec
 import structlog
 from asyncpg.pool import PoolConnectionProxy
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from admitone.admission.models import WaitingRoomIn, WaitingRoomPatch
 from admitone.booking_core.sqlfiles import sql
-from admitone.errors import InvalidRequestError, ShowNotFoundError, WaitingRoomNotFoundError
+from admitone.errors import (
+    DependencyUnavailableError,
+    InvalidRequestError,
+    ShowNotFoundError,
+    WaitingRoomNotFoundError,
+)
+from admitone.ids import uuid_or_404
+from admitone.outages import REDIS_DOWN, translates
 from admitone.queue.models import WaitingRoom
 from admitone.queue.store import QueueStore
 
 log = structlog.get_logger(__name__)
 
-REDIS_DOWN = (RedisConnectionError, RedisTimeoutError, OSError)
 _CACHE_ROOMS = 10_000  # a bound on the in-process cache, far above the rooms open at once
 # Longer than any access token this service issues (sessionSeconds is at most a day).
 REVOCATION_LIFETIME = timedelta(days=1)
@@ -37,10 +41,8 @@ _FIELDS = (
 
 def canonical_show_id(show_id: str) -> str:
     """The show id as Redis keys and PostgreSQL know it; anything else has no room (404)."""
-    try:
-        return str(uuid.UUID(show_id))
-    except (ValueError, AttributeError, TypeError):
-        raise WaitingRoomNotFoundError(f"No waiting room for show {show_id[:64]!r}") from None
+    return str(uuid_or_404(show_id, lambda: WaitingRoomNotFoundError(
+        f"No waiting room for show {show_id[:64]!r}")))
 
 
 def _room(row: asyncpg.Record) -> WaitingRoom:
@@ -76,6 +78,7 @@ async def _audit(
     )
 
 
+@translates("PostgreSQL")
 class RoomRepository:
     """The ``waiting_rooms`` and ``token_revocations`` tables, and the audit log of changes."""
 
@@ -174,6 +177,19 @@ class RoomSettings:
         if room is None:
             raise WaitingRoomNotFoundError(f"Show {show} has no waiting room")
         return room
+
+    async def queues(self, show_id: str) -> bool:
+        """Whether the show's fans go through its waiting room (the room is enabled) rather
+        than straight to its seats. True when the settings cannot be read: the queue page is
+        the safe way in (with no room, joining admits at once)."""
+        try:
+            room = await self.get(show_id)
+        except WaitingRoomNotFoundError:
+            return False
+        except DependencyUnavailableError as exc:
+            log.warning("waiting_room_unreadable", show_id=show_id[:64], error=repr(exc))
+            return True
+        return room.enabled
 
     def _fresh(self, cached_at: float) -> bool:
         return time.monotonic() - cached_at < self.cache_seconds

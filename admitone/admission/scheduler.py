@@ -17,7 +17,8 @@ from collections.abc import Callable
 import structlog
 
 from admitone.admission.lease import SchedulerLease
-from admitone.admission.rooms import REDIS_DOWN, RoomSettings
+from admitone.admission.rooms import RoomSettings
+from admitone.outages import REDIS_DOWN
 from admitone.queue.models import TickResult, WaitingRoom
 from admitone.queue.store import QueueStore, RoomStateMissingError
 

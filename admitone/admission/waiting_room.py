@@ -17,7 +17,7 @@ from admitone.admission import pow as proof
 from admitone.admission.models import ChallengeOut, JoinOut, ProgressOut, RoomStats, StatusOut
 from admitone.admission.rate import estimated_wait_seconds
 from admitone.admission.revocation import session_jti
-from admitone.admission.rooms import REDIS_DOWN, RoomSettings, canonical_show_id
+from admitone.admission.rooms import RoomSettings, canonical_show_id
 from admitone.admission.tokens import QueueTokenClaims, TokenService
 from admitone.errors import (
     ProofOfWorkInvalidError,
@@ -28,6 +28,7 @@ from admitone.errors import (
     TokenInvalidError,
     WaitingRoomNotFoundError,
 )
+from admitone.outages import REDIS_DOWN
 from admitone.queue.models import Place, Progress, WaitingRoom
 from admitone.queue.store import QueueStore, RoomStateMissingError, new_visitor_id
 

@@ -17,6 +17,7 @@ import msgspec
 from asyncpg.pool import PoolConnectionProxy
 
 from admitone.booking_core.sqlfiles import sql
+from admitone.outages import translates
 
 _encode = msgspec.json.Encoder(decimal_format="string").encode
 # A transaction's connection: a pool hands out proxies.
@@ -28,6 +29,7 @@ def to_json(data: Mapping[str, Any]) -> str:
     return _encode(data).decode()
 
 
+@translates("PostgreSQL")
 class BookingRepository:
     """The SQL of the booking routes and the outbox worker; nothing here commits."""
 

@@ -32,6 +32,8 @@ from admitone.booking_core.catalog import CatalogService
 from admitone.booking_core.policy import decide_refund
 from admitone.booking_core.seat_events import SeatEvents
 from admitone.errors import BookingNotFoundError, BookingStateError, ConflictError
+from admitone.ids import uuid_or_404
+from admitone.outages import translates
 
 log = structlog.get_logger(__name__)
 
@@ -41,10 +43,7 @@ _QR_SCALE = 6  # pixels per module: about 4 cm wide when printed, easy for a pho
 
 def parse_booking_id(value: str) -> uuid.UUID:
     """A booking id from a path; anything that is not a UUID is simply not found."""
-    try:
-        return uuid.UUID(value)
-    except (ValueError, AttributeError, TypeError):
-        raise BookingNotFoundError("No such booking") from None
+    return uuid_or_404(value, lambda: BookingNotFoundError("No such booking"))
 
 
 def may_see(caller: Caller, booking_id: uuid.UUID, visitor_id: str) -> bool:
@@ -54,6 +53,7 @@ def may_see(caller: Caller, booking_id: uuid.UUID, visitor_id: str) -> bool:
     return caller.sub == visitor_id
 
 
+@translates("PostgreSQL")
 class BookingService:
     """GET, DELETE, ticket and lookup of bookings."""
 
@@ -79,9 +79,9 @@ class BookingService:
     async def _show(self, show_id: uuid.UUID) -> BookingShow:
         details = await self.catalog.show_details(str(show_id))
         return BookingShow(
-            id=details["id"], title=details["title"], show_time=details["showTime"],
-            theater=details["theater"], city=details["city"], address=details["address"],
-            screen=details["screen"], timezone=details["timezone"],
+            id=details.id, title=details.title, show_time=details.show_time,
+            theater=details.theater, city=details.city, address=details.address,
+            screen=details.screen, timezone=details.timezone,
         )
 
     def ticket_url(self, booking_id: str) -> str:

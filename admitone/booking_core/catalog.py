@@ -21,6 +21,7 @@ from admitone.booking_core.models import (
     Screen,
     ScreenIn,
     Show,
+    ShowDetails,
     ShowIn,
     ShowList,
     ShowSummary,
@@ -30,16 +31,20 @@ from admitone.booking_core.models import (
 )
 from admitone.booking_core.sqlfiles import sql
 from admitone.errors import InvalidRequestError, NotFoundError, ShowNotFoundError
+from admitone.ids import uuid_or_404
+from admitone.outages import translates
+from admitone.ttl_cache import TtlCache
 
 _WORD = re.compile(r"[\w]+", re.UNICODE)
+# How long a show's details and the list of cities are reused before they are read again.
+SHOW_DETAILS_SECONDS = 30.0
+CITIES_SECONDS = 30.0
+CITY_MISS_RELOAD_SECONDS = 1.0
 
 
 def parse_uuid(value: str, what: str) -> uuid.UUID:
     """A path or body id as a UUID; anything else is an unknown id (404), never a 500."""
-    try:
-        return uuid.UUID(value)
-    except (ValueError, AttributeError, TypeError):
-        raise NotFoundError(f"No {what} has the id {value[:64]!r}") from None
+    return uuid_or_404(value, lambda: NotFoundError(f"No {what} has the id {value[:64]!r}"))
 
 
 def title_query(text: str) -> str | None:
@@ -60,12 +65,15 @@ def _row_to(struct: type[T], row: asyncpg.Record | None, **extra: Any) -> T:
 T = TypeVar("T", bound=msgspec.Struct)
 
 
+@translates("PostgreSQL")
 class CatalogService:
     """Operator writes and public reads of the catalog, straight on PostgreSQL."""
 
     def __init__(self, pool: asyncpg.Pool, max_seats_per_visitor: int) -> None:
         self.pool = pool
         self.max_seats_per_visitor = max_seats_per_visitor
+        self._details: TtlCache[uuid.UUID, ShowDetails] = TtlCache(SHOW_DETAILS_SECONDS)
+        self._cities: TtlCache[None, list[tuple[str, str]]] = TtlCache(CITIES_SECONDS, 1)
 
     async def create_movie(self, data: MovieIn) -> Movie:
         row = await self.pool.fetchrow(
@@ -186,9 +194,17 @@ class CatalogService:
             raise ShowNotFoundError(f"No show has the id {show_id}")
         return _row_to(Show, row)
 
-    async def show_details(self, show_id: str) -> dict[str, Any]:
-        """Title, time and place of a show, for pages, tickets and e-mails."""
+    async def show_details(self, show_id: str) -> ShowDetails:
+        """Title, time and place of a show, for pages, tickets and e-mails (cached for
+        ``SHOW_DETAILS_SECONDS``: shows are not edited once created)."""
         show = parse_uuid(show_id, "show")
+        cached = self._details.get(show)
+        if cached is not None:
+            return cached
+        found = await self._load_details(show, show_id)
+        return self._details.put(show, found)
+
+    async def _load_details(self, show: uuid.UUID, show_id: str) -> ShowDetails:
         row = await self.pool.fetchrow(
             "SELECT sh.id, sh.show_time, sh.currency, mv.title, mv.language, mv.duration_minutes,"
             " t.name AS theater, t.city, t.address, t.timezone, sc.name AS screen"
@@ -199,19 +215,14 @@ class CatalogService:
         )
         if row is None:
             raise ShowNotFoundError(f"No show has the id {show_id}")
-        return {
-            "id": str(row["id"]),
-            "title": row["title"],
-            "showTime": row["show_time"],
-            "language": row["language"],
-            "durationMinutes": row["duration_minutes"],
-            "theater": row["theater"],
-            "city": row["city"],
-            "address": row["address"],
-            "timezone": row["timezone"],
-            "screen": row["screen"],
-            "currency": row["currency"],
-        }
+        limit = (await self.get_show(show_id)).max_seats_per_visitor
+        return ShowDetails(
+            id=str(row["id"]), title=row["title"], show_time=row["show_time"],
+            language=row["language"], duration_minutes=row["duration_minutes"],
+            theater=row["theater"], city=row["city"], address=row["address"],
+            timezone=row["timezone"], screen=row["screen"], currency=row["currency"],
+            max_seats_per_visitor=limit,
+        )
 
     async def list_movies(self, city: str | None, day: date | None, q: str | None) -> MovieList:
         query = title_query(q) if q else None
@@ -240,6 +251,23 @@ class CatalogService:
         """(city, time zone) of every city with a theater, by name (the browse page's picker)."""
         rows = await self.pool.fetch(sql("list_cities"))
         return [(row["city"], row["timezone"]) for row in rows]
+
+    async def city_zones(self, wanted: str | None = None) -> list[tuple[str, str]]:
+        """:meth:`list_cities`, cached for ``CITIES_SECONDS`` (a crowd loads the home page).
+        A ``wanted`` city missing from the cache reloads it, at most once every
+        ``CITY_MISS_RELOAD_SECONDS``, so a city added a moment ago is found without letting
+        made-up names query every time."""
+        cities = self._cities.get(None)
+        if cities is not None and wanted and all(
+                city.lower() != wanted.lower() for city, _zone in cities):
+            cities = self._cities.get(None, younger_than=CITY_MISS_RELOAD_SECONDS)
+        if cities is None:
+            cities = self._cities.put(None, await self.list_cities())
+        return cities
+
+    def forget_cities(self) -> None:
+        """Drop the cached cities (the next page reads them afresh)."""
+        self._cities.clear()
 
 
 def _movie(row: asyncpg.Record | None) -> Movie:

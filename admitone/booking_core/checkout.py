@@ -33,6 +33,7 @@ from admitone.errors import (
     LockExpiredError,
     LockNotFoundError,
 )
+from admitone.outages import translates
 
 log = structlog.get_logger(__name__)
 _encode = msgspec.json.Encoder(decimal_format="string").encode
@@ -60,6 +61,7 @@ class StoredResponse:
     body: bytes
 
 
+@translates("PostgreSQL")
 class CheckoutService:
     def __init__(
         self,

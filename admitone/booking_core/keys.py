@@ -11,3 +11,8 @@ def seat_map_key(show_id: str) -> str:
 def seat_channel(show_id: str) -> str:
     """Pub/sub channel of a show's seat changes, for live seat maps."""
     return f"bc:{{show:{show_id}}}:seats"
+
+
+def stream_ticket_key(show_id: str, ticket: str) -> str:
+    """A seat-stream ticket (value: the visitor id); it opens only this show's stream."""
+    return f"bc:{{show:{show_id}}}:stream-ticket:{ticket}"

@@ -16,7 +16,10 @@ SeatStatus = Literal["AVAILABLE", "LOCKED", "BOOKED"]
 SeatId = Annotated[str, Meta(pattern=r"^[A-Z]{1,3}[1-9][0-9]{0,2}$", examples=["A1", "J20"])]
 Currency = Annotated[str, Meta(pattern=r"^[A-Z]{3}$", examples=["INR"])]
 RowName = Annotated[str, Meta(pattern=r"^[A-Z]{1,3}$")]
-Email = Annotated[str, Meta(pattern=r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{1,63}$", max_length=320)]
+# An e-mail address as checkout and lookup accept it (the pages' scripts check the same pattern).
+EMAIL_PATTERN = r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{1,63}$"
+EMAIL_MAX_CHARS = 320
+Email = Annotated[str, Meta(pattern=EMAIL_PATTERN, max_length=EMAIL_MAX_CHARS)]
 PaymentMethod = Literal["CARD", "UPI", "NETBANKING", "WALLET"]
 ShortText = Annotated[str, Meta(min_length=1, max_length=255)]
 
@@ -138,6 +141,27 @@ class Show(Output, frozen=True):
 
 
 # Browse (public) -------------------------------------------------------------
+
+
+class ShowDetails(msgspec.Struct, frozen=True, kw_only=True):
+    """A show's title, time and place, as pages, tickets and e-mails print them.
+
+    ``CatalogService.show_details`` answers it from a cache of ``SHOW_DETAILS_SECONDS``: shows
+    are not edited once created, so a crowd loading one show's pages costs one query a while.
+    """
+
+    id: str
+    title: str
+    show_time: datetime
+    language: str
+    duration_minutes: int
+    theater: str
+    city: str
+    address: str
+    timezone: str
+    screen: str
+    currency: str
+    max_seats_per_visitor: int
 
 
 class MovieSummary(Output, frozen=True):

@@ -36,6 +36,7 @@ import structlog
 
 from admitone.booking_core.booking_repository import BookingRepository, Connection
 from admitone.booking_core.catalog import CatalogService
+from admitone.booking_core.models import ShowDetails
 
 log = structlog.get_logger(__name__)
 
@@ -224,26 +225,26 @@ def _uuid(value: object, name: str) -> uuid.UUID:
         raise OutboxPayloadError(f"{name} {str(value)[:64]!r} is not a UUID") from None
 
 
-def _local_time(show: dict[str, Any]) -> str:
-    when: datetime = show["showTime"]
+def _local_time(show: ShowDetails) -> str:
+    when: datetime = show.show_time
     try:
-        zone = zoneinfo.ZoneInfo(show.get("timezone") or "UTC")
+        zone = zoneinfo.ZoneInfo(show.timezone or "UTC")
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
         zone = zoneinfo.ZoneInfo("UTC")
     return when.astimezone(zone).strftime("%A %d %B %Y, %H:%M %Z")
 
 
 def compose_email(
-    topic: str, booking: asyncpg.Record | dict[str, Any], show: dict[str, Any], base_url: str
+    topic: str, booking: asyncpg.Record | dict[str, Any], show: ShowDetails, base_url: str
 ) -> tuple[str, str]:
     """Subject and plain-text body of a booking e-mail (pure: testable without a server)."""
     reference = booking["reference"]
     seats = ", ".join(booking["seat_ids"]) or "-"
-    place = (f"{show['title']}\n{_local_time(show)}\n{show['theater']}, {show['screen']}\n"
-             f"{show['address']}, {show['city']}\nSeats: {seats}\n")
+    place = (f"{show.title}\n{_local_time(show)}\n{show.theater}, {show.screen}\n"
+             f"{show.address}, {show.city}\nSeats: {seats}\n")
     if topic == "booking.confirmed":
         ticket = f"{base_url}/api/v1/bookings/{booking['id']}/ticket"
-        subject = f"Your tickets for {show['title']} - booking {reference}"
+        subject = f"Your tickets for {show.title} - booking {reference}"
         body = (
             f"Your booking {reference} is confirmed.\n\n{place}"
             f"Amount paid: {booking['amount']} {booking['currency']}\n\n"

@@ -11,6 +11,7 @@ from decimal import Decimal
 import asyncpg
 
 from admitone.booking_core.sqlfiles import sql
+from admitone.outages import translates
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +24,7 @@ class LockResult:
     currency: str | None
 
 
+@translates("PostgreSQL")
 class SeatLockRepository:
     """Calls the seat functions of migration 0002."""
 

@@ -36,6 +36,7 @@ from admitone.errors import (
     ShowNotFoundError,
     UnknownSeatsError,
 )
+from admitone.ids import uuid_or_404
 
 log = structlog.get_logger(__name__)
 _encode = msgspec.json.Encoder(decimal_format="string").encode
@@ -207,7 +208,4 @@ class SeatService:
 
 
 def _lock_uuid(lock_id: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(lock_id)
-    except ValueError:
-        raise LockNotFoundError(f"No lock has the id {lock_id[:64]!r}") from None
+    return uuid_or_404(lock_id, lambda: LockNotFoundError(f"No lock has the id {lock_id[:64]!r}"))

@@ -19,23 +19,28 @@ from litestar.stores.memory import MemoryStore
 from litestar.template.config import TemplateConfig
 
 from admitone import jobs
-from admitone.gateway import pages
+from admitone.gateway import assets, failures
+from admitone.gateway.bookings import api as booking_api
+from admitone.gateway.bookings import pages as booking_pages
+from admitone.gateway.catalog import api as catalog_api
+from admitone.gateway.catalog import pages as catalog_pages
 from admitone.gateway.deps import dependencies
-from admitone.gateway.metrics import metrics, metrics_middleware
+from admitone.gateway.metrics import metrics_middleware
 from admitone.gateway.middleware import request_id_middleware
+from admitone.gateway.operator import api as operator_api
+from admitone.gateway.payments import api as payment_api
+from admitone.gateway.payments import pages as sandbox_pages
 from admitone.gateway.problems import EXCEPTION_HANDLERS
-from admitone.gateway.routes import admin_catalog, admin_rooms, browse, seats, service
-from admitone.gateway.routes import bookings as booking_routes
-from admitone.gateway.routes import payments as payment_routes
-from admitone.gateway.routes import queue as queue_routes
-from admitone.gateway.routes import sandbox as sandbox_routes
-from admitone.gateway.routes import tokens as token_routes
+from admitone.gateway.queue import api as queue_api
+from admitone.gateway.queue import pages as queue_pages
+from admitone.gateway.seats import api as seat_api
+from admitone.gateway.seats import pages as seat_pages
+from admitone.gateway.service import api as service_api
 from admitone.logging import configure_logging
 from admitone.runtime import Services, open_services
 from admitone.settings import Settings
 
 MAX_BODY_BYTES = 64 * 1024
-
 
 
 def create_app(settings: Settings, *, services: Services | None = None) -> Litestar:
@@ -52,29 +57,26 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Lites
                 await stack.enter_async_context(jobs.running(app.state.services))
             yield
 
-    state = {"services": services} if services is not None else {}
+    state = State({"services": services} if services is not None else {})
     app = Litestar(
         route_handlers=[
-            *service.ROUTES,
-            *browse.ROUTES,
-            *seats.ROUTES,
-            *booking_routes.ROUTES,
-            *payment_routes.ROUTES,
-            *(sandbox_routes.ROUTES if settings.sandbox_payments else []),
-            admin_catalog.router,
-            *queue_routes.ROUTES,
-            *token_routes.ROUTES,
-            admin_rooms.router,
-            *pages.ROUTES,
-            pages.static_router(),
-            metrics,
+            # Each area: its JSON and SSE routes (api), then its HTML pages.
+            *service_api.ROUTES,
+            *catalog_api.ROUTES, *catalog_pages.ROUTES,
+            *queue_api.ROUTES, *queue_pages.ROUTES,
+            *seat_api.ROUTES, *seat_pages.ROUTES,
+            *booking_api.ROUTES, *booking_pages.ROUTES,
+            *payment_api.ROUTES, *(sandbox_pages.ROUTES if settings.sandbox_payments else []),
+            *operator_api.ROUTES,
+            *failures.ROUTES,
+            *assets.ROUTES,
         ],
         lifespan=[lifespan],
-        dependencies=dependencies(),
-        state=State(state),
+        dependencies=dependencies(state),
+        state=state,
         middleware=[request_id_middleware, metrics_middleware],
         # A browser on a page route gets an HTML 404; API callers keep problem+json.
-        exception_handlers={**EXCEPTION_HANDLERS, **pages.EXCEPTION_HANDLERS},
+        exception_handlers={**EXCEPTION_HANDLERS, **failures.EXCEPTION_HANDLERS},
         request_max_body_size=MAX_BODY_BYTES,
         response_cache_config=ResponseCacheConfig(store="response_cache"),
         stores={"response_cache": MemoryStore()},
@@ -118,8 +120,8 @@ def _camel(name: str) -> str:
 def _camel_case_path_parameters(app: Litestar) -> None:
     """Name path parameters as the contract does (``{showId}``), not as Python does.
 
-    Handlers take ``show_id`` (PEP 8); the published document says ``showId``, as CONTRACT.md
-    and the JSON bodies do. The schema is built once here and kept.
+    Handlers take ``show_id`` (PEP 8); the published document says ``showId``, as the JSON
+    bodies do. The schema is built once here and kept.
     """
     schema = app.openapi_schema
     renamed = {}

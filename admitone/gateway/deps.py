@@ -2,13 +2,14 @@
 
 A handler names what it needs (``catalog: CatalogService``) and Litestar hands it over; no
 handler reaches into the process's whole set of services. Each value is built once in the app's
-lifespan (``admitone.runtime.open_services``) and read from ``app.state`` once per app, so asking
-for a dependency costs a dictionary lookup, not a call per request.
+lifespan (``admitone.runtime.open_services``) and read from the app's state on first use, then
+kept (``use_cache``). A provider takes no parameters, so that Litestar has nothing to parse for
+it: asking for a dependency costs one await of a cached value per request, on every hot path.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from litestar.datastructures import State
@@ -22,6 +23,8 @@ _PROVIDED = {
     "catalog": "catalog",
     "seats": "seats",
     "seat_events": "seat_events",
+    "seat_hub": "seat_hub",
+    "stream_tickets": "stream_tickets",
     "checkout": "checkout",
     "payments": "payments",
     "bookings": "bookings",
@@ -29,20 +32,21 @@ _PROVIDED = {
     "rate_limiter": "rate_limiter",
     "revocations": "revocations",
     "sandbox": "sandbox",
+    "readiness": "ready",  # Services.ready: whether PostgreSQL and Redis answer
 }
 
 
-def _provider(attribute: str) -> Callable[[State], Any]:
-    def provide(state: State) -> Any:
+def _provider(state: State, attribute: str) -> Callable[[], Awaitable[Any]]:
+    async def provide() -> Any:
         return getattr(state.services, attribute)
 
     provide.__name__ = f"provide_{attribute}"
     return provide
 
 
-def dependencies() -> dict[str, Provide]:
-    """Fresh providers for one app (``use_cache``: each is resolved once, then reused)."""
+def dependencies(state: State) -> dict[str, Provide]:
+    """Fresh providers for the app whose state is ``state`` (each resolved once, then reused)."""
     return {
-        name: Provide(_provider(attribute), sync_to_thread=False, use_cache=True)
+        name: Provide(_provider(state, attribute), use_cache=True)
         for name, attribute in _PROVIDED.items()
     }

@@ -1,20 +1,19 @@
 """Every error as RFC 9457 ``application/problem+json`` with our ``error`` code.
 
-Domain errors map by class to a status; framework errors (validation, unknown route, body too
-large) and unreachable dependencies get problems of their own. Nothing answers a bare 500.
+Admitone's errors map by class to a status (a dependency that does not answer arrives here as
+``DependencyUnavailableError``, translated where the driver was called); framework errors
+(validation, unknown route, body too large) get problems of their own. Anything else is a bug,
+logged and answered as a retryable 503. Nothing answers a bare 500.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import asyncpg
 import msgspec
 import structlog
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from admitone import errors
 
@@ -87,6 +86,9 @@ def domain_error_handler(_: Request[Any, Any, Any], exc: Exception) -> Response[
     retry_after = getattr(exc, "retry_after_seconds", None)
     if retry_after is not None:
         headers["Retry-After"] = str(retry_after)
+    if isinstance(exc, errors.DependencyUnavailableError):
+        log.warning("dependency_unavailable", error=exc.code, cause=repr(exc.__cause__),
+                    **exc.context)
     return problem(status_of(exc), exc.code, exc.title, exc.detail, headers=headers, **exc.context)
 
 
@@ -113,15 +115,6 @@ def http_error_handler(_: Request[Any, Any, Any], exc: Exception) -> Response[by
     return problem(status, code, title, str(exc.detail or title), headers=dict(exc.headers or {}))
 
 
-def dependency_error_handler(_: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
-    which = "Redis" if isinstance(exc, RedisConnectionError | RedisTimeoutError) else "PostgreSQL"
-    log.warning("dependency_unavailable", dependency=which, error=repr(exc))
-    err = errors.DependencyUnavailableError(which)
-    return problem(
-        503, err.code, err.title, err.detail, headers={"Retry-After": "5"}, **err.context
-    )
-
-
 def unexpected_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
     """A bug: logged in full, answered as a retryable problem without internals."""
     log.exception("unhandled_error", path=request.url.path, error=repr(exc))
@@ -138,13 +131,5 @@ EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
     errors.AdmitoneError: domain_error_handler,
     ValidationException: validation_error_handler,
     HTTPException: http_error_handler,
-    asyncpg.PostgresConnectionError: dependency_error_handler,
-    asyncpg.exceptions.CannotConnectNowError: dependency_error_handler,
-    asyncpg.exceptions.TooManyConnectionsError: dependency_error_handler,
-    ConnectionError: dependency_error_handler,
-    OSError: dependency_error_handler,
-    TimeoutError: dependency_error_handler,
-    RedisConnectionError: dependency_error_handler,
-    RedisTimeoutError: dependency_error_handler,
     Exception: unexpected_error_handler,
 }

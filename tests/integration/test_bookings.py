@@ -14,9 +14,10 @@ import segno
 from redis.asyncio import Redis
 from structlog.testing import capture_logs
 
-from admitone.gateway.ratelimit import RateLimiter, bucket_key
-from admitone.gateway.routes.bookings import LOOKUP_BURST
+from admitone.admission.ratelimit import LOOKUP_BURST, RateLimiter, bucket_key
+from admitone.gateway.app import create_app
 from admitone.runtime import Services
+from admitone.settings import Settings
 from tests.conftest import MakeShow, bearer
 from tests.integration.booking_support import confirmed_booking, pending_booking
 
@@ -313,6 +314,7 @@ async def test_lookup_is_rate_limited_per_client(client: httpx.AsyncClient) -> N
 async def test_lookup_fails_open_when_redis_is_down(
     client: httpx.AsyncClient,
     services: Services,
+    settings: Settings,
     make_show: MakeShow,
     access_token: Callable[..., str],
 ) -> None:
@@ -321,11 +323,16 @@ async def test_lookup_fails_open_when_redis_is_down(
     dead = Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.5)
     working, services.rate_limiter = services.rate_limiter, RateLimiter(dead)
     try:
-        with capture_logs() as logs:
-            response = await client.post(
-                "/api/v1/bookings/lookup",
-                json={"reference": booking.reference, "email": booking.email},
-            )
+        # An app of its own: an app hands its routes the services it found when first asked.
+        app = create_app(settings, services=services)
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://t"
+        ) as own:
+            with capture_logs() as logs:
+                response = await own.post(
+                    "/api/v1/bookings/lookup",
+                    json={"reference": booking.reference, "email": booking.email},
+                )
     finally:
         services.rate_limiter = working
         await dead.aclose()

@@ -14,9 +14,8 @@ import httpx
 import pytest
 from litestar.datastructures import MultiDict
 
-from admitone.gateway import i18n
-from admitone.gateway.pages import browse, formats
-from admitone.gateway.pages.browse import read_filters
+from admitone.gateway import formats, i18n
+from admitone.gateway.catalog.view import read_filters
 from admitone.runtime import Services
 from tests.conftest import MakeShow, bearer
 from tests.integration.booking_support import confirmed_booking
@@ -118,10 +117,10 @@ async def test_browse_shows_today_unless_a_day_is_chosen(client: httpx.AsyncClie
 
 
 async def test_browse_filters_by_city(client: httpx.AsyncClient, make_show: MakeShow,
-                                      monkeypatch: pytest.MonkeyPatch) -> None:
+                                      services: Services) -> None:
     """A movie showing only in Pune is not listed for Mumbai, and is for Pune."""
     show = await make_show(city="Pune", title=f"Deccan Story {uuid.uuid4().hex[:6]}")
-    monkeypatch.setattr(browse, "_cities", None)  # the picker's cities cache predates Pune
+    services.catalog.forget_cities()  # the picker's cities cache predates Pune
     mumbai = await client.get("/", params={"city": "Mumbai", "date": "any", "q": "deccan"})
     pune = await client.get("/", params={"city": "pune", "date": "any", "q": "deccan"})
     assert f"/movies/{show.movie_id}" not in mumbai.text

@@ -20,8 +20,8 @@ import uvicorn
 from litestar import Litestar
 from redis.asyncio import Redis
 
+from admitone.booking_core.seat_stream import SeatEventHub
 from admitone.gateway.app import create_app
-from admitone.gateway.pages.seat_events import SeatEventHub
 from admitone.runtime import Services
 from admitone.settings import Settings
 from tests.conftest import MakeShow, bearer
@@ -150,7 +150,7 @@ async def test_streams_of_two_shows_each_get_only_their_own_show(
                 assert event == "seats"
                 assert data["showId"] == show
                 assert data["seatIds"] == (["A1"] if show == first.id else ["A2"])
-            hub = services.extras["seat_event_hub"]
+            hub = services.seat_hub
             assert isinstance(hub, SeatEventHub)
             assert hub.listener_count == 3
         finally:
@@ -216,8 +216,8 @@ async def test_the_stream_answers_503_when_redis_is_down(
         sock.bind(("127.0.0.1", 0))
         closed_port = sock.getsockname()[1]
     dead = Redis.from_url(f"redis://127.0.0.1:{closed_port}/0", socket_connect_timeout=0.2)
-    original = services.redis
-    services.redis = dead
+    original = services.stream_tickets.redis
+    services.stream_tickets.redis = dead
     try:
         app = create_app(settings, services=services)
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
@@ -225,7 +225,7 @@ async def test_the_stream_answers_503_when_redis_is_down(
             response = await http.post(f"/api/v1/shows/{show.id}/seat-events/ticket",
                                        headers=bearer(access_token(show.id)))
     finally:
-        services.redis = original
+        services.stream_tickets.redis = original
         await dead.aclose()
     assert response.status_code == 503, response.text
     assert response.headers["retry-after"]

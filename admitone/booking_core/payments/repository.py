@@ -17,6 +17,7 @@ import msgspec
 from asyncpg.pool import PoolConnectionProxy
 
 from admitone.booking_core.sqlfiles import sql
+from admitone.outages import translates
 
 Connection = asyncpg.Connection | PoolConnectionProxy
 _encode = msgspec.json.Encoder(decimal_format="string").encode
@@ -26,6 +27,7 @@ def _json(data: Mapping[str, Any]) -> str:
     return _encode(data).decode()
 
 
+@translates("PostgreSQL")
 class PaymentRepository:
     """The SQL of settlement; nothing here commits."""
 

@@ -32,6 +32,7 @@ from admitone.booking_core.payments.provider import ChargeStatus, RefundRejected
 from admitone.booking_core.payments.signature import SIGNATURE_HEADER, signature_header
 from admitone.booking_core.sqlfiles import sql
 from admitone.errors import ConflictError, PaymentNotFoundError
+from admitone.ids import uuid_or_none
 from admitone.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -53,10 +54,7 @@ class WebhookEvent(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
 
 
 def _uuid(payment_id: str) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(payment_id)
-    except ValueError:
-        return None
+    return uuid_or_none(payment_id)
 
 
 class SandboxGateway:

@@ -23,6 +23,8 @@ from admitone.booking_core.payments.provider import PaymentProvider, RefundRejec
 from admitone.booking_core.payments.repository import Connection, PaymentRepository
 from admitone.booking_core.seat_events import SeatEvents
 from admitone.errors import PaymentMismatchError
+from admitone.ids import uuid_or_none
+from admitone.outages import translates
 
 log = structlog.get_logger(__name__)
 
@@ -76,12 +78,10 @@ class _Held:
 
 
 def _parse_payment_id(payment_id: str) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(payment_id)
-    except ValueError:
-        return None
+    return uuid_or_none(payment_id)
 
 
+@translates("PostgreSQL")
 class PaymentService:
     """Settles payments and sends refunds to the gateway."""
 

@@ -1,0 +1,1 @@
+"""Bookings: checkout, booking, ticket, lookup and cancellation, and the booking pages."""

@@ -1,0 +1,1 @@
+"""Browse: the catalog as JSON and the browse pages."""

@@ -1,0 +1,1 @@
+"""The operator: its JSON API under /api/v1/admin."""

@@ -1,0 +1,124 @@
+"""The operator's JSON API under ``/api/v1/admin``, behind the operator token: the catalog
+(movies, theaters, screens, shows) and waiting rooms (set up, change live, read stats, revoke
+a visitor). Every waiting-room change is written to the audit log with who and what."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from litestar import Request, Router, get, patch, post, put
+
+from admitone.admission.models import RoomStats, WaitingRoomIn, WaitingRoomPatch
+from admitone.admission.services import AdmissionServices
+from admitone.booking_core.catalog import CatalogService
+from admitone.booking_core.models import (
+    Movie,
+    MovieIn,
+    Screen,
+    ScreenIn,
+    Show,
+    ShowIn,
+    Theater,
+    TheaterIn,
+)
+from admitone.gateway.client import client_ip
+from admitone.gateway.guards import OPERATOR_SECURITY, operator_guard
+from admitone.queue.models import WaitingRoom
+from admitone.settings import Settings
+
+_NAME = re.compile(r"^[\w .@-]{1,64}$")
+
+
+def actor(request: Request[Any, Any, Any], settings: Settings) -> str:
+    """Who made the change: ``operator`` (the shared token), with the name an operator tool
+    sends as ``X-Operator`` and the client's address."""
+    name = request.headers.get("x-operator", "")
+    ip = client_ip(request, settings.trusted_proxy_hops)
+    who = f"operator:{name}" if _NAME.match(name) else "operator"
+    return f"{who}@{ip}"
+
+
+# The catalog ---------------------------------------------------------------------------------
+
+
+@post("/movies", summary="Create a movie")
+async def create_movie(data: MovieIn, catalog: CatalogService) -> Movie:
+    return await catalog.create_movie(data)
+
+
+@post("/theaters", summary="Create a theater")
+async def create_theater(data: TheaterIn, catalog: CatalogService) -> Theater:
+    return await catalog.create_theater(data)
+
+
+@post("/theaters/{theater_id:str}/screens", summary="Create a screen with its seat layout")
+async def create_screen(theater_id: str, data: ScreenIn, catalog: CatalogService) -> Screen:
+    return await catalog.create_screen(theater_id, data)
+
+
+@post("/shows", summary="Create a show; its seats start AVAILABLE")
+async def create_show(data: ShowIn, catalog: CatalogService) -> Show:
+    return await catalog.create_show(data)
+
+
+@get("/shows/{show_id:str}", summary="A show")
+async def get_show(show_id: str, catalog: CatalogService) -> Show:
+    return await catalog.get_show(show_id)
+
+
+# Waiting rooms -------------------------------------------------------------------------------
+
+
+@put("/shows/{show_id:str}/waiting-room", summary="Set up (or replace) a show's waiting room")
+async def put_room(
+    request: Request[Any, Any, Any], show_id: str, data: WaitingRoomIn,
+    admission: AdmissionServices, settings: Settings,
+) -> WaitingRoom:
+    return await admission.settings.put(show_id, data, actor(request, settings))
+
+
+@patch("/shows/{show_id:str}/waiting-room",
+       summary="Change some settings live (rate, capacity, paused…): effective within 2 s")
+async def patch_room(
+    request: Request[Any, Any, Any], show_id: str, data: WaitingRoomPatch,
+    admission: AdmissionServices, settings: Settings,
+) -> WaitingRoom:
+    return await admission.settings.patch(show_id, data, actor(request, settings))
+
+
+@get("/shows/{show_id:str}/waiting-room", summary="A show's waiting-room settings")
+async def get_room(show_id: str, admission: AdmissionServices) -> WaitingRoom:
+    return await admission.settings.get(show_id)
+
+
+@get("/shows/{show_id:str}/waiting-room/stats", summary="Waiting, active, admitted, rates")
+async def room_stats(show_id: str, admission: AdmissionServices) -> RoomStats:
+    return await admission.rooms.stats(show_id)
+
+
+@post("/shows/{show_id:str}/visitors/{visitor_id:str}/revoke", status_code=204,
+      summary="Revoke a visitor: its access token stops working at once")
+async def revoke_visitor(
+    request: Request[Any, Any, Any], show_id: str, visitor_id: str,
+    admission: AdmissionServices, settings: Settings,
+) -> None:
+    await admission.revocations.revoke(show_id, visitor_id, actor(request, settings))
+
+
+ROUTES = [
+    Router(
+        path="/api/v1/admin",
+        route_handlers=[create_movie, create_theater, create_screen, create_show, get_show],
+        guards=[operator_guard],
+        tags=["operator: catalog"],
+        security=OPERATOR_SECURITY,
+    ),
+    Router(
+        path="/api/v1/admin",
+        route_handlers=[put_room, patch_room, get_room, room_stats, revoke_visitor],
+        guards=[operator_guard],
+        tags=["operator: waiting rooms"],
+        security=OPERATOR_SECURITY,
+    ),
+]

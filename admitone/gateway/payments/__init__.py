@@ -1,0 +1,1 @@
+"""Payments: the provider's webhook and the sandbox provider's pages."""

@@ -1,0 +1,1 @@
+"""The fans' queue: its JSON and SSE routes and the queue page."""

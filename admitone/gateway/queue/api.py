@@ -1,0 +1,163 @@
+"""Fans' queue as JSON and Server-Sent Events: join, status, leave, progress, the progress
+stream, and the proof-of-work challenge. The waiting-room service does the work.
+
+The progress stream (``GET …/events``) sends each second an event ``progress`` whose data is
+exactly the JSON of ``GET …/progress`` (the same for every fan, computed at most once a second
+per show and process however many streams are open). If the queue stops answering the stream
+sends one ``unavailable`` event (a problem object) and ends; the browser reconnects by itself,
+gets the 503, and the page falls back to polling with backoff. A stream lasts a few minutes,
+then ends so that long-lived connections spread over restarted or new replicas.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import structlog
+from litestar import Request, Response, delete, get, post
+from litestar.response import ServerSentEvent, ServerSentEventMessage
+
+from admitone import errors
+from admitone.admission.models import ChallengeOut, JoinOut, StatusOut
+from admitone.admission.ratelimit import RateLimiter, retry_after_header
+from admitone.admission.services import AdmissionServices
+from admitone.gateway.client import client_binding, client_ip
+from admitone.settings import Settings
+
+log = structlog.get_logger(__name__)
+
+NO_STORE = {"Cache-Control": "no-store"}
+TOKEN_HEADER = "x-queue-token"  # noqa: S105 - a header name, not a secret
+INTERVAL_SECONDS = 1.0
+STREAM_SECONDS = 300.0
+RECONNECT_MS = 2000
+_STREAM_HEADERS = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
+
+
+def _binding(request: Request[Any, Any, Any], ip: str) -> str:
+    return client_binding(ip, request.headers.get("user-agent", ""))
+
+
+@post(
+    "/api/v1/queue/{show_id:str}/join", tags=["queue"], status_code=200,
+    summary="Join the queue (or keep your place with X-Queue-Token)",
+)
+async def join(
+    request: Request[Any, Any, Any], show_id: str, settings: Settings,
+    admission: AdmissionServices, rate_limiter: RateLimiter,
+) -> Response[JoinOut]:
+    structlog.contextvars.bind_contextvars(show_id=show_id[:64])
+    ip = client_ip(request, settings.trusted_proxy_hops)
+    # Per client IP, a Redis token bucket; if Redis is down the join itself decides.
+    allowed, retry = await rate_limiter.allows(
+        "join", ip, settings.queue_join_rate_per_second, settings.queue_join_burst)
+    if not allowed:
+        raise errors.RateLimitedError(retry_after_header(retry))
+    challenge = request.headers.get("x-pow-challenge", "")
+    nonce = request.headers.get("x-pow-nonce", "")
+    if bool(challenge) != bool(nonce):
+        raise errors.ProofOfWorkInvalidError("Send both X-PoW-Challenge and X-PoW-Nonce")
+    out = await admission.rooms.join(
+        show_id, binding=_binding(request, ip), queue_token=request.headers.get(TOKEN_HEADER),
+        pow_answer=(challenge, nonce) if challenge else None,
+    )
+    return Response(out, headers=NO_STORE)
+
+
+@get(
+    "/api/v1/queue/{show_id:str}/status", tags=["queue"],
+    summary="Your place (keeps it alive), or your access token once admitted",
+)
+async def status(
+    request: Request[Any, Any, Any], show_id: str, settings: Settings,
+    admission: AdmissionServices,
+) -> Response[StatusOut]:
+    structlog.contextvars.bind_contextvars(show_id=show_id[:64])
+    ip = client_ip(request, settings.trusted_proxy_hops)
+    out = await admission.rooms.status(
+        show_id, binding=_binding(request, ip), queue_token=request.headers.get(TOKEN_HEADER)
+    )
+    return Response(out, headers=NO_STORE)
+
+
+@delete("/api/v1/queue/{show_id:str}/leave", tags=["queue"], status_code=204,
+        summary="Leave the queue at once")
+async def leave(
+    request: Request[Any, Any, Any], show_id: str, settings: Settings,
+    admission: AdmissionServices,
+) -> None:
+    structlog.contextvars.bind_contextvars(show_id=show_id[:64])
+    ip = client_ip(request, settings.trusted_proxy_hops)
+    await admission.rooms.leave(
+        show_id, binding=_binding(request, ip), queue_token=request.headers.get(TOKEN_HEADER)
+    )
+
+
+@get(
+    "/api/v1/queue/{show_id:str}/progress", tags=["queue"],
+    summary="The queue's progress, the same for every fan (cacheable for a second)",
+)
+async def progress(show_id: str, admission: AdmissionServices) -> Response[bytes]:
+    body = await admission.rooms.progress_json(show_id)
+    return Response(body, media_type="application/json",
+                    headers={"Cache-Control": "public, max-age=1"})
+
+
+@get(
+    "/api/v1/queue/{show_id:str}/challenge", tags=["queue"],
+    summary="A proof-of-work challenge for join (when the room asks for one)",
+)
+async def challenge(show_id: str, admission: AdmissionServices) -> Response[ChallengeOut]:
+    out = await admission.rooms.challenge(show_id)
+    return Response(out, headers=NO_STORE)
+
+
+def _unavailable(exc: errors.AdmitoneError) -> ServerSentEventMessage:
+    problem = {"status": 503, "error": exc.code, "title": exc.title, "detail": exc.detail}
+    return ServerSentEventMessage(data=json.dumps(problem), event="unavailable")
+
+
+async def progress_stream(
+    admission: AdmissionServices, show_id: str, first: bytes, *,
+    interval_seconds: float = INTERVAL_SECONDS, stream_seconds: float = STREAM_SECONDS,
+) -> AsyncIterator[ServerSentEventMessage]:
+    """``progress`` events every ``interval_seconds`` for ``stream_seconds``, starting with
+    ``first``; one ``unavailable`` event and the end when the queue stops answering."""
+    deadline = time.monotonic() + stream_seconds
+    body = first
+    while True:
+        yield ServerSentEventMessage(data=body.decode(), event="progress")
+        if time.monotonic() + interval_seconds > deadline:
+            return
+        await asyncio.sleep(interval_seconds)
+        try:
+            body = await admission.rooms.progress_json(show_id)
+        except errors.DependencyUnavailableError as exc:
+            log.info("progress_stream_unavailable", show_id=show_id, error=type(exc).__name__)
+            yield _unavailable(exc)
+            return
+        except errors.AdmitoneError as exc:  # the room was removed or closed meanwhile
+            log.info("progress_stream_ended", show_id=show_id, error=exc.code)
+            return
+
+
+@get(
+    "/api/v1/queue/{show_id:str}/events", tags=["queue"], media_type="text/event-stream",
+    summary="The queue's progress as Server-Sent Events (event `progress`, once a second)",
+    description="Each `progress` event carries the JSON of `GET …/progress`. When the queue "
+    "stops answering, one `unavailable` event (a problem object) ends the stream. Streams end "
+    "after a few minutes; EventSource reconnects by itself.",
+)
+async def progress_events(show_id: str, admission: AdmissionServices) -> ServerSentEvent:
+    """Fails before streaming (404 unknown room, 503 queue unavailable) so that EventSource
+    stops reconnecting and the page polls with its own backoff instead."""
+    first = await admission.rooms.progress_json(show_id)
+    return ServerSentEvent(progress_stream(admission, show_id, first), headers=_STREAM_HEADERS,
+                           retry_duration=RECONNECT_MS)
+
+
+ROUTES = [join, status, leave, progress, challenge, progress_events]

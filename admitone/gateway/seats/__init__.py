@@ -1,0 +1,1 @@
+"""Seats: the seat map, locks, the live seat stream, and the seat and checkout pages."""

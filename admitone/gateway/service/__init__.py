@@ -1,0 +1,1 @@
+"""Service routes: health, readiness, keys, token introspection, metrics."""
