@@ -1,6 +1,7 @@
-// The booking routes (CONTRACT.md "Booking core") the confirmation and my-booking pages call,
-// and the tokens this browser holds for them. Every failure becomes an ApiError carrying the
-// HTTP status (0 when the network failed), the problem's `error` code and its Retry-After.
+// The booking routes (/api/v1/bookings…, in the OpenAPI document at /schema) the confirmation and
+// my-booking pages call, and the tokens this browser holds for them. Every failure becomes an
+// ApiError carrying the HTTP status (0 when the network failed), the problem's `error` code and its
+// Retry-After.
 
 export class ApiError extends Error {
   constructor(status, code, retryAfterSeconds, problem) {

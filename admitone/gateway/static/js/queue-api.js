@@ -1,4 +1,4 @@
-// The queue's public JSON API (CONTRACT.md "Fans: the queue") as small async functions.
+// The queue's public JSON API (/api/v1/queue/…, see /schema) as small async functions.
 // Every failure becomes an ApiError carrying the HTTP status (0 when the network failed),
 // the problem's `error` code and its Retry-After, so the caller can decide how to wait.
 

@@ -1,6 +1,7 @@
-// Tickets kept on this device (seed §16.2): IndexedDB database "admitone-tickets", store
-// "tickets" keyed by bookingId, with the QR code as a data URL so a ticket opens offline.
-// Every function resolves (null / [] / false) rather than rejecting when IndexedDB is off.
+// Tickets kept on this device, to open at the venue without a network: IndexedDB database
+// "admitone-tickets", store "tickets" keyed by bookingId, with the QR code as a data URL so a
+// ticket opens offline. Every function resolves (null / [] / false) rather than rejecting when
+// IndexedDB is off.
 
 const DB_NAME = "admitone-tickets";
 const DB_VERSION = 1;
