@@ -57,7 +57,9 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Lites
                 await stack.enter_async_context(jobs.running(app.state.services))
             yield
 
-    state = State({"services": services} if services is not None else {})
+    # Never empty: Litestar replaces an empty (falsy) State with its own, and the providers of
+    # deps.py read this one. The lifespan sets ``services`` when the caller gave none.
+    state = State({"services": services})
     app = Litestar(
         route_handlers=[
             # Each area: its JSON and SSE routes (api), then its HTML pages.

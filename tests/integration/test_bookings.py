@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import struct
 import uuid
 import zlib
@@ -351,3 +352,29 @@ async def test_token_bucket_refills_at_its_rate(services: Services) -> None:
     assert 0 < await services.redis.pttl(key) <= 2500
     with pytest.raises(ValueError, match="burst"):
         await limiter.take(key, rate_per_second=1, burst=1, cost=2)
+
+
+async def test_lookup_limit_is_per_client_behind_a_trusted_proxy(
+    services: Services, make_settings: Callable[..., Settings]
+) -> None:
+    """Behind one trusted proxy, the lookup bucket is the client's (X-Forwarded-For), not the
+    proxy's: one client's exhausted burst does not refuse another client, by form or JSON."""
+    settings = make_settings(trusted_proxy_hops=1)
+    app = create_app(settings, services=dataclasses.replace(services, settings=settings))
+    body = {"reference": "AOXXXXXXXX", "email": "nobody@example.com"}
+    # Fresh addresses each run: the buckets live in Redis for the session.
+    first = f"2001:db8:1::{uuid.uuid4().hex[:4]}"
+    second = f"2001:db8:2::{uuid.uuid4().hex[:4]}"
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                 base_url="http://t") as http:
+        answers = [(await http.post("/api/v1/bookings/lookup", json=body,
+                                    headers={"X-Forwarded-For": first})).status_code
+                   for _ in range(LOOKUP_BURST + 1)]
+        other = await http.post("/api/v1/bookings/lookup", json=body,
+                                headers={"X-Forwarded-For": second})
+        form = await http.post("/my-booking", data={"reference": "AOXXXXXXXX",
+                                                    "email": "nobody@example.com"},
+                               headers={"X-Forwarded-For": first})
+    assert answers == [404] * LOOKUP_BURST + [429]
+    assert other.status_code == 404
+    assert form.status_code == 429  # the form shares the JSON route's bucket
