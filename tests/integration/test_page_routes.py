@@ -257,6 +257,30 @@ async def test_service_worker_and_manifest_are_served(client: httpx.AsyncClient)
     assert manifest.json()["start_url"] == "/tickets"
 
 
+async def test_pages_link_static_files_under_the_folder_hash(client: httpx.AsyncClient) -> None:
+    """Every script and sheet a page links lives under ``/static/<hash of the folder>/``, served
+    with a year's immutable cache; a module an entry script imports (relative) resolves there too,
+    so a deploy never mixes a new entry script with stale imports."""
+    page = await client.get("/tickets")
+    links = re.findall(r'(?:src|href)="(/static/[^"]+)"', page.text)
+    assert links
+    hashes = {link.split("/")[2] for link in links}
+    assert len(hashes) == 1
+    (folder_hash,) = hashes
+    assert re.fullmatch(r"[0-9a-f]{12}", folder_hash)
+    entry = next(link for link in links if link.endswith(".js"))
+    script = await client.get(entry)
+    assert script.status_code == 200
+    cache = script.headers["cache-control"]
+    assert "immutable" in cache
+    assert "max-age=31536000" in cache
+    imported = re.search(r'from "\./([\w-]+\.js)"', script.text)
+    assert imported is not None
+    module = await client.get(f"/static/{folder_hash}/js/{imported.group(1)}")
+    assert module.status_code == 200
+    assert "immutable" in module.headers["cache-control"]
+
+
 @pytest.mark.parametrize(("starts_in", "allowed", "percent", "refund"), [
     (timedelta(days=3), True, 100, "400.00"),
     (timedelta(hours=10), True, 50, "200.00"),
