@@ -23,10 +23,10 @@ from litestar.response import ServerSentEvent, ServerSentEventMessage
 
 from admitone import errors
 from admitone.admission.models import ChallengeOut, JoinOut, StatusOut
-from admitone.admission.ratelimit import RateLimiter, retry_after_header
+from admitone.admission.ratelimit import retry_after_header
 from admitone.admission.services import AdmissionServices
 from admitone.gateway.client import client_binding, client_ip
-from admitone.settings import Settings
+from admitone.gateway.deps import QueueRouteServices
 
 log = structlog.get_logger(__name__)
 
@@ -47,13 +47,13 @@ def _binding(request: Request[Any, Any, Any], ip: str) -> str:
     summary="Join the queue (or keep your place with X-Queue-Token)",
 )
 async def join(
-    request: Request[Any, Any, Any], show_id: str, settings: Settings,
-    admission: AdmissionServices, rate_limiter: RateLimiter,
+    request: Request[Any, Any, Any], show_id: str, queue_routes: QueueRouteServices
 ) -> Response[JoinOut]:
     structlog.contextvars.bind_contextvars(show_id=show_id[:64])
+    settings = queue_routes.settings
     ip = client_ip(request, settings.trusted_proxy_hops)
     # Per client IP, a Redis token bucket; if Redis is down the join itself decides.
-    allowed, retry = await rate_limiter.allows(
+    allowed, retry = await queue_routes.rate_limiter.allows(
         "join", ip, settings.queue_join_rate_per_second, settings.queue_join_burst)
     if not allowed:
         raise errors.RateLimitedError(retry_after_header(retry))
@@ -61,7 +61,7 @@ async def join(
     nonce = request.headers.get("x-pow-nonce", "")
     if bool(challenge) != bool(nonce):
         raise errors.ProofOfWorkInvalidError("Send both X-PoW-Challenge and X-PoW-Nonce")
-    out = await admission.rooms.join(
+    out = await queue_routes.admission.rooms.join(
         show_id, binding=_binding(request, ip), queue_token=request.headers.get(TOKEN_HEADER),
         pow_answer=(challenge, nonce) if challenge else None,
     )
@@ -73,12 +73,11 @@ async def join(
     summary="Your place (keeps it alive), or your access token once admitted",
 )
 async def status(
-    request: Request[Any, Any, Any], show_id: str, settings: Settings,
-    admission: AdmissionServices,
+    request: Request[Any, Any, Any], show_id: str, queue_routes: QueueRouteServices
 ) -> Response[StatusOut]:
     structlog.contextvars.bind_contextvars(show_id=show_id[:64])
-    ip = client_ip(request, settings.trusted_proxy_hops)
-    out = await admission.rooms.status(
+    ip = client_ip(request, queue_routes.settings.trusted_proxy_hops)
+    out = await queue_routes.admission.rooms.status(
         show_id, binding=_binding(request, ip), queue_token=request.headers.get(TOKEN_HEADER)
     )
     return Response(out, headers=NO_STORE)
@@ -87,12 +86,11 @@ async def status(
 @delete("/api/v1/queue/{show_id:str}/leave", tags=["queue"], status_code=204,
         summary="Leave the queue at once")
 async def leave(
-    request: Request[Any, Any, Any], show_id: str, settings: Settings,
-    admission: AdmissionServices,
+    request: Request[Any, Any, Any], show_id: str, queue_routes: QueueRouteServices
 ) -> None:
     structlog.contextvars.bind_contextvars(show_id=show_id[:64])
-    ip = client_ip(request, settings.trusted_proxy_hops)
-    await admission.rooms.leave(
+    ip = client_ip(request, queue_routes.settings.trusted_proxy_hops)
+    await queue_routes.admission.rooms.leave(
         show_id, binding=_binding(request, ip), queue_token=request.headers.get(TOKEN_HEADER)
     )
 

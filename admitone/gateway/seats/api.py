@@ -46,7 +46,7 @@ from admitone import errors
 from admitone.admission.services import AdmissionServices
 from admitone.booking_core.models import ExtendOut, LockIn, LockOut, ReleaseOut, SeatMap
 from admitone.booking_core.seat_stream import FAILED, OVERFLOW, SeatEventHub, StreamTickets
-from admitone.booking_core.seats import SeatService
+from admitone.gateway.deps import SeatRouteServices
 from admitone.gateway.guards import ACCESS_SECURITY, require_access, verified_access
 
 log = structlog.get_logger(__name__)
@@ -68,11 +68,10 @@ _MAX_TOKEN_CHARS = 4096
     responses={200: ResponseSpec(data_container=SeatMap, description="Seats and their states")},
 )
 async def seat_map(
-    request: Request[Any, Any, Any], show_id: str, admission: AdmissionServices,
-    seats: SeatService,
+    request: Request[Any, Any, Any], show_id: str, seat_routes: SeatRouteServices
 ) -> Response[bytes]:
-    await require_access(request, admission, show_id)
-    body = await seats.seat_map_json(show_id)
+    await require_access(request, seat_routes.admission, show_id)
+    body = await seat_routes.seats.seat_map_json(show_id)
     return Response(body, media_type="application/json", headers={"Cache-Control": "no-store"})
 
 
@@ -99,11 +98,10 @@ async def seat_map(
     },
 )
 async def lock_seats(
-    request: Request[Any, Any, Any], data: LockIn, admission: AdmissionServices,
-    seats: SeatService,
+    request: Request[Any, Any, Any], data: LockIn, seat_routes: SeatRouteServices
 ) -> LockOut:
-    claims = await require_access(request, admission, data.show_id)
-    return await seats.lock_seats(claims.sub, data)
+    claims = await require_access(request, seat_routes.admission, data.show_id)
+    return await seat_routes.seats.lock_seats(claims.sub, data)
 
 
 @put(
@@ -113,11 +111,10 @@ async def lock_seats(
     summary="Extend a lock (410 once it expired)",
 )
 async def extend_lock(
-    request: Request[Any, Any, Any], lock_id: str, admission: AdmissionServices,
-    seats: SeatService,
+    request: Request[Any, Any, Any], lock_id: str, seat_routes: SeatRouteServices
 ) -> ExtendOut:
-    claims = await require_access(request, admission, None)
-    return await seats.extend_lock(claims.sub, lock_id)
+    claims = await require_access(request, seat_routes.admission, None)
+    return await seat_routes.seats.extend_lock(claims.sub, lock_id)
 
 
 @delete(
@@ -128,11 +125,10 @@ async def extend_lock(
     summary="Release a lock",
 )
 async def release_lock(
-    request: Request[Any, Any, Any], lock_id: str, admission: AdmissionServices,
-    seats: SeatService,
+    request: Request[Any, Any, Any], lock_id: str, seat_routes: SeatRouteServices
 ) -> ReleaseOut:
-    claims = await require_access(request, admission, None)
-    return await seats.release_lock(claims.sub, lock_id)
+    claims = await require_access(request, seat_routes.admission, None)
+    return await seat_routes.seats.release_lock(claims.sub, lock_id)
 
 
 class BeaconReleaseIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -180,14 +176,13 @@ class _BeaconOperation(Operation):
     "the body's `token` (form-encoded or JSON), never in the URL.",
 )
 async def release_by_beacon(
-    request: Request[Any, Any, Any], lock_id: str, admission: AdmissionServices,
-    seats: SeatService,
+    request: Request[Any, Any, Any], lock_id: str, seat_routes: SeatRouteServices
 ) -> ReleaseOut:
     """Release the caller's lock; the same answers as ``DELETE …/lock/{lockId}``."""
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     token = _token_from(content_type, await request.body())
-    claims = await verified_access(admission, token, None)
-    return await seats.release_lock(claims.sub, lock_id)
+    claims = await verified_access(seat_routes.admission, token, None)
+    return await seat_routes.seats.release_lock(claims.sub, lock_id)
 
 
 def _event(event: str, data: dict[str, Any] | bytes) -> ServerSentEventMessage:
