@@ -40,7 +40,7 @@ from admitone.admission.keys import KeyRing
 from admitone.admission.tokens import TokenService
 from admitone.booking_core import models as m
 from admitone.booking_core.catalog import CatalogService
-from admitone.booking_core.migrate import migrate
+from admitone.db.migrate import migrate
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent

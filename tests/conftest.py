@@ -29,7 +29,7 @@ from litestar import Litestar
 from redis.asyncio import Redis
 
 from admitone.booking_core import models as m
-from admitone.booking_core.migrate import migrate
+from admitone.db.migrate import migrate
 from admitone.gateway.app import create_app
 from admitone.runtime import Services, open_services
 from admitone.settings import Settings, load_settings

@@ -17,12 +17,13 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from admitone.admission.models import WaitingRoomIn, WaitingRoomPatch
-from admitone.booking_core.sqlfiles import sql
+from admitone.db.sql import sql_folder
 from admitone.errors import InvalidRequestError, ShowNotFoundError, WaitingRoomNotFoundError
 from admitone.queue.models import WaitingRoom
 from admitone.queue.store import QueueStore
 
 log = structlog.get_logger(__name__)
+sql = sql_folder("admitone.admission")
 
 REDIS_DOWN = (RedisConnectionError, RedisTimeoutError, OSError)
 _CACHE_ROOMS = 10_000  # a bound on the in-process cache, far above the rooms open at once

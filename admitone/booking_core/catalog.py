@@ -14,8 +14,10 @@ import asyncpg
 import msgspec
 
 from admitone.booking_core import models as m
-from admitone.booking_core.sqlfiles import sql
+from admitone.db.sql import sql_folder
 from admitone.errors import InvalidRequestError, NotFoundError, ShowNotFoundError
+
+sql = sql_folder("admitone.booking_core")
 
 _WORD = re.compile(r"[\w]+", re.UNICODE)
 

@@ -21,7 +21,7 @@ from asyncpg.pool import PoolConnectionProxy
 
 from admitone.booking_core import models as m
 from admitone.booking_core.payments.gateway import PaymentGateway
-from admitone.booking_core.sqlfiles import sql
+from admitone.db.sql import sql_folder
 from admitone.errors import (
     ConflictError,
     IdempotencyKeyMissingError,
@@ -30,6 +30,8 @@ from admitone.errors import (
     LockExpiredError,
     LockNotFoundError,
 )
+
+sql = sql_folder("admitone.booking_core")
 
 log = structlog.get_logger(__name__)
 _encode = msgspec.json.Encoder(decimal_format="string").encode

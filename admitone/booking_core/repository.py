@@ -10,9 +10,9 @@ from decimal import Decimal
 
 import asyncpg
 
-from admitone.booking_core.sqlfiles import sql
+from admitone.db.sql import sql_folder
 
-
+sql = sql_folder("admitone.booking_core")
 @dataclass(frozen=True, slots=True)
 class LockResult:
     outcome: str  # LOCKED, NO_SHOW, SHOW_CLOSED, UNKNOWN, UNAVAILABLE, LIMIT

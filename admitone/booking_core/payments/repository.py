@@ -16,7 +16,9 @@ import asyncpg
 import msgspec
 from asyncpg.pool import PoolConnectionProxy
 
-from admitone.booking_core.sqlfiles import sql
+from admitone.db.sql import sql_folder
+
+sql = sql_folder("admitone.booking_core")
 
 Connection = asyncpg.Connection | PoolConnectionProxy
 _encode = msgspec.json.Encoder(decimal_format="string").encode

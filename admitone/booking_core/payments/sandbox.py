@@ -30,9 +30,11 @@ from admitone.booking_core.payments.models import (
     SandboxChargeOut,
 )
 from admitone.booking_core.payments.signature import SIGNATURE_HEADER, signature_header
-from admitone.booking_core.sqlfiles import sql
+from admitone.db.sql import sql_folder
 from admitone.errors import ConflictError, PaymentNotFoundError
 from admitone.settings import Settings
+
+sql = sql_folder("admitone.booking_core")
 
 log = structlog.get_logger(__name__)
 
