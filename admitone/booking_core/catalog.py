@@ -57,10 +57,7 @@ class CatalogService:
 
     async def create_movie(self, data: m.MovieIn) -> m.Movie:
         row = await self.pool.fetchrow(
-            "INSERT INTO movies (title, duration_minutes, language, genre, rating, release_date,"
-            " description, poster_url) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
-            " RETURNING id, title, duration_minutes, language, genre, rating, release_date,"
-            " description, poster_url",
+            sql("create_movie"),
             data.title,
             data.duration_minutes,
             data.language,
@@ -78,8 +75,7 @@ class CatalogService:
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):
             raise InvalidRequestError(f"Unknown time zone {data.timezone!r}") from None
         row = await self.pool.fetchrow(
-            "INSERT INTO theaters (name, city, address, timezone) VALUES ($1, $2, $3, $4)"
-            " RETURNING id, name, city, address, timezone",
+            sql("create_theater"),
             data.name,
             data.city,
             data.address,
@@ -102,8 +98,7 @@ class CatalogService:
             if not await conn.fetchval("SELECT 1 FROM theaters WHERE id = $1", theater):
                 raise NotFoundError(f"No theater has the id {theater_id}")
             screen_id = await conn.fetchval(
-                "INSERT INTO screens (theater_id, name, total_seats, layout)"
-                " VALUES ($1, $2, $3, $4::jsonb) RETURNING id",
+                sql("create_screen"),
                 theater,
                 data.name,
                 len(seats),
@@ -138,10 +133,7 @@ class CatalogService:
             if not await conn.fetchval("SELECT 1 FROM screens WHERE id = $1", screen):
                 raise NotFoundError(f"No screen has the id {data.screen_id}")
             row = await conn.fetchrow(
-                "INSERT INTO shows (movie_id, screen_id, show_time, base_price, currency,"
-                " max_seats_per_visitor) VALUES ($1, $2, $3, $4, $5, $6)"
-                " RETURNING id, movie_id, screen_id, show_time, base_price, currency, status,"
-                " max_seats_per_visitor",
+                sql("create_show"),
                 movie,
                 screen,
                 data.show_time,
@@ -153,9 +145,11 @@ class CatalogService:
             await conn.execute(sql("create_show_seats"), row["id"], screen, data.base_price)
             total = await conn.fetchval("SELECT total_seats FROM screens WHERE id = $1", screen)
             await conn.execute(
-                "INSERT INTO audit_log (actor, entity, entity_id, action, data)"
-                " VALUES ('operator', 'show', $1, 'CREATED', $2::jsonb)",
+                sql("add_audit"),
+                "operator",
+                "show",
                 str(row["id"]),
+                "CREATED",
                 msgspec.json.encode(
                     {"movieId": data.movie_id, "screenId": data.screen_id}
                 ).decode(),
@@ -164,12 +158,7 @@ class CatalogService:
 
     async def get_show(self, show_id: str) -> m.Show:
         show = parse_uuid(show_id, "show")
-        row = await self.pool.fetchrow(
-            "SELECT sh.id, sh.movie_id, sh.screen_id, sh.show_time, sh.base_price, sh.currency,"
-            " sh.status, sh.max_seats_per_visitor, sc.total_seats"
-            " FROM shows sh JOIN screens sc ON sc.id = sh.screen_id WHERE sh.id = $1",
-            show,
-        )
+        row = await self.pool.fetchrow(sql("get_show"), show)
         if row is None:
             raise ShowNotFoundError(f"No show has the id {show_id}")
         return _row_to(m.Show, row)
@@ -177,14 +166,7 @@ class CatalogService:
     async def show_details(self, show_id: str) -> dict[str, Any]:
         """Title, time and place of a show, for pages, tickets and e-mails."""
         show = parse_uuid(show_id, "show")
-        row = await self.pool.fetchrow(
-            "SELECT sh.id, sh.show_time, sh.currency, mv.title, mv.language, mv.duration_minutes,"
-            " t.name AS theater, t.city, t.address, t.timezone, sc.name AS screen"
-            " FROM shows sh JOIN movies mv ON mv.id = sh.movie_id"
-            " JOIN screens sc ON sc.id = sh.screen_id JOIN theaters t ON t.id = sc.theater_id"
-            " WHERE sh.id = $1",
-            show,
-        )
+        row = await self.pool.fetchrow(sql("show_details"), show)
         if row is None:
             raise ShowNotFoundError(f"No show has the id {show_id}")
         return {

@@ -122,10 +122,7 @@ class SandboxGateway:
                 raise RefundRejectedError(f"charge {payment_id} was not paid ({charge['status']})")
             if charge["refunded_amount"] + amount > charge["amount"]:
                 raise RefundRejectedError(f"refund exceeds what is left of charge {payment_id}")
-            await conn.execute(
-                "INSERT INTO sandbox_refunds (refund_id, payment_id, amount) VALUES ($1, $2, $3)",
-                rid, pid, amount,
-            )
+            await conn.execute(sql("sandbox_insert_refund"), rid, pid, amount)
         log.info("sandbox_refund_recorded", payment_id=payment_id, refund_id=refund_id)
 
     # The sandbox's own side ----------------------------------------------------------------
