@@ -16,17 +16,16 @@ import asyncpg
 import segno
 import structlog
 
-from admitone.admission.tokens import AccessTokenClaims, BookingTokenClaims, TokenService
 from admitone.booking_core import booking_models as bm
 from admitone.booking_core.booking_repository import BookingRepository, Connection
 from admitone.booking_core.catalog import CatalogService
 from admitone.booking_core.policy import decide_refund
 from admitone.booking_core.seat_events import SeatEvents
+from admitone.booking_core.tokens import BookingTokenSigner, Caller, OneBookingCaller
 from admitone.errors import BookingNotFoundError, BookingStateError, ConflictError
 
 log = structlog.get_logger(__name__)
 
-Caller = AccessTokenClaims | BookingTokenClaims
 _QR_SCALE = 6  # pixels per module: about 4 cm wide when printed, easy for a phone to read
 
 
@@ -40,7 +39,7 @@ def parse_booking_id(value: str) -> uuid.UUID:
 
 def may_see(caller: Caller, booking_id: uuid.UUID, visitor_id: str) -> bool:
     """Whether the caller made the booking, or holds a booking token for it."""
-    if isinstance(caller, BookingTokenClaims):
+    if isinstance(caller, OneBookingCaller):
         return caller.booking_id == str(booking_id) and caller.sub == visitor_id
     return caller.sub == visitor_id
 
@@ -49,7 +48,7 @@ class BookingService:
     """GET, DELETE, ticket and lookup of bookings."""
 
     def __init__(
-        self, pool: asyncpg.Pool, catalog: CatalogService, tokens: TokenService,
+        self, pool: asyncpg.Pool, catalog: CatalogService, tokens: BookingTokenSigner,
         events: SeatEvents, *, base_url: str, booking_token_seconds: int,
     ) -> None:
         self.pool = pool
