@@ -136,7 +136,11 @@ class OutboxWorker:
         self, conn: Connection, outbox_id: int, topic: str, payload: dict[str, Any]
     ) -> None:
         if topic in {"booking.confirmed", "booking.cancelled"}:
-            await self._send_booking_email(conn, outbox_id, topic, payload)
+            booking = await self._send_booking_email(conn, outbox_id, topic, payload)
+            # Rows written before booking.confirmed named its show and visitor get them from
+            # the booking read for the e-mail, so listeners can rely on both.
+            payload = {"showId": str(booking["show_id"]), "visitorId": booking["visitor_id"],
+                       **payload}
         elif topic == "refund.requested":
             await self._send_refund(payload)
         else:
@@ -148,7 +152,8 @@ class OutboxWorker:
 
     async def _send_booking_email(
         self, conn: Connection, outbox_id: int, topic: str, payload: dict[str, Any]
-    ) -> None:
+    ) -> asyncpg.Record:
+        """E-mail the fan about its booking; the booking as the e-mail told it."""
         booking = _uuid(payload.get("bookingId"), "bookingId")
         row = await self.repository.booking_view(booking, conn)
         if row is None:
@@ -165,6 +170,7 @@ class OutboxWorker:
         )
         log.info("booking_email_sent", outbox_id=outbox_id, topic=topic, channel=channel,
                  booking_id=str(booking))
+        return row
 
     async def _send_smtp(self, recipient: str, subject: str, body: str) -> None:
         assert self.smtp_url is not None  # noqa: S101 - checked by the caller

@@ -181,7 +181,8 @@ class PaymentService:
             booked = await self.repository.book_seats(conn, show_id, lock_id, bid, now)
             await self.repository.mark_lock(conn, lock_id, "CONVERTED", now)
             await self.repository.add_outbox(conn, "booking.confirmed", {
-                **ids, "reference": booking["reference"], "seatIds": booked,
+                **ids, "visitorId": booking["visitor_id"], "reference": booking["reference"],
+                "seatIds": booked,
                 "amount": booking["amount"], "currency": booking["currency"].strip(),
             })
             audit += [
