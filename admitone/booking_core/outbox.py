@@ -1,4 +1,4 @@
-"""The outbox worker (seed §4.3 step 9): what a committed state change promised to tell the world.
+"""The outbox worker: what a committed state change promised to tell the world.
 
 Rows are claimed ``FOR UPDATE SKIP LOCKED`` in batches, so several workers share the table
 without waiting on each other, and each row is delivered inside its own savepoint:

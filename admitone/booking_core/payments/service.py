@@ -1,4 +1,4 @@
-"""Payment settlement (seed §4.3, §10.1, §10.2 cases 2, 3, 5): what a payment outcome does.
+"""Payment settlement: what a payment outcome does to the payment, booking, seats and lock.
 
 Every outcome — a webhook, or reconciliation asking the gateway — is settled by
 :meth:`PaymentService.settle` in one transaction that takes its row locks in the one order every
