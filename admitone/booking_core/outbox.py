@@ -137,8 +137,8 @@ class OutboxWorker:
     ) -> None:
         if topic in {"booking.confirmed", "booking.cancelled"}:
             booking = await self._send_booking_email(conn, outbox_id, topic, payload)
-            # Rows written before booking.confirmed named its show and visitor get them from
-            # the booking read for the e-mail, so listeners can rely on both.
+            # booking.confirmed rows written before it named the visitor, and booking.cancelled
+            # rows, get show and visitor from the booking read for the e-mail.
             payload = {"showId": str(booking["show_id"]), "visitorId": booking["visitor_id"],
                        **payload}
         elif topic == "refund.requested":
@@ -209,7 +209,8 @@ class OutboxWorker:
 
     def listen(self, topic: str, listener: OutboxListener) -> None:
         """Call ``listener(payload)`` after each delivery of ``topic`` (e.g. the waiting room
-        frees a visitor's slot on ``booking.confirmed``)."""
+        frees a visitor's slot on ``booking.confirmed``). A booking topic's payload always
+        names ``showId`` and ``visitorId``, so a listener needs no booking tables."""
         self.listeners.setdefault(topic, []).append(listener)
 
     async def _tell_listeners(self, topic: str, outbox_id: int, payload: dict[str, Any]) -> None:
