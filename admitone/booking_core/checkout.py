@@ -21,7 +21,8 @@ import msgspec
 import structlog
 
 from admitone.booking_core import models as m
-from admitone.booking_core.checkout_repository import CheckoutRepository, Connection
+from admitone.booking_core.booking_repository import Connection
+from admitone.booking_core.checkout_repository import CheckoutRepository
 from admitone.booking_core.payments.gateway import PaymentGateway
 from admitone.errors import (
     ConflictError,

@@ -15,13 +15,11 @@ from decimal import Decimal
 from typing import Any
 
 import asyncpg
-from asyncpg.pool import PoolConnectionProxy
 
-from admitone.booking_core.booking_repository import to_json
+from admitone.booking_core.booking_repository import Connection, to_json
 from admitone.db.sql import sql_folder
 
 sql = sql_folder("admitone.booking_core")
-Connection = asyncpg.Connection | PoolConnectionProxy
 
 
 class CheckoutRepository:
