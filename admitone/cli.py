@@ -42,7 +42,7 @@ def _servers(settings: Settings, *, need_redis: bool = True) -> Iterator[Setting
 
 
 async def _migrate(database_url: str) -> list[str]:
-    from admitone.booking_core.migrate import migrate  # noqa: PLC0415 - keeps --help fast
+    from admitone.db.migrate import migrate  # noqa: PLC0415 - keeps --help fast
 
     conn = await asyncpg.connect(database_url)
     try:

@@ -39,13 +39,13 @@ import structlog
 from admitone.admission.signing_keys import KeyRing
 from admitone.admission.tokens import TokenService
 from admitone.booking_core.catalog import CatalogService
-from admitone.booking_core.migrate import migrate
 from admitone.booking_core.models import (
     MovieIn,
     ScreenIn,
     ShowIn,
     TheaterIn,
 )
+from admitone.db.migrate import migrate
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent

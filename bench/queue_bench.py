@@ -51,7 +51,7 @@ from booking_bench import (
 
 from admitone.admission.signing_keys import KeyRing
 from admitone.admission.tokens import TokenService
-from admitone.booking_core.migrate import migrate
+from admitone.db.migrate import migrate
 from admitone.gateway.client import client_binding
 
 AIMS = {"join": 8_000, "status": 10_000, "progress": 25_000}  # requests/s

@@ -28,7 +28,6 @@ import pytest
 from litestar import Litestar
 from redis.asyncio import Redis
 
-from admitone.booking_core.migrate import migrate
 from admitone.booking_core.models import (
     LayoutIn,
     MovieIn,
@@ -37,6 +36,7 @@ from admitone.booking_core.models import (
     ShowIn,
     TheaterIn,
 )
+from admitone.db.migrate import migrate
 from admitone.gateway.app import create_app
 from admitone.runtime import Services, open_services
 from admitone.settings import Settings, load_settings

@@ -1,4 +1,5 @@
-"""Requests and answers of the waiting room's HTTP API (CONTRACT.md: queue, operator, tokens)."""
+"""Requests and answers of the waiting room's HTTP API: queue, operator and tokens (camelCase
+JSON; the OpenAPI document at ``/schema/openapi.json`` is generated from them)."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ Moment = Annotated[datetime, Meta(tz=True)]
 class WaitingRoomIn(
     msgspec.Struct, frozen=True, kw_only=True, rename="camel", forbid_unknown_fields=True
 ):
-    """``PUT …/waiting-room``: the whole room. Besides CONTRACT.md's fields, optional:
+    """``PUT …/waiting-room``: the whole room. Besides the required fields, optional:
     ``paused``, ``failOpen`` (let fans straight through while Redis is down),
     ``abandonGraceSeconds`` (skip a fan that stopped polling this long) and
     ``powDifficultyBits`` (proof of work asked on join; 0 = none)."""

@@ -5,7 +5,7 @@ with the room's settings after a Redis restart). Each process reads a show's set
 ``SNAPSHOT_SECONDS`` (one read however many requests arrive meanwhile), so the booking routes'
 guard costs no Redis round trip per request: a revocation takes effect at once in the process
 that made it and within half a second everywhere else. If Redis does not answer, tokens still
-verify: admitted fans keep booking (DESIGN, failure behaviour).
+verify: admitted fans keep booking (``tests/integration/test_queue_failures.py``).
 """
 
 from __future__ import annotations

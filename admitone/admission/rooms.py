@@ -15,7 +15,7 @@ import structlog
 from asyncpg.pool import PoolConnectionProxy
 
 from admitone.admission.models import WaitingRoomIn, WaitingRoomPatch
-from admitone.booking_core.sqlfiles import sql
+from admitone.db.sql import sql_folder
 from admitone.errors import (
     DependencyUnavailableError,
     InvalidRequestError,
@@ -28,6 +28,7 @@ from admitone.queue.models import WaitingRoom
 from admitone.queue.store import QueueStore
 
 log = structlog.get_logger(__name__)
+sql = sql_folder("admitone.admission")
 
 _CACHE_ROOMS = 10_000  # a bound on the in-process cache, far above the rooms open at once
 # Longer than any access token this service issues (sessionSeconds is at most a day).
@@ -72,8 +73,7 @@ async def _audit(
 ) -> None:
     """Who changed what, in the same transaction as the change."""
     await conn.execute(
-        "INSERT INTO audit_log (actor, entity, entity_id, action, data)"
-        " VALUES ($1, $2, $3, $4, $5::jsonb)",
+        sql("add_audit"),
         actor, entity, entity_id, action, msgspec.json.encode(data).decode(),
     )
 
@@ -91,10 +91,7 @@ class RoomRepository:
 
     async def show_on_sale(self, show_id: str) -> bool:
         """Whether the show exists, is active and has not started."""
-        found = await self.pool.fetchval(
-            "SELECT true FROM shows WHERE id = $1 AND status = 'ACTIVE' AND show_time > now()",
-            uuid.UUID(show_id),
-        )
+        found = await self.pool.fetchval(sql("show_on_sale"), uuid.UUID(show_id))
         return bool(found)
 
     async def list_enabled(self) -> list[WaitingRoom]:
@@ -143,9 +140,7 @@ class RoomRepository:
         return int(floor or 0)
 
     async def raise_ticket_floor(self, show_id: str, floor: int) -> None:
-        await self.pool.execute(
-            "UPDATE waiting_rooms SET ticket_floor = GREATEST(ticket_floor, $2)"
-            " WHERE show_id = $1", uuid.UUID(show_id), floor)
+        await self.pool.execute(sql("raise_ticket_floor"), uuid.UUID(show_id), floor)
 
     async def revocations(self, show_id: str) -> list[tuple[str, int]]:
         """(visitor, until in unix ms) of the show's revocations still in force."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from admitone.admission.scheduler import AdmissionScheduler
 from admitone.admission.signing_keys import KeyRing
 from admitone.admission.tokens import TokenService
 from admitone.admission.waiting_room import WaitingRoomService
+from admitone.errors import WaitingRoomNotFoundError
 from admitone.queue.store import QueueStore
 from admitone.secrets_store import load_or_create_secret
 from admitone.settings import Settings
@@ -38,7 +38,6 @@ class AdmissionServices:
     scheduler: AdmissionScheduler
     tokens: TokenService
     keys_folder: Path
-    pool: asyncpg.Pool
 
     async def reload_signing_keys(self) -> bool:
         """Pick up keys added by ``admitone keys rotate``: the newest signs from now on, the
@@ -60,17 +59,19 @@ class AdmissionServices:
 
     async def on_booking_confirmed(self, payload: dict[str, Any]) -> bool:
         """Outbox listener of ``booking.confirmed``: the visitor who booked frees its slot in
-        ``maxActive`` for the next fan (its access token stays valid to see its booking)."""
+        ``maxActive`` for the next fan (its access token stays valid to see its booking).
+
+        The payload names the show and the visitor (``showId``, ``visitorId``); one that does
+        not frees nothing. Whether a slot was freed.
+        """
+        show_id, visitor_id = payload.get("showId"), payload.get("visitorId")
+        if not isinstance(show_id, str) or not isinstance(visitor_id, str) or not visitor_id:
+            log.warning("booking_confirmed_without_visitor", booking_id=payload.get("bookingId"))
+            return False
         try:
-            booking = uuid.UUID(str(payload.get("bookingId")))
-        except ValueError:
+            return await self.rooms.release(show_id, visitor_id)
+        except WaitingRoomNotFoundError:  # not a show id: nothing to free
             return False
-        row = await self.pool.fetchrow(
-            "SELECT show_id, visitor_id FROM bookings WHERE id = $1", booking
-        )
-        if row is None:
-            return False
-        return await self.rooms.release(str(row["show_id"]), row["visitor_id"])
 
 
 def build_admission(
@@ -95,5 +96,4 @@ def build_admission(
         ),
         tokens=tokens,
         keys_folder=settings.data_dir / "keys",
-        pool=pool,
     )

@@ -175,7 +175,7 @@ class TokenService:
         except msgspec.ValidationError as exc:
             raise TokenInvalidError(f"The token's claims are malformed: {exc}") from exc
 
-    # Queue tokens (additive: issue 3) ---------------------------------------------------------
+    # Queue tokens ------------------------------------------------------------------------------
 
     def issue_queue_token(
         self, *, show_id: str, visitor_id: str, ticket: int, epoch: str, binding: str,

@@ -1,5 +1,5 @@
 """The waiting room as fans see it: join, status, leave, progress — and fail open or closed
-when Redis does not answer (DESIGN, failure behaviour)."""
+when Redis does not answer, as the room says (``tests/integration/test_queue_failures.py``)."""
 
 from __future__ import annotations
 

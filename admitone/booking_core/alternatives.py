@@ -1,4 +1,4 @@
-"""Suggesting seats when the wanted ones are taken (seed §10.1 "Suggest nearby available seats").
+"""Suggesting nearby seats when the wanted ones are taken (the ``alternatives`` of a 409).
 
 A pure function of the seat map: the nearest available seats of the same type, side by side in
 one row when such a block exists, else the nearest single seats.

@@ -16,8 +16,10 @@ import asyncpg
 import msgspec
 from asyncpg.pool import PoolConnectionProxy
 
-from admitone.booking_core.sqlfiles import sql
+from admitone.db.sql import sql_folder
 from admitone.outages import translates
+
+sql = sql_folder("admitone.booking_core")
 
 _encode = msgspec.json.Encoder(decimal_format="string").encode
 # A transaction's connection: a pool hands out proxies.
@@ -45,19 +47,14 @@ class BookingRepository:
 
     async def find_by_reference(self, reference: str, email: str) -> asyncpg.Record | None:
         """The booking with this reference and e-mail (compared case-insensitively)."""
-        return await self.pool.fetchrow(
-            "SELECT id, visitor_id FROM bookings WHERE reference = $1 AND lower(email) = lower($2)",
-            reference, email,
-        )
+        return await self.pool.fetchrow(sql("find_by_reference"), reference, email)
 
     # Cancellation, in lock order -----------------------------------------------------------
 
     async def lock_payment(
         self, conn: Connection, booking_id: uuid.UUID
     ) -> asyncpg.Record | None:
-        return await conn.fetchrow(
-            "SELECT id, amount, status FROM payments WHERE booking_id = $1 FOR UPDATE", booking_id
-        )
+        return await conn.fetchrow(sql("lock_payment"), booking_id)
 
     async def lock_booking(
         self, conn: Connection, booking_id: uuid.UUID
@@ -81,29 +78,19 @@ class BookingRepository:
         self, conn: Connection, show_id: uuid.UUID, booking_id: uuid.UUID, now: datetime
     ) -> list[str]:
         rows = await conn.fetch(sql("release_booked_seats"), show_id, booking_id, now)
-        await conn.execute(
-            "UPDATE booking_seats SET held = false WHERE booking_id = $1", booking_id
-        )
+        await conn.execute(sql("release_booking_seats"), booking_id)
         return sorted(row["seat_id"] for row in rows)
 
     async def cancel_booking(
         self, conn: Connection, booking_id: uuid.UUID, now: datetime
     ) -> None:
-        await conn.execute(
-            "UPDATE bookings SET status = 'CANCELLED', cancelled_at = $2, updated_at = $2"
-            " WHERE id = $1",
-            booking_id, now,
-        )
+        await conn.execute(sql("cancel_booking"), booking_id, now)
 
     async def mark_payment_refunded(
         self, conn: Connection, payment_id: uuid.UUID, now: datetime
     ) -> bool:
         """SUCCESS → REFUNDED, for a refund of the whole payment."""
-        moved = await conn.fetchval(
-            "UPDATE payments SET status = 'REFUNDED', updated_at = $2"
-            " WHERE id = $1 AND status = 'SUCCESS' RETURNING true",
-            payment_id, now,
-        )
+        moved = await conn.fetchval(sql("mark_payment_refunded"), payment_id, now)
         return bool(moved)
 
     async def insert_refund(
@@ -111,18 +98,14 @@ class BookingRepository:
         amount: Decimal, reason: str,
     ) -> uuid.UUID:
         refund: uuid.UUID = await conn.fetchval(
-            "INSERT INTO refunds (payment_id, booking_id, amount, reason) VALUES ($1, $2, $3, $4)"
-            " RETURNING id",
-            payment_id, booking_id, amount, reason,
+            sql("insert_refund"), payment_id, booking_id, amount, reason
         )
         return refund
 
     async def add_outbox(
         self, conn: Connection, topic: str, payload: Mapping[str, Any]
     ) -> None:
-        await conn.execute(
-            "INSERT INTO outbox (topic, payload) VALUES ($1, $2::jsonb)", topic, to_json(payload)
-        )
+        await conn.execute(sql("add_outbox"), topic, to_json(payload))
 
     async def add_audit(
         self, conn: Connection, actor: str,
@@ -130,8 +113,7 @@ class BookingRepository:
     ) -> None:
         """Audit rows ``(entity, entity_id, action, data)`` by ``actor``."""
         await conn.executemany(
-            "INSERT INTO audit_log (actor, entity, entity_id, action, data)"
-            " VALUES ($1, $2, $3, $4, $5::jsonb)",
+            sql("add_audit"),
             [(actor, entity, entity_id, action, to_json(data))
              for entity, entity_id, action, data in entries],
         )
@@ -142,11 +124,7 @@ class BookingRepository:
         return await conn.fetch(sql("claim_outbox_batch"), limit)
 
     async def mark_outbox_sent(self, conn: Connection, outbox_id: int) -> None:
-        await conn.execute(
-            "UPDATE outbox SET sent_at = clock_timestamp(), attempts = attempts + 1,"
-            " last_error = NULL WHERE id = $1",
-            outbox_id,
-        )
+        await conn.execute(sql("mark_outbox_sent"), outbox_id)
 
     async def mark_outbox_failed(
         self, conn: Connection, outbox_id: int, error: str, retry_in_seconds: float
@@ -158,7 +136,5 @@ class BookingRepository:
         subject: str, body: str,
     ) -> None:
         await conn.execute(
-            "INSERT INTO notifications (outbox_id, channel, recipient, subject, body)"
-            " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (outbox_id) DO NOTHING",
-            outbox_id, channel, recipient, subject, body,
+            sql("add_notification"), outbox_id, channel, recipient, subject, body
         )

@@ -16,7 +16,6 @@ import asyncpg
 import segno
 import structlog
 
-from admitone.admission.tokens import AccessTokenClaims, BookingTokenClaims, TokenService
 from admitone.booking_core.booking_models import (
     BookedSeat,
     BookingShow,
@@ -31,13 +30,13 @@ from admitone.booking_core.booking_repository import BookingRepository, Connecti
 from admitone.booking_core.catalog import CatalogService
 from admitone.booking_core.policy import decide_refund
 from admitone.booking_core.seat_events import SeatEvents
+from admitone.booking_core.tokens import BookingTokenSigner, Caller, OneBookingCaller
 from admitone.errors import BookingNotFoundError, BookingStateError, ConflictError
 from admitone.ids import uuid_or_404
 from admitone.outages import translates
 
 log = structlog.get_logger(__name__)
 
-Caller = AccessTokenClaims | BookingTokenClaims
 _QR_SCALE = 6  # pixels per module: about 4 cm wide when printed, easy for a phone to read
 
 
@@ -48,7 +47,7 @@ def parse_booking_id(value: str) -> uuid.UUID:
 
 def may_see(caller: Caller, booking_id: uuid.UUID, visitor_id: str) -> bool:
     """Whether the caller made the booking, or holds a booking token for it."""
-    if isinstance(caller, BookingTokenClaims):
+    if isinstance(caller, OneBookingCaller):
         return caller.booking_id == str(booking_id) and caller.sub == visitor_id
     return caller.sub == visitor_id
 
@@ -58,7 +57,7 @@ class BookingService:
     """GET, DELETE, ticket and lookup of bookings."""
 
     def __init__(
-        self, pool: asyncpg.Pool, catalog: CatalogService, tokens: TokenService,
+        self, pool: asyncpg.Pool, catalog: CatalogService, tokens: BookingTokenSigner,
         events: SeatEvents, *, base_url: str, booking_token_seconds: int,
     ) -> None:
         self.pool = pool

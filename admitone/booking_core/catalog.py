@@ -29,11 +29,13 @@ from admitone.booking_core.models import (
     TheaterIn,
     TheaterShows,
 )
-from admitone.booking_core.sqlfiles import sql
+from admitone.db.sql import sql_folder
 from admitone.errors import InvalidRequestError, NotFoundError, ShowNotFoundError
 from admitone.ids import uuid_or_404
 from admitone.outages import translates
 from admitone.ttl_cache import TtlCache
+
+sql = sql_folder("admitone.booking_core")
 
 _WORD = re.compile(r"[\w]+", re.UNICODE)
 # How long a show's details and the list of cities are reused before they are read again.
@@ -77,10 +79,7 @@ class CatalogService:
 
     async def create_movie(self, data: MovieIn) -> Movie:
         row = await self.pool.fetchrow(
-            "INSERT INTO movies (title, duration_minutes, language, genre, rating, release_date,"
-            " description, poster_url) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
-            " RETURNING id, title, duration_minutes, language, genre, rating, release_date,"
-            " description, poster_url",
+            sql("create_movie"),
             data.title,
             data.duration_minutes,
             data.language,
@@ -98,8 +97,7 @@ class CatalogService:
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):
             raise InvalidRequestError(f"Unknown time zone {data.timezone!r}") from None
         row = await self.pool.fetchrow(
-            "INSERT INTO theaters (name, city, address, timezone) VALUES ($1, $2, $3, $4)"
-            " RETURNING id, name, city, address, timezone",
+            sql("create_theater"),
             data.name,
             data.city,
             data.address,
@@ -122,8 +120,7 @@ class CatalogService:
             if not await conn.fetchval("SELECT 1 FROM theaters WHERE id = $1", theater):
                 raise NotFoundError(f"No theater has the id {theater_id}")
             screen_id = await conn.fetchval(
-                "INSERT INTO screens (theater_id, name, total_seats, layout)"
-                " VALUES ($1, $2, $3, $4::jsonb) RETURNING id",
+                sql("create_screen"),
                 theater,
                 data.name,
                 len(seats),
@@ -158,10 +155,7 @@ class CatalogService:
             if not await conn.fetchval("SELECT 1 FROM screens WHERE id = $1", screen):
                 raise NotFoundError(f"No screen has the id {data.screen_id}")
             row = await conn.fetchrow(
-                "INSERT INTO shows (movie_id, screen_id, show_time, base_price, currency,"
-                " max_seats_per_visitor) VALUES ($1, $2, $3, $4, $5, $6)"
-                " RETURNING id, movie_id, screen_id, show_time, base_price, currency, status,"
-                " max_seats_per_visitor",
+                sql("create_show"),
                 movie,
                 screen,
                 data.show_time,
@@ -173,9 +167,11 @@ class CatalogService:
             await conn.execute(sql("create_show_seats"), row["id"], screen, data.base_price)
             total = await conn.fetchval("SELECT total_seats FROM screens WHERE id = $1", screen)
             await conn.execute(
-                "INSERT INTO audit_log (actor, entity, entity_id, action, data)"
-                " VALUES ('operator', 'show', $1, 'CREATED', $2::jsonb)",
+                sql("add_audit"),
+                "operator",
+                "show",
                 str(row["id"]),
+                "CREATED",
                 msgspec.json.encode(
                     {"movieId": data.movie_id, "screenId": data.screen_id}
                 ).decode(),
@@ -184,12 +180,7 @@ class CatalogService:
 
     async def get_show(self, show_id: str) -> Show:
         show = parse_uuid(show_id, "show")
-        row = await self.pool.fetchrow(
-            "SELECT sh.id, sh.movie_id, sh.screen_id, sh.show_time, sh.base_price, sh.currency,"
-            " sh.status, sh.max_seats_per_visitor, sc.total_seats"
-            " FROM shows sh JOIN screens sc ON sc.id = sh.screen_id WHERE sh.id = $1",
-            show,
-        )
+        row = await self.pool.fetchrow(sql("get_show"), show)
         if row is None:
             raise ShowNotFoundError(f"No show has the id {show_id}")
         return _row_to(Show, row)

@@ -1,8 +1,10 @@
-"""Checkout (seed §4.3): lock → booking PENDING + payment INITIATED, under an Idempotency-Key.
+"""Checkout: a seat lock becomes a PENDING booking and an INITIATED payment, once per
+Idempotency-Key (a replay with the same key and body gets the first answer again).
 
-The lock is extended to cover the payment window first (seed §10.2 case 3): the payment times
-out after ``payment_timeout_seconds``, the lock lives ``lock_seconds`` from now, and settings
-refuse a payment timeout that is not shorter than the lock.
+The lock is extended to cover the payment window first, so seats cannot expire under a fan who
+is paying: the payment times out after ``payment_timeout_seconds``, the lock lives
+``lock_seconds`` from now, and settings refuse a payment timeout that is not shorter than the
+lock (``tests/unit/test_settings.py``).
 """
 
 from __future__ import annotations
@@ -17,14 +19,14 @@ from decimal import Decimal
 import asyncpg
 import msgspec
 import structlog
-from asyncpg.pool import PoolConnectionProxy
 
+from admitone.booking_core.booking_repository import Connection
+from admitone.booking_core.checkout_repository import CheckoutRepository
 from admitone.booking_core.models import (
     CheckoutIn,
     CheckoutOut,
 )
 from admitone.booking_core.payments.provider import PaymentProvider
-from admitone.booking_core.sqlfiles import sql
 from admitone.errors import (
     ConflictError,
     IdempotencyKeyMissingError,
@@ -37,7 +39,6 @@ from admitone.outages import translates
 
 log = structlog.get_logger(__name__)
 _encode = msgspec.json.Encoder(decimal_format="string").encode
-Connection = asyncpg.Connection | PoolConnectionProxy
 _REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud at a counter
 
 
@@ -77,6 +78,7 @@ class CheckoutService:
         self.lock_seconds = lock_seconds
         self.payment_timeout_seconds = payment_timeout_seconds
         self.base_url = base_url
+        self.repository = CheckoutRepository()
 
     async def checkout(
         self, visitor_id: str, idempotency_key: str | None, request: CheckoutIn
@@ -93,23 +95,13 @@ class CheckoutService:
         request_hash = hashlib.sha256(_encode(request)).hexdigest()
 
         async with self.pool.acquire() as conn, conn.transaction():
-            fresh = await conn.fetchval(
-                "INSERT INTO idempotency_keys (visitor_id, key, request_hash) VALUES ($1, $2, $3)"
-                " ON CONFLICT DO NOTHING RETURNING true",
-                visitor_id,
-                idempotency_key,
-                request_hash,
-            )
-            if not fresh:
+            if not await self.repository.claim_idempotency_key(
+                conn, visitor_id, idempotency_key, request_hash
+            ):
                 return await self._replay(conn, visitor_id, idempotency_key, request_hash)
             stored, charge = await self._create_booking(conn, visitor_id, lock_id, request)
-            await conn.execute(
-                "UPDATE idempotency_keys SET status_code = $3, response = $4::jsonb"
-                " WHERE visitor_id = $1 AND key = $2",
-                visitor_id,
-                idempotency_key,
-                stored.status_code,
-                stored.body.decode(),
+            await self.repository.store_response(
+                conn, visitor_id, idempotency_key, stored.status_code, stored.body.decode()
             )
         # The charge is registered after commit: a gateway that is down leaves the payment
         # INITIATED, and reconciliation fails it once its window has passed.
@@ -128,12 +120,7 @@ class CheckoutService:
     async def _replay(
         self, conn: Connection, visitor_id: str, key: str, request_hash: str
     ) -> StoredResponse:
-        row = await conn.fetchrow(
-            "SELECT request_hash, status_code, response::text AS response FROM idempotency_keys"
-            " WHERE visitor_id = $1 AND key = $2",
-            visitor_id,
-            key,
-        )
+        row = await self.repository.stored_response(conn, visitor_id, key)
         assert row is not None  # noqa: S101 - the conflicting row is committed
         if row["request_hash"] != request_hash:
             raise IdempotencyKeyReusedError(
@@ -144,23 +131,13 @@ class CheckoutService:
     async def _create_booking(
         self, conn: Connection, visitor_id: str, lock_id: uuid.UUID, request: CheckoutIn
     ) -> tuple[StoredResponse, Charge]:
-        lock = await conn.fetchrow(
-            "SELECT id, show_id, visitor_id FROM seat_locks WHERE id = $1", lock_id
-        )
+        lock = await self.repository.lock_owner(conn, lock_id)
         if lock is None or lock["visitor_id"] != visitor_id:
             raise LockNotFoundError(f"No lock {request.lock_id} is yours")
-        seats = await conn.fetch(sql("checkout_lock"), lock_id)
-        lock = await conn.fetchrow(
-            "SELECT l.id, l.show_id, l.status, l.expires_at, l.seat_ids, clock_timestamp() AS now,"
-            " sh.currency FROM seat_locks l JOIN shows sh ON sh.id = l.show_id"
-            " WHERE l.id = $1 FOR UPDATE OF l",
-            lock_id,
-        )
+        seats = await self.repository.lock_checkout_seats(conn, lock_id)
+        lock = await self.repository.lock_checkout_lock(conn, lock_id)
         assert lock is not None  # noqa: S101 - read above, never deleted
-        live = await conn.fetchval(
-            "SELECT id FROM bookings WHERE lock_id = $1 AND status IN ('PENDING', 'CONFIRMED')",
-            lock_id,
-        )
+        live = await self.repository.live_booking_of_lock(conn, lock_id)
         if live is not None:
             raise ConflictError(
                 "A booking for this lock already exists", bookingId=str(live), lockId=str(lock_id)
@@ -175,64 +152,28 @@ class CheckoutService:
             raise LockExpiredError(str(lock_id), lock["expires_at"])
 
         until = max(lock["expires_at"], now + timedelta(seconds=self.lock_seconds))
-        await conn.execute(
-            "UPDATE show_seats SET locked_until = $2, updated_at = $3"
-            " WHERE show_id = $4 AND seat_id = ANY ($5::text[]) AND lock_id = $1",
-            lock_id,
-            until,
-            now,
-            lock["show_id"],
-            lock["seat_ids"],
+        await self.repository.extend_lock_seats(
+            conn, lock_id, until=until, now=now, show_id=lock["show_id"], seat_ids=lock["seat_ids"]
         )
-        await conn.execute(
-            "UPDATE seat_locks SET expires_at = $2, updated_at = $3 WHERE id = $1",
-            lock_id,
-            until,
-            now,
-        )
+        await self.repository.extend_checkout_lock(conn, lock_id, until, now)
         amount = sum((s["price"] for s in held), Decimal("0.00"))
         currency = lock["currency"].strip()
-        booking_id = await conn.fetchval(
-            "INSERT INTO bookings"
-            " (reference, show_id, visitor_id, lock_id, email, amount, currency)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
-            new_reference(),
-            lock["show_id"],
-            visitor_id,
-            lock_id,
-            request.email,
-            amount,
-            currency,
+        booking_id = await self.repository.insert_booking(
+            conn, reference=new_reference(), show_id=lock["show_id"], visitor_id=visitor_id,
+            lock_id=lock_id, email=request.email, amount=amount, currency=currency,
         )
-        await conn.executemany(
-            "INSERT INTO booking_seats (booking_id, show_id, seat_id, price)"
-            " VALUES ($1, $2, $3, $4)",
-            [(booking_id, lock["show_id"], s["seat_id"], s["price"]) for s in held],
+        await self.repository.insert_booking_seats(
+            conn, booking_id, lock["show_id"], [(s["seat_id"], s["price"]) for s in held]
         )
         payment_expires = now + timedelta(seconds=self.payment_timeout_seconds)
-        payment_id = await conn.fetchval(
-            "INSERT INTO payments (booking_id, amount, currency, method, expires_at)"
-            " VALUES ($1, $2, $3, $4, $5) RETURNING id",
-            booking_id,
-            amount,
-            currency,
-            request.payment_method,
-            payment_expires,
+        payment_id = await self.repository.insert_payment(
+            conn, booking_id, amount=amount, currency=currency, method=request.payment_method,
+            expires_at=payment_expires,
         )
-        await conn.execute(
-            "INSERT INTO audit_log (actor, entity, entity_id, action, data)"
-            " VALUES ($1, 'booking', $2, 'PENDING', $3::jsonb)",
-            visitor_id,
-            str(booking_id),
-            _encode(
-                {
-                    "lockId": str(lock_id),
-                    "paymentId": str(payment_id),
-                    "amount": amount,
-                    "lockExtendedTo": until,
-                }
-            ).decode(),
-        )
+        await self.repository.add_audit(conn, visitor_id, ("booking", str(booking_id), "PENDING", {
+            "lockId": str(lock_id), "paymentId": str(payment_id), "amount": amount,
+            "lockExtendedTo": until,
+        }))
         payment_url = f"{self.base_url}/sandbox/pay/{payment_id}"
         body = CheckoutOut(
             booking_id=str(booking_id),

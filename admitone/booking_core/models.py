@@ -1,4 +1,5 @@
-"""Request and response structs of the booking core (camelCase JSON, CONTRACT.md)."""
+"""Request and response structs of the booking core (camelCase JSON; the OpenAPI document at
+``/schema/openapi.json`` is generated from them)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The outbox worker (seed §4.3 step 9): what a committed state change promised to tell the world.
+"""The outbox worker: what a committed state change promised to tell the world.
 
 Rows are claimed ``FOR UPDATE SKIP LOCKED`` in batches, so several workers share the table
 without waiting on each other, and each row is delivered inside its own savepoint:
@@ -137,7 +137,11 @@ class OutboxWorker:
         self, conn: Connection, outbox_id: int, topic: str, payload: dict[str, Any]
     ) -> None:
         if topic in {"booking.confirmed", "booking.cancelled"}:
-            await self._send_booking_email(conn, outbox_id, topic, payload)
+            booking = await self._send_booking_email(conn, outbox_id, topic, payload)
+            # booking.confirmed rows written before it named the visitor, and booking.cancelled
+            # rows, get show and visitor from the booking read for the e-mail.
+            payload = {"showId": str(booking["show_id"]), "visitorId": booking["visitor_id"],
+                       **payload}
         elif topic == "refund.requested":
             await self._send_refund(payload)
         else:
@@ -149,7 +153,8 @@ class OutboxWorker:
 
     async def _send_booking_email(
         self, conn: Connection, outbox_id: int, topic: str, payload: dict[str, Any]
-    ) -> None:
+    ) -> asyncpg.Record:
+        """E-mail the fan about its booking; the booking as the e-mail told it."""
         booking = _uuid(payload.get("bookingId"), "bookingId")
         row = await self.repository.booking_view(booking, conn)
         if row is None:
@@ -166,6 +171,7 @@ class OutboxWorker:
         )
         log.info("booking_email_sent", outbox_id=outbox_id, topic=topic, channel=channel,
                  booking_id=str(booking))
+        return row
 
     async def _send_smtp(self, recipient: str, subject: str, body: str) -> None:
         assert self.smtp_url is not None  # noqa: S101 - checked by the caller
@@ -204,7 +210,8 @@ class OutboxWorker:
 
     def listen(self, topic: str, listener: OutboxListener) -> None:
         """Call ``listener(payload)`` after each delivery of ``topic`` (e.g. the waiting room
-        frees a visitor's slot on ``booking.confirmed``)."""
+        frees a visitor's slot on ``booking.confirmed``). A booking topic's payload always
+        names ``showId`` and ``visitorId``, so a listener needs no booking tables."""
         self.listeners.setdefault(topic, []).append(listener)
 
     async def _tell_listeners(self, topic: str, outbox_id: int, payload: dict[str, Any]) -> None:

@@ -1,4 +1,4 @@
-"""The cancellation policy (seed §10.2 case 5, "refund window"): a pure function of the clock.
+"""The cancellation policy, the refund window: a pure function of the clock.
 
     at least 24 h before the show   100 % refund
     2 h to 24 h before the show      50 % refund

@@ -1,7 +1,8 @@
 """The seat map's Redis side: a short-lived cache and pub/sub of seat changes.
 
-Redis here is an accelerator, never the truth (seed §6.2.4, §7): if it does not answer, seat
-maps are read from PostgreSQL and live updates wait for the next poll.
+Redis here is an accelerator, never the truth (the seat's row in PostgreSQL is): if it does
+not answer, seat maps are read from PostgreSQL and live updates wait for the next poll
+(``tests/integration/test_dependencies_down.py``).
 
 Changes are batched: a lock or release records its change and returns; one pipeline a few
 milliseconds later invalidates the cached maps and publishes every change of that moment, so a

@@ -10,10 +10,10 @@ from decimal import Decimal
 
 import asyncpg
 
-from admitone.booking_core.sqlfiles import sql
+from admitone.db.sql import sql_folder
 from admitone.outages import translates
 
-
+sql = sql_folder("admitone.booking_core")
 @dataclass(frozen=True, slots=True)
 class LockResult:
     outcome: str  # LOCKED, NO_SHOW, SHOW_CLOSED, UNKNOWN, UNAVAILABLE, LIMIT
@@ -88,8 +88,4 @@ class SeatLockRepository:
         return await self.pool.fetch(sql("seat_map"), show_id)
 
     async def show_row(self, show_id: uuid.UUID) -> asyncpg.Record | None:
-        return await self.pool.fetchrow(
-            "SELECT sh.id, sh.currency, sh.status, sh.show_time, sc.layout"
-            " FROM shows sh JOIN screens sc ON sc.id = sh.screen_id WHERE sh.id = $1",
-            show_id,
-        )
+        return await self.pool.fetchrow(sql("show_row"), show_id)

@@ -1,4 +1,5 @@
-"""Seat maps and seat locks: the booking core's hot path (seed §4.2, §6.2)."""
+"""Seat maps and seat locks, the booking core's hot path: each lock, extend and release is one
+call of a seat function (migration 0002), and the seat map is served from a short-lived cache."""
 
 from __future__ import annotations
 
@@ -100,7 +101,8 @@ class SeatService:
         )
 
     async def lock_seats(self, visitor_id: str, request: LockIn) -> LockOut:
-        """Lock every seat or none (seed §10.2 case 7)."""
+        """Lock every seat or none: a seat that is taken, unknown or over the visitor's limit
+        fails the whole request and holds nothing (``tests/integration/test_locks.py``)."""
         show = parse_uuid(request.show_id, "show")
         seat_ids = list(request.seat_ids)
         if len(set(seat_ids)) != len(seat_ids):

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import socket
 import uuid
 from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 from email import message_from_bytes
 from email.message import Message
+from typing import Any
 
 import httpx
 import pytest
@@ -289,3 +291,36 @@ async def test_two_workers_send_each_email_once(
 def test_backoff_doubles_up_to_an_hour(attempts: int, wait: float) -> None:
     """The wait after the n-th failure is 5 s doubled n-1 times, capped at an hour."""
     assert backoff_seconds(attempts) == wait
+
+
+async def test_booking_confirmed_tells_listeners_the_show_and_visitor(
+    client: httpx.AsyncClient,
+    services: Services,
+    make_show: MakeShow,
+    access_token: Callable[..., str],
+) -> None:
+    """booking.confirmed carries showId and visitorId; a row written before it did reaches the
+    listeners with both, taken from the booking the e-mail was written from."""
+    show = await make_show()
+    new = await confirmed_booking(client, services, show, access_token, ["A1"])
+    old = await confirmed_booking(client, services, show, access_token, ["A2"])
+    stored = json.loads(await services.pool.fetchval(
+        "SELECT payload::text FROM outbox"
+        " WHERE topic = 'booking.confirmed' AND payload->>'bookingId' = $1", new.id
+    ))
+    assert (stored["showId"], stored["visitorId"]) == (show.id, new.visitor)
+    await services.pool.execute(
+        "UPDATE outbox SET payload = payload - 'showId' - 'visitorId'"
+        " WHERE topic = 'booking.confirmed' AND payload->>'bookingId' = $1", old.id
+    )
+    heard: list[dict[str, Any]] = []
+
+    async def listener(payload: dict[str, Any]) -> None:
+        heard.append(payload)
+
+    delivery = worker(services)
+    delivery.listen("booking.confirmed", listener)
+    await delivery.run_once()
+    told = {payload["bookingId"]: (payload["showId"], payload["visitorId"]) for payload in heard}
+    assert told[new.id] == (show.id, new.visitor)
+    assert told[old.id] == (show.id, old.visitor)

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import jwt
+import pytest
 
 from admitone.runtime import Services
 from tests.conftest import MakeShow, bearer
@@ -231,12 +232,21 @@ async def test_progress_is_the_same_for_everyone_and_cacheable(
     assert admission_of(services).rooms is not None
 
 
+async def test_a_confirmation_naming_no_visitor_frees_nothing(services: Services) -> None:
+    """The waiting room's listener reads no booking tables: a payload without showId and
+    visitorId, or with a show id that is not one, frees no slot and raises nothing."""
+    rooms = admission_of(services)
+    assert await rooms.on_booking_confirmed({"bookingId": str(uuid.uuid4())}) is False
+    assert await rooms.on_booking_confirmed({"showId": "no-show", "visitorId": "v-1"}) is False
+
+
+@pytest.mark.parametrize("row_names_visitor", [True, False], ids=["row-names-visitor", "older-row"])
 async def test_a_confirmed_booking_frees_the_fans_slot_through_the_outbox(
-    client: httpx.AsyncClient, services: Services, make_show: MakeShow
+    client: httpx.AsyncClient, services: Services, make_show: MakeShow, row_names_visitor: bool
 ) -> None:
     """A fan admitted through the queue books and pays; when the outbox delivers
     booking.confirmed its slot in maxActive is free for the next fan, and its token still shows
-    the booking."""
+    the booking. A row written before booking.confirmed named its show and visitor does too."""
     show = await make_show()
     await put_room(client, show.id, maxActive=1)
     queue_token = (await join(client, show.id)).json()["token"]
@@ -249,6 +259,11 @@ async def test_a_confirmed_booking_frees_the_fans_slot_through_the_outbox(
     await confirm(client, services, booking)
     stats_path = f"/api/v1/admin/shows/{show.id}/waiting-room/stats"
     assert (await client.get(stats_path, headers=OPERATOR)).json()["active"] == 1
+    if not row_names_visitor:
+        await services.pool.execute(
+            "UPDATE outbox SET payload = payload - 'showId' - 'visitorId'"
+            " WHERE topic = 'booking.confirmed' AND payload->>'bookingId' = $1", booking.id
+        )
     await services.outbox.run_once()
     assert (await client.get(stats_path, headers=OPERATOR)).json()["active"] == 0
     await asyncio.sleep(1.05)

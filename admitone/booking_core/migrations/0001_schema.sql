@@ -1,4 +1,5 @@
--- The booking core's schema (seed §6.1), shaped for the invariants of DESIGN.md.
+-- The booking core's schema, shaped so the database itself keeps the invariants the README
+-- lists under "The parts" (no seat sold twice, no paid fan without a seat).
 -- Visitors are not accounts: a visitor is the `sub` of an access token, so ownership columns
 -- are text. Seat ids inside a show are the screen's seat codes ("A1" … "J20").
 
@@ -67,7 +68,7 @@ CREATE TABLE shows (
 CREATE INDEX shows_movie_time_idx ON shows (movie_id, show_time);
 CREATE INDEX shows_screen_time_idx ON shows (screen_id, show_time);
 
--- One row per seat per show: the single source of truth for who holds a seat (seed §6.2).
+-- One row per seat per show: the single source of truth for who holds a seat.
 -- A LOCKED row carries its lock and expiry, a BOOKED row its booking; because the lock lives in
 -- the seat's own row, a seat can never carry two locks, and the CHECK keeps each state whole.
 CREATE TABLE show_seats (
@@ -183,7 +184,7 @@ CREATE TABLE refunds (
     created_at timestamptz NOT NULL DEFAULT now(),
     processed_at timestamptz
 );
--- A payment is refunded at most once (idempotent refunds, seed §10.2 case 5).
+-- A payment is refunded at most once (a refund asked for twice is the same refund).
 CREATE UNIQUE INDEX refunds_one_per_payment ON refunds (payment_id);
 
 CREATE TABLE idempotency_keys (

@@ -4,7 +4,7 @@
 --     payments → bookings → show_seats (by seat_id) → seat_locks
 --
 -- Times come from the database clock (clock_timestamp() once the rows are held), never from
--- the application server (seed §10.2 case 6).
+-- the application server, whose clocks may disagree.
 
 CREATE FUNCTION admitone_lock_seats(
     p_show uuid, p_seats text[], p_visitor text, p_lock uuid, p_seconds integer

@@ -1,7 +1,7 @@
 -- The sandbox payment gateway: a pretend payment service provider bundled with admitone
--- (CONTRACT.md, "Payments"). Its tables are the provider's own books, not the booking core's:
--- no foreign keys into payments, just as a real provider knows our payment ids only as
--- references we sent it.
+-- (README, "API": the sandbox routes). Its tables are the provider's own books, not the
+-- booking core's: no foreign keys into payments, just as a real provider knows our payment ids
+-- only as references we sent it.
 
 CREATE TABLE sandbox_charges (
     payment_id     uuid PRIMARY KEY,

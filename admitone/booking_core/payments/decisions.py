@@ -29,8 +29,8 @@ def decide_settlement(
     """The action for ``reported`` on a payment in ``payment_status``.
 
     ``seats_held`` is true when the booking's lock is still active and holds every seat of the
-    booking with an expiry still in the future (seed §10.2 case 3: check the lock before
-    confirming; if it expired, fail the booking and refund).
+    booking with an expiry still in the future: a payment that succeeds after its lock
+    expired confirms nothing and is refunded, because the seats may have gone to another fan.
 
     - A confirmed booking is never undone by a late failure, and a settled payment is settled
       once: repeats are ignored.

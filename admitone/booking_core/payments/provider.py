@@ -23,7 +23,7 @@ class PaymentProvider(Protocol):
         ...
 
     async def fetch_status(self, payment_id: str) -> ChargeStatus:
-        """Ask the gateway what became of a charge (reconciliation, seed §10.2 case 2)."""
+        """Ask the gateway what became of a charge (reconciliation of a lost webhook)."""
         ...
 
     async def refund(self, *, payment_id: str, refund_id: str, amount: Decimal) -> None:

@@ -1,4 +1,4 @@
-"""Reconciliation (seed §10.2 case 2): settle payments whose webhook was delayed or lost.
+"""Reconciliation: settle payments whose webhook was delayed or lost.
 
 A payment still INITIATED ``reconcile_after_seconds`` after it began, or past its payment
 window, is looked up at the gateway. A SUCCESS or FAILED answer is settled through the same

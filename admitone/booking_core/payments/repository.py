@@ -16,8 +16,10 @@ import asyncpg
 import msgspec
 from asyncpg.pool import PoolConnectionProxy
 
-from admitone.booking_core.sqlfiles import sql
+from admitone.db.sql import sql_folder
 from admitone.outages import translates
+
+sql = sql_folder("admitone.booking_core")
 
 Connection = asyncpg.Connection | PoolConnectionProxy
 _encode = msgspec.json.Encoder(decimal_format="string").encode
@@ -41,11 +43,7 @@ class PaymentRepository:
     ) -> bool:
         """Record a webhook event id; False when it was seen before (the duplicate waits for
         the first delivery's transaction, so it never settles twice)."""
-        fresh = await conn.fetchval(
-            "INSERT INTO webhook_events (event_id, payment_id, status) VALUES ($1, $2, $3)"
-            " ON CONFLICT (event_id) DO NOTHING RETURNING true",
-            event_id, payment_id, status,
-        )
+        fresh = await conn.fetchval(sql("record_event"), event_id, payment_id, status)
         return bool(fresh)
 
     async def settlement_payment(
@@ -77,19 +75,11 @@ class PaymentRepository:
         await conn.execute(sql("settlement_mark_payment"), payment_id, status, transaction_id, now)
 
     async def confirm_booking(self, conn: Connection, booking_id: uuid.UUID, now: datetime) -> None:
-        await conn.execute(
-            "UPDATE bookings SET status = 'CONFIRMED', confirmed_at = $2, updated_at = $2"
-            " WHERE id = $1",
-            booking_id, now,
-        )
+        await conn.execute(sql("confirm_booking"), booking_id, now)
 
     async def fail_booking(self, conn: Connection, booking_id: uuid.UUID, now: datetime) -> bool:
         """PENDING → FAILED; False when the booking was not PENDING."""
-        moved = await conn.fetchval(
-            "UPDATE bookings SET status = 'FAILED', updated_at = $2"
-            " WHERE id = $1 AND status = 'PENDING' RETURNING true",
-            booking_id, now,
-        )
+        moved = await conn.fetchval(sql("fail_booking"), booking_id, now)
         return bool(moved)
 
     async def book_seats(
@@ -97,7 +87,7 @@ class PaymentRepository:
         booking_id: uuid.UUID, now: datetime,
     ) -> list[str]:
         rows = await conn.fetch(sql("settlement_book_seats"), show_id, lock_id, booking_id, now)
-        await conn.execute("UPDATE booking_seats SET held = true WHERE booking_id = $1", booking_id)
+        await conn.execute(sql("hold_booking_seats"), booking_id)
         return sorted(row["seat_id"] for row in rows)
 
     async def free_seats(
@@ -110,11 +100,7 @@ class PaymentRepository:
         self, conn: Connection, lock_id: uuid.UUID, status: str, now: datetime
     ) -> bool:
         """An ACTIVE lock takes ``status``; False when it was no longer active."""
-        moved = await conn.fetchval(
-            "UPDATE seat_locks SET status = $2, updated_at = $3"
-            " WHERE id = $1 AND status = 'ACTIVE' RETURNING true",
-            lock_id, status, now,
-        )
+        moved = await conn.fetchval(sql("mark_lock"), lock_id, status, now)
         return bool(moved)
 
     async def insert_refund(
@@ -133,17 +119,14 @@ class PaymentRepository:
         return refund
 
     async def add_outbox(self, conn: Connection, topic: str, payload: Mapping[str, Any]) -> None:
-        await conn.execute(
-            "INSERT INTO outbox (topic, payload) VALUES ($1, $2::jsonb)", topic, _json(payload)
-        )
+        await conn.execute(sql("add_outbox"), topic, _json(payload))
 
     async def add_audit(
         self, conn: Connection, actor: str, entries: list[tuple[str, str, str, Mapping[str, Any]]]
     ) -> None:
         """Audit rows ``(entity, entity_id, action, data)`` by ``actor``."""
         await conn.executemany(
-            "INSERT INTO audit_log (actor, entity, entity_id, action, data)"
-            " VALUES ($1, $2, $3, $4, $5::jsonb)",
+            sql("add_audit"),
             [(actor, entity, entity_id, action, _json(data))
              for entity, entity_id, action, data in entries],
         )

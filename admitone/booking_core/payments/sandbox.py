@@ -30,10 +30,12 @@ from admitone.booking_core.payments.models import (
 )
 from admitone.booking_core.payments.provider import ChargeStatus, RefundRejectedError
 from admitone.booking_core.payments.signature import SIGNATURE_HEADER, signature_header
-from admitone.booking_core.sqlfiles import sql
+from admitone.db.sql import sql_folder
 from admitone.errors import ConflictError, PaymentNotFoundError
 from admitone.ids import uuid_or_none
 from admitone.settings import Settings
+
+sql = sql_folder("admitone.booking_core")
 
 log = structlog.get_logger(__name__)
 
@@ -118,10 +120,7 @@ class SandboxGateway:
                 raise RefundRejectedError(f"charge {payment_id} was not paid ({charge['status']})")
             if charge["refunded_amount"] + amount > charge["amount"]:
                 raise RefundRejectedError(f"refund exceeds what is left of charge {payment_id}")
-            await conn.execute(
-                "INSERT INTO sandbox_refunds (refund_id, payment_id, amount) VALUES ($1, $2, $3)",
-                rid, pid, amount,
-            )
+            await conn.execute(sql("sandbox_insert_refund"), rid, pid, amount)
         log.info("sandbox_refund_recorded", payment_id=payment_id, refund_id=refund_id)
 
     # The sandbox's own side ----------------------------------------------------------------

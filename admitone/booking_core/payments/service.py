@@ -1,4 +1,4 @@
-"""Payment settlement (seed §4.3, §10.1, §10.2 cases 2, 3, 5): what a payment outcome does.
+"""Payment settlement: what a payment outcome does to the payment, booking, seats and lock.
 
 Every outcome — a webhook, or reconciliation asking the gateway — is settled by
 :meth:`PaymentService.settle` in one transaction that takes its row locks in the one order every
@@ -181,7 +181,8 @@ class PaymentService:
             booked = await self.repository.book_seats(conn, show_id, lock_id, bid, now)
             await self.repository.mark_lock(conn, lock_id, "CONVERTED", now)
             await self.repository.add_outbox(conn, "booking.confirmed", {
-                **ids, "reference": booking["reference"], "seatIds": booked,
+                **ids, "visitorId": booking["visitor_id"], "reference": booking["reference"],
+                "seatIds": booked,
                 "amount": booking["amount"], "currency": booking["currency"].strip(),
             })
             audit += [

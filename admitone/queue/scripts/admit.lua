@@ -1,4 +1,4 @@
--- admit.lua: one admission tick of one room (DESIGN "path of one fan", step 3).
+-- admit.lua: one admission tick of one room (README, "The parts": the path of one fan).
 --   1. refuse a stale scheduler: its fencing number is lower than one already seen;
 --   2. drop active sessions that ended (their slots free up);
 --   3. number the pre-queue once startsAt has passed;

@@ -1,4 +1,4 @@
--- RoomRepository.lock: one show's waiting-room settings, locked for a change (PATCH).
+-- RoomRepository.patch: $1 show id: one show's waiting-room settings, locked for a change.
 SELECT show_id, enabled, release_rate_per_minute, max_active, session_seconds, queue_mode, opens_at,
     starts_at, paused, fail_open, abandon_grace_seconds, pow_difficulty_bits, updated_at
 FROM waiting_rooms

@@ -1,4 +1,4 @@
--- Waiting rooms (issue 3): one row of settings per show, mirrored into Redis where the queue
+-- Waiting rooms: one row of settings per show, mirrored into Redis where the queue
 -- lives. Redis keeps nothing on disk; after a restart the rooms are restored from here.
 CREATE TABLE waiting_rooms (
     show_id                 uuid PRIMARY KEY REFERENCES shows (id),

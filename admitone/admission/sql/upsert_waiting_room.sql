@@ -1,4 +1,4 @@
--- RoomRepository.upsert: create or replace one show's waiting-room settings.
+-- RoomRepository.put and .patch: create or replace one show's waiting-room settings.
 INSERT INTO waiting_rooms (show_id, enabled, release_rate_per_minute, max_active, session_seconds,
     queue_mode, opens_at, starts_at, paused, fail_open, abandon_grace_seconds, pow_difficulty_bits,
     updated_at)

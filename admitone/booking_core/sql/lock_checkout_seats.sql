@@ -1,5 +1,6 @@
--- $1 lock id: the lock's seats, held in seat_id order until commit (lock order: show_seats,
--- then seat_locks), with what checkout needs to judge and price them.
+-- CheckoutRepository.lock_checkout_seats: $1 lock id: the lock's seats, held in seat_id order
+-- until commit (lock order: show_seats, then seat_locks), with what checkout needs to judge and
+-- price them.
 SELECT ss.seat_id, ss.price, ss.status, ss.lock_id, ss.locked_until
   FROM show_seats ss
   JOIN seat_locks l ON l.show_id = ss.show_id AND ss.seat_id = ANY (l.seat_ids)
