@@ -196,14 +196,7 @@ class CatalogService:
         return self._details.put(show, found)
 
     async def _load_details(self, show: uuid.UUID, show_id: str) -> ShowDetails:
-        row = await self.pool.fetchrow(
-            "SELECT sh.id, sh.show_time, sh.currency, mv.title, mv.language, mv.duration_minutes,"
-            " t.name AS theater, t.city, t.address, t.timezone, sc.name AS screen"
-            " FROM shows sh JOIN movies mv ON mv.id = sh.movie_id"
-            " JOIN screens sc ON sc.id = sh.screen_id JOIN theaters t ON t.id = sc.theater_id"
-            " WHERE sh.id = $1",
-            show,
-        )
+        row = await self.pool.fetchrow(sql("show_details"), show)
         if row is None:
             raise ShowNotFoundError(f"No show has the id {show_id}")
         limit = (await self.get_show(show_id)).max_seats_per_visitor
