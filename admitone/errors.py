@@ -199,6 +199,13 @@ class WaitingRoomNotFoundError(NotFoundError):
     title = "No waiting room"
 
 
+class DrawNotFoundError(NotFoundError):
+    """The show's room has no pre-queue draw (it is not a RANDOM_PREQUEUE room)."""
+
+    code = "DRAW_NOT_FOUND"
+    title = "No pre-queue draw"
+
+
 class QueueClosedError(ConflictError):
     """The show's waiting room is switched off: nobody can join now."""
 

@@ -20,6 +20,10 @@ import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+ALGORITHM = (
+    "commitment = sha256(seed); order = entries sorted by the first 52 bits of "
+    "hmac_sha256(seed, entryId), ascending; entryId = sha1(\"entry:\" + visitorId)[:16]"
+)
 SEED_BYTES = 32
 ENTRY_ID_CHARS = 16
 # A Redis score is a double: 52 bits of the HMAC fit exactly, so scores compare as the digests'

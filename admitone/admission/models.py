@@ -106,6 +106,7 @@ class JoinOut(msgspec.Struct, frozen=True, kw_only=True, rename="camel", omit_de
     estimated_wait_seconds: int | None
     access_token: str | None = None
     access_expires_at: datetime | None = None
+    entry_id: str | None = None
 
 
 class StatusOut(msgspec.Struct, frozen=True, kw_only=True, rename="camel", omit_defaults=True):
@@ -118,6 +119,25 @@ class StatusOut(msgspec.Struct, frozen=True, kw_only=True, rename="camel", omit_
     ticket_number: int | None = None
     access_token: str | None = None
     access_expires_at: datetime | None = None
+    entry_id: str | None = None
+
+
+class DrawOut(msgspec.Struct, frozen=True, kw_only=True, rename="camel", omit_defaults=True):
+    """``GET /api/v1/queue/{showId}/draw``: the pre-queue lottery of a RANDOM_PREQUEUE room.
+
+    Before the draw (``status`` COMMITTED) only the commitment, SHA-256 of the secret seed.
+    After it (DRAWN) also the seed (hex) and every entry id in drawn order: the entry at index
+    i holds ticket ``firstTicket + i``. Check it with ``admitone verify-draw``."""
+
+    show_id: str
+    status: Literal["COMMITTED", "DRAWN"]
+    commitment: str
+    committed_at: datetime
+    drawn_at: datetime | None = None
+    seed: str | None = None
+    first_ticket: int | None = None
+    entries: list[str] | None = None
+    algorithm: str | None = None
 
 
 class ChallengeOut(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):

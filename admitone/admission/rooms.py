@@ -16,6 +16,7 @@ from asyncpg.pool import PoolConnectionProxy
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from admitone.admission import draw
 from admitone.admission.models import WaitingRoomIn, WaitingRoomPatch
 from admitone.booking_core.sqlfiles import sql
 from admitone.errors import InvalidRequestError, ShowNotFoundError, WaitingRoomNotFoundError
@@ -76,6 +77,19 @@ async def _audit(
     )
 
 
+async def _commit_draw(conn: Connection, show: uuid.UUID, queue_mode: str) -> None:
+    """A RANDOM_PREQUEUE room gets its draw seed once, with the commitment published from now
+    on (``admission/draws.py``); a room that has one keeps it."""
+    if queue_mode != "RANDOM_PREQUEUE":
+        return
+    seed = draw.new_seed()
+    await conn.execute(
+        "INSERT INTO queue_draws (show_id, seed, commitment) VALUES ($1, $2, $3)"
+        " ON CONFLICT (show_id) DO NOTHING",
+        show, seed, draw.commitment(seed),
+    )
+
+
 class RoomRepository:
     """The ``waiting_rooms`` and ``token_revocations`` tables, and the audit log of changes."""
 
@@ -105,6 +119,7 @@ class RoomRepository:
             if not await conn.fetchval("SELECT 1 FROM shows WHERE id = $1", show):
                 raise ShowNotFoundError(f"No show has the id {show_id}")
             row = await _upsert(conn, show, values)
+            await _commit_draw(conn, show, values["queue_mode"])
             await _audit(conn, actor, "waiting_room", show_id, "WAITING_ROOM_SET", data=values)
         return _room(row)
 
@@ -119,6 +134,7 @@ class RoomRepository:
             values = {name: row[name] for name in _FIELDS} | changes
             _check(values)
             row = await _upsert(conn, show, values)
+            await _commit_draw(conn, show, values["queue_mode"])
             await _audit(conn, actor, "waiting_room", show_id, "WAITING_ROOM_CHANGED",
                          data={"changes": changes, "before": before})
         return _room(row)

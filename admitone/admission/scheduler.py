@@ -16,6 +16,7 @@ from collections.abc import Callable
 
 import structlog
 
+from admitone.admission.draws import Draws
 from admitone.admission.lease import SchedulerLease
 from admitone.admission.rooms import REDIS_DOWN, RoomSettings
 from admitone.queue.models import TickResult, WaitingRoom
@@ -31,7 +32,10 @@ class AdmissionScheduler:
         self, store: QueueStore, settings: RoomSettings, lease: SchedulerLease, *,
         tick_seconds: float = 1.0, refresh_seconds: float = 2.0, max_looked: int = 10_000,
         on_tick: Callable[[dict[str, TickResult]], None] | None = None,
+        draws: Draws | None = None,
     ) -> None:
+        self.draws = draws
+        self._published: set[str] = set()  # rooms whose pre-queue draw is in PostgreSQL
         self.store = store
         self.settings = settings
         self.lease = lease
@@ -112,10 +116,22 @@ class AdmissionScheduler:
         if result.config_version != room.version:
             await self._resync(show)
         await self._keep_ticket_floor(show, result.tickets_issued)
+        await self._publish_draw(room, result)
         if result.admitted or result.abandoned:
             log.info("batch_admitted", show_id=show, count=len(result.admitted),
                      abandoned=result.abandoned, active=result.active, waiting=result.waiting)
         return show, result
+
+    async def _publish_draw(self, room: WaitingRoom, result: TickResult) -> None:
+        """Right after a random pre-queue is drawn, keep the draw in PostgreSQL (and so
+        publish it), before anything can make Redis forget it."""
+        show = room.show_id
+        if (self.draws is None or room.queue_mode != "RANDOM_PREQUEUE"
+                or result.phase in {"PREQUEUE", "NOTOPEN", "CLOSED"} or show in self._published):
+            return
+        published = await self.draws.published(show)
+        if published.status == "DRAWN":
+            self._published.add(show)
 
     async def _keep_ticket_floor(self, show: str, issued: int) -> None:
         """Keep PostgreSQL's ticket floor above every ticket handed out, with room for as many

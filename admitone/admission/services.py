@@ -11,6 +11,7 @@ import asyncpg
 import structlog
 from redis.asyncio import Redis
 
+from admitone.admission.draws import DrawRepository, Draws
 from admitone.admission.keys import KeyRing
 from admitone.admission.lease import SchedulerLease
 from admitone.admission.models import WaitingRoomIn
@@ -36,6 +37,7 @@ class AdmissionServices:
     rooms: WaitingRoomService
     revocations: Revocations
     scheduler: AdmissionScheduler
+    draws: Draws
     tokens: TokenService
     keys_folder: Path
     pool: asyncpg.Pool
@@ -78,6 +80,7 @@ def build_admission(
 ) -> AdmissionServices:
     store = QueueStore(redis)
     room_settings = RoomSettings(RoomRepository(pool), store)
+    draws = Draws(DrawRepository(pool), store)
     pow_checker = ProofOfWork(
         load_or_create_secret(settings.data_dir, "pow-secret"), settings.pow_challenge_seconds
     )
@@ -86,13 +89,14 @@ def build_admission(
         settings=room_settings,
         rooms=WaitingRoomService(
             store, room_settings, tokens, pow_checker,
-            queue_token_seconds=settings.queue_token_seconds,
+            queue_token_seconds=settings.queue_token_seconds, draws=draws,
         ),
         revocations=Revocations(store, room_settings),
         scheduler=AdmissionScheduler(
             store, room_settings, SchedulerLease(store, settings.scheduler_lease_seconds),
-            tick_seconds=settings.admission_tick_seconds,
+            tick_seconds=settings.admission_tick_seconds, draws=draws,
         ),
+        draws=draws,
         tokens=tokens,
         keys_folder=settings.data_dir / "keys",
         pool=pool,

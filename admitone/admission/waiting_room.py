@@ -13,7 +13,9 @@ from typing import TypeVar
 import msgspec
 import structlog
 
+from admitone.admission import draw
 from admitone.admission import pow as proof
+from admitone.admission.draws import Draws
 from admitone.admission.models import ChallengeOut, JoinOut, ProgressOut, RoomStats, StatusOut
 from admitone.admission.rate import estimated_wait_seconds
 from admitone.admission.revocation import session_jti
@@ -29,7 +31,12 @@ from admitone.errors import (
     WaitingRoomNotFoundError,
 )
 from admitone.queue.models import Place, Progress, WaitingRoom
-from admitone.queue.store import QueueStore, RoomStateMissingError, new_visitor_id
+from admitone.queue.store import (
+    DrawSeedNeededError,
+    QueueStore,
+    RoomStateMissingError,
+    new_visitor_id,
+)
 
 log = structlog.get_logger(__name__)
 # How long an access token for a show without a waiting room lasts: browse, pick, pay.
@@ -42,6 +49,14 @@ _PROGRESS_STATUS = {"OPEN": "OPEN", "PREQUEUE": "PREQUEUE", "PAUSED": "PAUSED"}
 _encode = msgspec.json.Encoder().encode
 
 
+def _draw_scorer(seed: bytes) -> Callable[[str], float | None]:
+    return lambda visitor: draw.draw_score(seed, draw.entry_id(visitor))
+
+
+def _no_score(_visitor: str) -> float | None:
+    return None
+
+
 def _moment(ms: int) -> datetime:
     return datetime.fromtimestamp(ms / 1000, tz=UTC)
 
@@ -52,8 +67,10 @@ class WaitingRoomService:
     def __init__(
         self, store: QueueStore, settings: RoomSettings, tokens: TokenService,
         pow_checker: proof.ProofOfWork, *, queue_token_seconds: int,
+        draws: Draws | None = None,
     ) -> None:
         self.store = store
+        self.draws = draws
         self.settings = settings
         self.tokens = tokens
         self.pow = pow_checker
@@ -86,13 +103,24 @@ class WaitingRoomService:
         show = canonical_show_id(show_id)
         claims = self._verify(show, queue_token, binding) if queue_token else None
         solved = self.pow.check(show, *pow_answer) if pow_answer else None
-        try:
-            place = await self._mirrored(show, lambda: self.store.join(
+
+        def join(scorer: Callable[[str], float | None] | None) -> Awaitable[Place]:
+            return self.store.join(
                 show, token_visitor=claims.sub if claims else "",
                 token_ticket=claims.tkt if claims else 0, token_epoch=claims.ep if claims else "",
                 pow_challenge=solved.challenge_id if solved else "",
                 pow_bits=solved.bits if solved else 0, pow_ttl_ms=solved.ttl_ms if solved else 0,
-            ))
+                prequeue_score=scorer,
+            )
+
+        try:
+            try:
+                place = await self._mirrored(show, lambda: join(self._scorer(show)))
+            except DrawSeedNeededError:
+                seed = await self.draws.seed(show) if self.draws else None
+                place = await self._mirrored(
+                    show, lambda: join(None if seed is None else _draw_scorer(seed))
+                )
         except REDIS_DOWN as exc:
             return await self._join_without_redis(show, claims, binding, exc)
         except WaitingRoomNotFoundError:
@@ -119,7 +147,26 @@ class WaitingRoomService:
             ticket_number=place.ticket if numbered else None,
             position=place.position if numbered else None, total_in_queue=place.total,
             estimated_wait_seconds=await self._eta(show, place) if numbered else None,
+            entry_id=self._entry_id(show, place),
         )
+
+    def _scorer(self, show: str) -> Callable[[str], float | None] | None:
+        """The draw score of a new pre-queue fan when the room's seed is known here; a
+        function answering ``None`` (join.lua then asks for it) while it is not; no function at
+        all in a process without draws (a random score then)."""
+        if self.draws is None:
+            return None
+        seed = self.draws.cached_seed(show)
+        return _draw_scorer(seed) if seed is not None else _no_score
+
+    def _entry_id(self, show: str, place: Place) -> str | None:
+        """The fan's public entry id in the show's draw (pre-queue places, and places in a
+        room that has a draw)."""
+        if place.status == "PREQUEUE" or (
+            self.draws is not None and self.draws.cached_seed(show) is not None
+        ):
+            return draw.entry_id(place.visitor_id)
+        return None
 
     def _refuse_closed(self, place: Place) -> None:
         if place.status == "CLOSED":
@@ -233,6 +280,7 @@ class WaitingRoomService:
             position=place.position if numbered else None, total_in_queue=place.total,
             estimated_wait_seconds=await self._eta(show, place) if numbered else None,
             ticket_number=place.ticket if numbered else None,
+            entry_id=self._entry_id(show, place),
         )
 
     async def leave(self, show_id: str, *, binding: str, queue_token: str | None) -> None:

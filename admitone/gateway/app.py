@@ -26,6 +26,7 @@ from admitone.gateway.middleware import request_id_middleware
 from admitone.gateway.problems import EXCEPTION_HANDLERS
 from admitone.gateway.routes import admin_catalog, admin_rooms, browse, seats, service
 from admitone.gateway.routes import bookings as booking_routes
+from admitone.gateway.routes import draw as draw_routes
 from admitone.gateway.routes import payments as payment_routes
 from admitone.gateway.routes import queue as queue_routes
 from admitone.gateway.routes import sandbox as sandbox_routes
@@ -63,6 +64,7 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Lites
             *(sandbox_routes.ROUTES if settings.sandbox_payments else []),
             admin_catalog.router,
             *queue_routes.ROUTES,
+            *draw_routes.ROUTES,
             *token_routes.ROUTES,
             admin_rooms.router,
             *pages.ROUTES,

@@ -111,3 +111,12 @@ class Progress(msgspec.Struct, frozen=True, kw_only=True):
     abandoned_total: int
     observed_per_minute: float
     now_ms: int
+
+
+class DrawnPrequeue(msgspec.Struct, frozen=True, kw_only=True):
+    """The pre-queue draw as Redis recorded it at startsAt: public entry ids in drawn order,
+    the first of them holding ticket ``first_ticket``."""
+
+    drawn_at_ms: int
+    first_ticket: int
+    entries: list[str]

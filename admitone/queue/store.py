@@ -19,7 +19,7 @@ from typing import Any
 from redis.asyncio import Redis
 
 from admitone.queue import keys
-from admitone.queue.models import Place, Progress, TickResult, WaitingRoom
+from admitone.queue.models import DrawnPrequeue, Place, Progress, TickResult, WaitingRoom
 
 VISITOR_ID_BYTES = 9  # 72 random bits → 12 characters of base64url
 
@@ -34,6 +34,15 @@ class RoomStateMissingError(Exception):
 
     def __init__(self, show_id: str) -> None:
         super().__init__(f"no waiting-room settings in Redis for show {show_id}")
+        self.show_id = show_id
+
+
+class DrawSeedNeededError(Exception):
+    """A new place in a random pre-queue needs its draw score: find the room's seed and join
+    again with it."""
+
+    def __init__(self, show_id: str) -> None:
+        super().__init__(f"a pre-queue place in show {show_id} needs its draw score")
         self.show_id = show_id
 
 
@@ -102,18 +111,27 @@ class QueueStore:
         self, show_id: str, *, visitor_id: str | None = None, token_visitor: str = "",
         token_ticket: int = 0, token_epoch: str = "", pow_challenge: str = "",
         pow_bits: int = 0, pow_ttl_ms: int = 0,
+        prequeue_score: Callable[[str], float | None] | None = None,
     ) -> Place:
         """Make a place (or keep the one a verified queue token names); see join.lua.
 
-        Raises :class:`RoomStateMissingError` when the room's settings are not in Redis.
+        A new fan in a random pre-queue enters at ``prequeue_score(visitor id)``, its score in
+        the verifiable draw (``admission/draw.py``); without that function, at a score from
+        ``rng``. Raises :class:`RoomStateMissingError` when the room's settings are not in
+        Redis, and :class:`DrawSeedNeededError` when the function answered ``None`` (seed not
+        known yet) and the place needs a draw score.
         """
         pow_key = keys.pow_key(show_id, pow_challenge or "none")
         for _ in range(3):
+            visitor = visitor_id or new_visitor_id()
+            score = prequeue_score(visitor) if prequeue_score else self.rng.random()
             reply = await self._room(
-                "join", show_id, visitor_id or new_visitor_id(), token_visitor, token_ticket,
-                token_epoch, repr(self.rng.random()), pow_challenge, pow_bits, pow_ttl_ms,
-                extra_keys=(pow_key,),
+                "join", show_id, visitor, token_visitor, token_ticket,
+                token_epoch, "" if score is None else repr(score), pow_challenge, pow_bits,
+                pow_ttl_ms, extra_keys=(pow_key,),
             )
+            if _text(reply[0]) == "NEEDSEED":
+                raise DrawSeedNeededError(show_id)
             if _text(reply[0]) != "RETRY":
                 break
             visitor_id = None
@@ -180,6 +198,21 @@ class QueueStore:
             keys=[keys.config_key(show), keys.state_key(show), keys.revoked_key(show)], args=args
         )
         return _text(epoch)
+
+    async def drawn_prequeue(self, show_id: str) -> DrawnPrequeue | None:
+        """The pre-queue draw as the room recorded it at startsAt (lib.lua
+        ``number_prequeue``), or ``None`` before it (or when Redis lost it)."""
+        at, first, entries = await self.redis.hmget(
+            keys.state_key(show_id), ["draw_at", "draw_first", "draw_entries"]
+        )
+        if at is None:
+            return None
+        packed = _text(entries or b"")
+        width = 16
+        return DrawnPrequeue(
+            drawn_at_ms=int(at), first_ticket=int(first or 0),
+            entries=[packed[i:i + width] for i in range(0, len(packed), width)],
+        )
 
     async def config_version(self, show_id: str) -> str | None:
         value = await self.redis.hget(keys.config_key(show_id), "ver")

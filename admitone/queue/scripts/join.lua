@@ -7,15 +7,17 @@
 -- ARGV[3] the visitor id of a verified queue token, or ''
 -- ARGV[4] that token's ticket number (0 for none or a pre-queue token)
 -- ARGV[5] that token's epoch (the room state it was issued in), or ''
--- ARGV[6] a uniformly random score in [0, 1): the place of a new fan in a random pre-queue
+-- ARGV[6] the place in [0, 1) of a new fan in a random pre-queue: its draw score (see
+--         admission/draw.py), or '' when the caller does not know the room's draw seed
 -- ARGV[7] the proof-of-work challenge id, or '' when none was presented
 -- ARGV[8] the difficulty in bits that the presented proof of work meets (0 for none)
 -- ARGV[9] how long a spent challenge is remembered (ms)
 --
 -- Returns the visitor reply of lib.lua: WAITING / PREQUEUE / ADMITTED for the (new or kept)
 -- place; CLOSED, NOTOPEN (at_ms = opensAt), NOCONFIG (settings missing: sync and retry),
--- POW_REQUIRED (position = bits needed), POW_REUSED, or RETRY (visitor id taken; never in
--- practice with 72 random bits).
+-- POW_REQUIRED (position = bits needed), POW_REUSED, NEEDSEED (a new pre-queue place needs
+-- the draw score ARGV[6] did not carry: call again with it), or RETRY (visitor id taken; never
+-- in practice with 72 random bits).
 
 local now = now_ms()
 local cfg = load_config()
@@ -50,6 +52,10 @@ if token_vid ~= '' then
 end
 
 -- A new place.
+local drawn = ph == 'PREQUEUE' and cfg.mode == 'RANDOM_PREQUEUE'
+if drawn and ARGV[6] == '' then
+  return {'NEEDSEED'}
+end
 if cfg.pow > 0 then
   if ARGV[7] == '' or (tonumber(ARGV[8]) or 0) < cfg.pow then
     return reply('POW_REQUIRED', '', 0, cfg.pow, 0, 0, ph)
@@ -64,7 +70,7 @@ if redis.call('HEXISTS', K_VISITORS, vid) == 1 then
   return {'RETRY'}
 end
 local ticket, score
-if ph == 'PREQUEUE' and cfg.mode == 'RANDOM_PREQUEUE' then
+if drawn then
   ticket = 0
   score = tonumber(ARGV[6])
 else

@@ -62,19 +62,27 @@ local function phase(cfg, now)
   return 'OPEN'
 end
 
--- Once startsAt has passed, give the pre-queue (scores in [0, 1), so already in a random order)
--- ticket numbers seq+1 … seq+n in that order, ahead of everyone who joins later. Runs in
--- whichever script first sees the time pass; afterwards it costs one O(log n) look.
+-- Once startsAt has passed, give the pre-queue (scores in [0, 1), so already in the drawn
+-- order) ticket numbers seq+1 … seq+n in that order, ahead of everyone who joins later, and
+-- record the draw in the state hash for publication (admission/draw.py): draw_at (unix ms),
+-- draw_first (the first ticket) and draw_entries, the fans' public entry ids in drawn order,
+-- 16 hex characters each, one after another (entry id = first 16 of sha1hex("entry:" ..
+-- visitor), as draw.entry_id computes it). Runs in whichever script first sees the time pass;
+-- afterwards it costs one O(log n) look.
 local function number_prequeue(cfg, now)
   if cfg.starts > 0 and now < cfg.starts then return end
   if #redis.call('ZRANGEBYSCORE', K_WAITING, '-inf', '(1', 'LIMIT', 0, 1) == 0 then return end
   local members = redis.call('ZRANGEBYSCORE', K_WAITING, '-inf', '(1')
   local seq = tonumber(redis.call('HGET', K_STATE, 'seq')) or 0
   local n = #members
+  local entries = {}
   for first = 1, n, CHUNK do
     local last = math.min(first + CHUNK - 1, n)
     local names = {}
-    for i = first, last do names[#names + 1] = members[i] end
+    for i = first, last do
+      names[#names + 1] = members[i]
+      entries[i] = string.sub(redis.sha1hex('entry:' .. members[i]), 1, 16)
+    end
     local recs = redis.call('HMGET', K_VISITORS, unpack(names))
     local zargs, hargs = {}, {}
     for j = 1, #names do
@@ -88,7 +96,8 @@ local function number_prequeue(cfg, now)
     redis.call('ZADD', K_WAITING, unpack(zargs))
     redis.call('HSET', K_VISITORS, unpack(hargs))
   end
-  redis.call('HSET', K_STATE, 'seq', seq + n)
+  redis.call('HSET', K_STATE, 'seq', seq + n, 'draw_at', now, 'draw_first', seq + 1,
+    'draw_entries', table.concat(entries))
 end
 
 -- Put back a visitor whose place was lost with Redis's state (its token names an older epoch),
