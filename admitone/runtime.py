@@ -13,12 +13,14 @@ from typing import Protocol
 import asyncpg
 from redis.asyncio import BlockingConnectionPool, Redis
 
+from admitone.admission.inventory import Inventory
 from admitone.admission.keys import KeyRing
 from admitone.admission.services import AdmissionServices, build_admission
 from admitone.admission.tokens import AccessTokenClaims, TokenService
 from admitone.booking_core.bookings import BookingService
 from admitone.booking_core.catalog import CatalogService
 from admitone.booking_core.checkout import CheckoutService
+from admitone.booking_core.inventory import SeatInventory
 from admitone.booking_core.outbox import OutboxWorker
 from admitone.booking_core.payments.gateway import PaymentGateway
 from admitone.booking_core.payments.reconcile import PaymentReconciler
@@ -117,7 +119,15 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
         gateway = SandboxGateway(pool, settings, webhook_secret)
         payments = PaymentService(pool, gateway, seat_events)
         catalog = CatalogService(pool, settings.max_seats_per_visitor)
-        admission = build_admission(settings, pool, redis, tokens)
+        seat_inventory = SeatInventory(pool)
+
+        async def inventory(show_id: str) -> Inventory:
+            counts = await seat_inventory.counts(show_id)
+            return Inventory(available=counts.available, locked=counts.locked,
+                             booked=counts.booked, orders=counts.orders,
+                             seats_ordered=counts.booked)
+
+        admission = build_admission(settings, pool, redis, tokens, inventory)
         services = Services(
             settings=settings,
             pool=pool,

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
+from admitone.admission.inventory import Chance
 from admitone.queue.models import QueueMode
 
 Rate = Annotated[int, Meta(ge=1, le=1_000_000)]
@@ -80,7 +81,9 @@ class RoomStats(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
     enabled: bool
 
 
-ProgressStatus = Literal["OPEN", "PREQUEUE", "PAUSED", "CLOSED"]
+# SOLD_OUT: no seat is free nor held; the queue resumes by itself if seats come back.
+ProgressStatus = Literal["OPEN", "PREQUEUE", "PAUSED", "SOLD_OUT", "CLOSED"]
+WaitingStatus = Literal["WAITING", "PREQUEUE", "SOLD_OUT", "ADMITTED"]
 
 
 class ProgressOut(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
@@ -95,10 +98,13 @@ class ProgressOut(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
 
 class JoinOut(msgspec.Struct, frozen=True, kw_only=True, rename="camel", omit_defaults=True):
     """``POST …/join``. ``ticketNumber``, ``position`` and ``estimatedWaitSeconds`` are null in a
-    random pre-queue (numbers are drawn at ``startsAt``); an ADMITTED answer also carries the
-    access token."""
+    random pre-queue (numbers are drawn at ``startsAt``; ``entryId`` names the fan's entry in
+    that draw); an ADMITTED answer also carries the access token, and ``seatsLeft`` with
+    ``fewSeatsLeft`` (fewer seats left than fans already choosing). A waiting fan's
+    ``chance`` says how likely tickets are at that place; SOLD_OUT: nothing is left now, the
+    place is kept in case seats come back."""
 
-    status: Literal["WAITING", "PREQUEUE", "ADMITTED"]
+    status: WaitingStatus
     token: str
     ticket_number: int | None
     position: int | None
@@ -107,12 +113,16 @@ class JoinOut(msgspec.Struct, frozen=True, kw_only=True, rename="camel", omit_de
     access_token: str | None = None
     access_expires_at: datetime | None = None
     entry_id: str | None = None
+    chance: Chance | None = None
+    seats_left: int | None = None
+    few_seats_left: bool | None = None
 
 
 class StatusOut(msgspec.Struct, frozen=True, kw_only=True, rename="camel", omit_defaults=True):
-    """``GET …/status``: WAITING / PREQUEUE with the place, or ADMITTED with the access token."""
+    """``GET …/status``: WAITING / PREQUEUE / SOLD_OUT with the place and its ``chance``, or
+    ADMITTED with the access token (and ``seatsLeft``, ``fewSeatsLeft``); see ``JoinOut``."""
 
-    status: Literal["WAITING", "PREQUEUE", "ADMITTED"]
+    status: WaitingStatus
     position: int | None = None
     total_in_queue: int | None = None
     estimated_wait_seconds: int | None = None
@@ -120,6 +130,9 @@ class StatusOut(msgspec.Struct, frozen=True, kw_only=True, rename="camel", omit_
     access_token: str | None = None
     access_expires_at: datetime | None = None
     entry_id: str | None = None
+    chance: Chance | None = None
+    seats_left: int | None = None
+    few_seats_left: bool | None = None
 
 
 class DrawOut(msgspec.Struct, frozen=True, kw_only=True, rename="camel", omit_defaults=True):

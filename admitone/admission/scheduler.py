@@ -17,6 +17,7 @@ from collections.abc import Callable
 import structlog
 
 from admitone.admission.draws import Draws
+from admitone.admission.inventory import InventorySource, conversion, seats_per_order
 from admitone.admission.lease import SchedulerLease
 from admitone.admission.rooms import REDIS_DOWN, RoomSettings
 from admitone.queue.models import TickResult, WaitingRoom
@@ -32,9 +33,10 @@ class AdmissionScheduler:
         self, store: QueueStore, settings: RoomSettings, lease: SchedulerLease, *,
         tick_seconds: float = 1.0, refresh_seconds: float = 2.0, max_looked: int = 10_000,
         on_tick: Callable[[dict[str, TickResult]], None] | None = None,
-        draws: Draws | None = None,
+        draws: Draws | None = None, inventory: InventorySource | None = None,
     ) -> None:
         self.draws = draws
+        self.inventory = inventory  # the booking core's seat counts of a show
         self._published: set[str] = set()  # rooms whose pre-queue draw is in PostgreSQL
         self.store = store
         self.settings = settings
@@ -101,6 +103,7 @@ class AdmissionScheduler:
         show = room.show_id
         tick_ms = int(self.tick_seconds * 1000)
         try:
+            await self._sync_inventory(show)
             try:
                 result = await self.store.tick(show, fence, tick_ms, self.max_looked)
             except RoomStateMissingError:
@@ -121,6 +124,19 @@ class AdmissionScheduler:
             log.info("batch_admitted", show_id=show, count=len(result.admitted),
                      abandoned=result.abandoned, active=result.active, waiting=result.waiting)
         return show, result
+
+    async def _sync_inventory(self, show: str) -> None:
+        """Before each tick, tell the room what is left behind it (lib.lua ``phase``: with
+        nothing left it admits nobody until seats come back)."""
+        if self.inventory is None:
+            return
+        seats = await self.inventory(show)
+        admitted = await self.store.admitted_total(show)
+        await self.store.set_inventory(
+            show, seats_left=seats.seats_left,
+            seats_per_order=seats_per_order(seats.orders, seats.seats_ordered),
+            buying_share=conversion(seats.orders, admitted),
+        )
 
     async def _publish_draw(self, room: WaitingRoom, result: TickResult) -> None:
         """Right after a random pre-queue is drawn, keep the draw in PostgreSQL (and so

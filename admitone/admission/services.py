@@ -12,6 +12,7 @@ import structlog
 from redis.asyncio import Redis
 
 from admitone.admission.draws import DrawRepository, Draws
+from admitone.admission.inventory import InventorySource
 from admitone.admission.keys import KeyRing
 from admitone.admission.lease import SchedulerLease
 from admitone.admission.models import WaitingRoomIn
@@ -76,7 +77,8 @@ class AdmissionServices:
 
 
 def build_admission(
-    settings: Settings, pool: asyncpg.Pool, redis: Redis, tokens: TokenService
+    settings: Settings, pool: asyncpg.Pool, redis: Redis, tokens: TokenService,
+    inventory: InventorySource | None = None,
 ) -> AdmissionServices:
     store = QueueStore(redis)
     room_settings = RoomSettings(RoomRepository(pool), store)
@@ -94,7 +96,7 @@ def build_admission(
         revocations=Revocations(store, room_settings),
         scheduler=AdmissionScheduler(
             store, room_settings, SchedulerLease(store, settings.scheduler_lease_seconds),
-            tick_seconds=settings.admission_tick_seconds, draws=draws,
+            tick_seconds=settings.admission_tick_seconds, draws=draws, inventory=inventory,
         ),
         draws=draws,
         tokens=tokens,

@@ -8,7 +8,7 @@ import math
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import TypeVar
+from typing import Literal, TypeVar
 
 import msgspec
 import structlog
@@ -16,6 +16,7 @@ import structlog
 from admitone.admission import draw
 from admitone.admission import pow as proof
 from admitone.admission.draws import Draws
+from admitone.admission.inventory import Chance, ticket_chance
 from admitone.admission.models import ChallengeOut, JoinOut, ProgressOut, RoomStats, StatusOut
 from admitone.admission.rate import estimated_wait_seconds
 from admitone.admission.revocation import session_jti
@@ -45,8 +46,32 @@ T = TypeVar("T")
 
 PROGRESS_CACHE_SECONDS = 1.0
 _CACHED_SHOWS = 10_000
-_PROGRESS_STATUS = {"OPEN": "OPEN", "PREQUEUE": "PREQUEUE", "PAUSED": "PAUSED"}
+_PROGRESS_STATUS = {
+    "OPEN": "OPEN", "PREQUEUE": "PREQUEUE", "PAUSED": "PAUSED", "SOLDOUT": "SOLD_OUT",
+}
 _encode = msgspec.json.Encoder().encode
+
+
+def _waiting_status(place: Place) -> Literal["WAITING", "PREQUEUE", "SOLD_OUT"]:
+    if place.status == "PREQUEUE":
+        return "PREQUEUE"
+    return "SOLD_OUT" if place.status == "SOLDOUT" else "WAITING"
+
+
+def _chance(place: Place) -> Chance | None:
+    """How likely tickets are at the fan's place, once the room knows its seats."""
+    if place.seats_left < 0:
+        return None
+    return ticket_chance(position=place.position, active=place.active,
+                         seats_left=place.seats_left, per_order=place.seats_per_order,
+                         buying_share=place.buying_share)
+
+
+def _seats_for_admitted(place: Place) -> tuple[int | None, bool | None]:
+    """Seats left, and whether fewer are left than admitted fans choosing (this one too)."""
+    if place.seats_left < 0:
+        return None, None
+    return place.seats_left, place.seats_left < place.active
 
 
 def _draw_scorer(seed: bytes) -> Callable[[str], float | None]:
@@ -138,16 +163,18 @@ class WaitingRoomService:
         )
         if place.status == "ADMITTED":
             access, expires = self._access_token(show, place.visitor_id, place.at_ms)
+            seats_left, few = _seats_for_admitted(place)
             return JoinOut(status="ADMITTED", token=token, ticket_number=place.ticket or None,
                            position=0, total_in_queue=0, estimated_wait_seconds=0,
-                           access_token=access, access_expires_at=expires)
+                           access_token=access, access_expires_at=expires,
+                           seats_left=seats_left, few_seats_left=few)
         numbered = place.ticket > 0
         return JoinOut(
-            status="PREQUEUE" if place.status == "PREQUEUE" else "WAITING", token=token,
+            status=_waiting_status(place), token=token,
             ticket_number=place.ticket if numbered else None,
             position=place.position if numbered else None, total_in_queue=place.total,
             estimated_wait_seconds=await self._eta(show, place) if numbered else None,
-            entry_id=self._entry_id(show, place),
+            entry_id=self._entry_id(show, place), chance=_chance(place) if numbered else None,
         )
 
     def _scorer(self, show: str) -> Callable[[str], float | None] | None:
@@ -233,7 +260,9 @@ class WaitingRoomService:
         )
         return token, _moment(ends_ms // 1000 * 1000)
 
-    async def _eta(self, show: str, place: Place) -> int:
+    async def _eta(self, show: str, place: Place) -> int | None:
+        if place.status == "SOLDOUT":
+            return None  # nobody is let in until seats come back: no time to promise
         wait = estimated_wait_seconds(
             place.position, place.observed_per_minute, place.release_rate_per_minute
         )
@@ -273,14 +302,16 @@ class WaitingRoomService:
             )
         if place.status == "ADMITTED":
             access, expires = self._access_token(show, place.visitor_id, place.at_ms)
-            return StatusOut(status="ADMITTED", access_token=access, access_expires_at=expires)
+            seats_left, few = _seats_for_admitted(place)
+            return StatusOut(status="ADMITTED", access_token=access, access_expires_at=expires,
+                             seats_left=seats_left, few_seats_left=few)
         numbered = place.ticket > 0
         return StatusOut(
-            status="PREQUEUE" if place.status == "PREQUEUE" else "WAITING",
+            status=_waiting_status(place),
             position=place.position if numbered else None, total_in_queue=place.total,
             estimated_wait_seconds=await self._eta(show, place) if numbered else None,
             ticket_number=place.ticket if numbered else None,
-            entry_id=self._entry_id(show, place),
+            entry_id=self._entry_id(show, place), chance=_chance(place) if numbered else None,
         )
 
     async def leave(self, show_id: str, *, binding: str, queue_token: str | None) -> None:

@@ -10,9 +10,11 @@ import msgspec
 
 QueueMode = Literal["FIFO", "RANDOM_PREQUEUE"]
 # CLOSED: room switched off. NOTOPEN: before opensAt. PREQUEUE: before startsAt. PAUSED. OPEN.
-RoomPhase = Literal["CLOSED", "NOTOPEN", "PREQUEUE", "PAUSED", "OPEN"]
+# SOLDOUT: no seat is free nor held (the scheduler keeps the room's seat counts).
+RoomPhase = Literal["CLOSED", "NOTOPEN", "PREQUEUE", "SOLDOUT", "PAUSED", "OPEN"]
 PlaceStatus = Literal[
-    "WAITING", "PREQUEUE", "ADMITTED", "GONE", "CLOSED", "NOTOPEN", "POW_REQUIRED", "POW_REUSED"
+    "WAITING", "PREQUEUE", "SOLDOUT", "ADMITTED", "GONE", "CLOSED", "NOTOPEN", "POW_REQUIRED",
+    "POW_REUSED",
 ]
 
 
@@ -86,6 +88,10 @@ class Place(msgspec.Struct, frozen=True, kw_only=True):
     epoch: str
     phase: str
     release_rate_per_minute: int
+    seats_left: int = -1  # free or held seats of the show; -1 while the room does not know
+    seats_per_order: float = 0.0
+    buying_share: float = 1.0  # of admitted fans, the share who bought so far
+    active: int = 0  # admitted fans whose session runs
 
 
 class TickResult(msgspec.Struct, frozen=True, kw_only=True):

@@ -70,6 +70,8 @@ def _place(reply: list[Any]) -> Place:
         visitor_id=_text(reply[1]), ticket=int(reply[2]), position=int(reply[3]),
         total=int(reply[4]), observed_per_minute=float(_text(reply[5])), at_ms=int(reply[6]),
         epoch=_text(reply[7]), phase=_text(reply[8]), release_rate_per_minute=int(reply[9]),
+        seats_left=int(reply[10]), seats_per_order=float(_text(reply[11])),
+        buying_share=float(_text(reply[12])), active=int(reply[13]),
     )
 
 
@@ -213,6 +215,20 @@ class QueueStore:
             drawn_at_ms=int(at), first_ticket=int(first or 0),
             entries=[packed[i:i + width] for i in range(0, len(packed), width)],
         )
+
+    async def admitted_total(self, show_id: str) -> int:
+        """How many fans the room has admitted so far."""
+        return int(await self.redis.hget(keys.state_key(show_id), "admitted") or 0)
+
+    async def set_inventory(
+        self, show_id: str, *, seats_left: int, seats_per_order: float, buying_share: float
+    ) -> None:
+        """Tell the room what is left behind it: with no seat left it admits nobody and tells
+        every waiting fan (SOLDOUT, see lib.lua ``phase``) until seats come back."""
+        await self.redis.hset(keys.state_key(show_id), mapping={
+            "soldout": "1" if seats_left <= 0 else "0", "inv_left": seats_left,
+            "inv_spo": f"{seats_per_order:.3f}", "inv_conv": f"{buying_share:.3f}",
+        })
 
     async def config_version(self, show_id: str) -> str | None:
         value = await self.redis.hget(keys.config_key(show_id), "ver")

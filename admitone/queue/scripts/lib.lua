@@ -53,11 +53,14 @@ local function unpack_record(rec)
   return tonumber(string.sub(rec, 1, comma - 1)), tonumber(string.sub(rec, comma + 1))
 end
 
--- CLOSED (room off) | NOTOPEN (before opensAt) | PREQUEUE (before startsAt) | PAUSED | OPEN
+-- CLOSED (room off) | NOTOPEN (before opensAt) | PREQUEUE (before startsAt) | SOLDOUT (no
+-- seat free nor held: the scheduler sets the state's soldout from the booking core's counts,
+-- and clears it when seats come back) | PAUSED | OPEN
 local function phase(cfg, now)
   if not cfg.enabled then return 'CLOSED' end
   if cfg.opens > 0 and now < cfg.opens then return 'NOTOPEN' end
   if cfg.starts > 0 and now < cfg.starts then return 'PREQUEUE' end
+  if redis.call('HGET', K_STATE, 'soldout') == '1' then return 'SOLDOUT' end
   if cfg.paused then return 'PAUSED' end
   return 'OPEN'
 end
@@ -118,13 +121,15 @@ end
 
 -- The reply every visitor-facing script gives:
 --   {status, visitor, ticket, position, total, observedPerMinute, at_ms, epoch, phase,
---    releaseRatePerMinute}
--- status WAITING | PREQUEUE | ADMITTED (at_ms = end of session) | GONE | CLOSED |
--- NOTOPEN (at_ms = opensAt) | NOCONFIG | POW_REQUIRED (position = bits) | POW_REUSED
+--    releaseRatePerMinute, seatsLeft (-1 while unknown), seatsPerOrder, buyingShare, active}
+-- status WAITING | PREQUEUE | SOLDOUT (waiting, but nothing is left) | ADMITTED (at_ms = end
+-- of session) | GONE | CLOSED | NOTOPEN (at_ms = opensAt) | NOCONFIG |
+-- POW_REQUIRED (position = bits) | POW_REUSED
 local function reply(status, vid, ticket, position, total, at_ms, ph)
-  local st = redis.call('HMGET', K_STATE, 'obs', 'epoch')
+  local st = redis.call('HMGET', K_STATE, 'obs', 'epoch', 'inv_left', 'inv_spo', 'inv_conv')
   return {status, vid or '', ticket or 0, position or 0, total or 0, st[1] or '0', at_ms or 0,
-    st[2] or '', ph or '', tonumber(redis.call('HGET', K_CONFIG, 'rate')) or 0}
+    st[2] or '', ph or '', tonumber(redis.call('HGET', K_CONFIG, 'rate')) or 0,
+    tonumber(st[3]) or -1, st[4] or '0', st[5] or '1', redis.call('ZCARD', K_ACTIVE)}
 end
 
 -- Where a visitor with a record stands now; refreshes lastSeen of a waiting visitor.
@@ -143,6 +148,7 @@ local function view(cfg, now, vid, rec)
   redis.call('HSET', K_VISITORS, vid, pack(ticket, math.floor(now / 1000)))
   local status = 'WAITING'
   if ph == 'PREQUEUE' then status = 'PREQUEUE' end
+  if ph == 'SOLDOUT' then status = 'SOLDOUT' end
   return reply(status, vid, ticket, rank + 1, redis.call('ZCARD', K_WAITING), 0, ph)
 end
 
