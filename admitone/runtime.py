@@ -127,7 +127,16 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
                              booked=counts.booked, orders=counts.orders,
                              seats_ordered=counts.booked)
 
-        admission = build_admission(settings, pool, redis, tokens, inventory)
+        outbox = OutboxWorker(
+            pool,
+            catalog,
+            payments,
+            base_url=settings.base_url,
+            smtp_url=settings.smtp_url,
+            smtp_from=settings.smtp_from,
+        )
+        admission = build_admission(settings, pool, redis, tokens, inventory=inventory,
+                                    send_code=outbox.send_identity_code)
         services = Services(
             settings=settings,
             pool=pool,
@@ -163,14 +172,7 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
                 base_url=settings.base_url,
                 booking_token_seconds=settings.booking_token_seconds,
             ),
-            outbox=OutboxWorker(
-                pool,
-                catalog,
-                payments,
-                base_url=settings.base_url,
-                smtp_url=settings.smtp_url,
-                smtp_from=settings.smtp_from,
-            ),
+            outbox=outbox,
             rate_limiter=RateLimiter(redis),
             revocations=admission.revocations,
             admission=admission,

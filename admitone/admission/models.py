@@ -23,8 +23,9 @@ class WaitingRoomIn(
 ):
     """``PUT …/waiting-room``: the whole room. Besides CONTRACT.md's fields, optional:
     ``paused``, ``failOpen`` (let fans straight through while Redis is down),
-    ``abandonGraceSeconds`` (skip a fan that stopped polling this long) and
-    ``powDifficultyBits`` (proof of work asked on join; 0 = none)."""
+    ``abandonGraceSeconds`` (skip a fan that stopped polling this long),
+    ``powDifficultyBits`` (proof of work asked on join; 0 = none) and ``identityRequired``
+    (only fans with a verified identity may join: one identity, one place)."""
 
     enabled: bool
     release_rate_per_minute: Rate
@@ -37,6 +38,7 @@ class WaitingRoomIn(
     fail_open: bool = False
     abandon_grace_seconds: Seconds = 60
     pow_difficulty_bits: Bits = 0
+    identity_required: bool = False
 
 
 class WaitingRoomPatch(
@@ -55,6 +57,7 @@ class WaitingRoomPatch(
     fail_open: bool | UnsetType = UNSET
     abandon_grace_seconds: Seconds | UnsetType = UNSET
     pow_difficulty_bits: Bits | UnsetType = UNSET
+    identity_required: bool | UnsetType = UNSET
 
     def changes(self) -> dict[str, object]:
         """The fields this patch sets, by attribute name."""
@@ -79,6 +82,7 @@ class RoomStats(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
     session_seconds: int
     paused: bool
     enabled: bool
+    merged_duplicates: int = 0  # second places of one identity merged into its first
 
 
 # SOLD_OUT: no seat is free nor held; the queue resumes by itself if seats come back.
@@ -161,6 +165,32 @@ class ChallengeOut(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
     difficulty_bits: int
     expires_at: datetime
     algorithm: str = "sha256(challenge + nonce), leading zero bits"
+
+
+Email = Annotated[str, Meta(min_length=3, max_length=254)]
+
+
+class IdentityCodeIn(
+    msgspec.Struct, frozen=True, kw_only=True, rename="camel", forbid_unknown_fields=True
+):
+    """``POST …/identity``: send a one-time code to this address."""
+
+    email: Email
+
+
+class IdentityVerifyIn(
+    msgspec.Struct, frozen=True, kw_only=True, rename="camel", forbid_unknown_fields=True
+):
+    """``POST …/identity/verify``: the code that came by e-mail."""
+
+    email: Email
+    code: Annotated[str, Meta(min_length=1, max_length=12)]
+
+
+class IdentityTokenOut(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+    """A verified identity for this show's queue: send it on join as ``X-Identity-Token``."""
+
+    identity_token: str
 
 
 class IntrospectIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

@@ -32,7 +32,7 @@ REVOCATION_LIFETIME = timedelta(days=1)
 _FIELDS = (
     "enabled", "release_rate_per_minute", "max_active", "session_seconds", "queue_mode",
     "opens_at", "starts_at", "paused", "fail_open", "abandon_grace_seconds",
-    "pow_difficulty_bits",
+    "pow_difficulty_bits", "identity_required",
 )
 
 

@@ -12,6 +12,7 @@ import structlog
 from redis.asyncio import Redis
 
 from admitone.admission.draws import DrawRepository, Draws
+from admitone.admission.identity import IdentityProofs, SendCode
 from admitone.admission.inventory import InventorySource
 from admitone.admission.keys import KeyRing
 from admitone.admission.lease import SchedulerLease
@@ -34,6 +35,7 @@ class AdmissionServices:
     """Queue store, room settings, the fans' service, revocations and the scheduler."""
 
     store: QueueStore
+    identities: IdentityProofs
     settings: RoomSettings
     rooms: WaitingRoomService
     revocations: Revocations
@@ -77,8 +79,8 @@ class AdmissionServices:
 
 
 def build_admission(
-    settings: Settings, pool: asyncpg.Pool, redis: Redis, tokens: TokenService,
-    inventory: InventorySource | None = None,
+    settings: Settings, pool: asyncpg.Pool, redis: Redis, tokens: TokenService, *,
+    inventory: InventorySource | None = None, send_code: SendCode | None = None,
 ) -> AdmissionServices:
     store = QueueStore(redis)
     room_settings = RoomSettings(RoomRepository(pool), store)
@@ -86,8 +88,13 @@ def build_admission(
     pow_checker = ProofOfWork(
         load_or_create_secret(settings.data_dir, "pow-secret"), settings.pow_challenge_seconds
     )
+    identities = IdentityProofs(
+        store, load_or_create_secret(settings.data_dir, "identity-secret").encode(),
+        frontend_secret=settings.identity_secret, send_code=send_code,
+    )
     return AdmissionServices(
         store=store,
+        identities=identities,
         settings=room_settings,
         rooms=WaitingRoomService(
             store, room_settings, tokens, pow_checker,

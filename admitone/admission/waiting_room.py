@@ -23,6 +23,7 @@ from admitone.admission.revocation import session_jti
 from admitone.admission.rooms import REDIS_DOWN, RoomSettings, canonical_show_id
 from admitone.admission.tokens import QueueTokenClaims, TokenService
 from admitone.errors import (
+    IdentityRequiredError,
     ProofOfWorkInvalidError,
     QueueClosedError,
     QueueNotOpenError,
@@ -122,9 +123,10 @@ class WaitingRoomService:
 
     async def join(
         self, show_id: str, *, binding: str, queue_token: str | None,
-        pow_answer: tuple[str, str] | None,
+        pow_answer: tuple[str, str] | None, identity: str = "",
     ) -> JoinOut:
-        """A place in the queue (the same one again for a valid queue token)."""
+        """A place in the queue (the same one again for a valid queue token, and for the same
+        verified ``identity``: one identity, one place)."""
         show = canonical_show_id(show_id)
         claims = self._verify(show, queue_token, binding) if queue_token else None
         solved = self.pow.check(show, *pow_answer) if pow_answer else None
@@ -135,7 +137,7 @@ class WaitingRoomService:
                 token_ticket=claims.tkt if claims else 0, token_epoch=claims.ep if claims else "",
                 pow_challenge=solved.challenge_id if solved else "",
                 pow_bits=solved.bits if solved else 0, pow_ttl_ms=solved.ttl_ms if solved else 0,
-                prequeue_score=scorer,
+                prequeue_score=scorer, identity=identity,
             )
 
         try:
@@ -154,6 +156,10 @@ class WaitingRoomService:
             raise proof.required(place.position, f"/api/v1/queue/{show}/challenge")
         if place.status == "POW_REUSED":
             raise ProofOfWorkInvalidError("This proof-of-work challenge was used already")
+        if place.status == "IDENTITY_REQUIRED":
+            raise IdentityRequiredError(
+                "This queue lets in one place per person: verify your e-mail first"
+            )
         self._refuse_closed(place)
         if place.status == "GONE":  # not answered by join.lua; kept for completeness
             raise QueuePlaceGoneError("Your place in the queue has expired")
@@ -386,5 +392,5 @@ class WaitingRoomService:
             release_rate_per_minute=room.release_rate_per_minute,
             observed_admissions_per_minute=progress.observed_per_minute,
             max_active=room.max_active, session_seconds=room.session_seconds,
-            paused=room.paused, enabled=room.enabled,
+            paused=room.paused, enabled=room.enabled, merged_duplicates=progress.merged_total,
         )

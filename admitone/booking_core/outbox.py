@@ -9,6 +9,8 @@ without waiting on each other, and each row is delivered inside its own savepoin
 - ``refund.requested`` → the refund sent to the payment gateway (idempotent per refund id) by
   the payment service's ``send_refund``, which marks it PROCESSED, or FAILED when the gateway
   refuses it for good; a gateway that cannot be reached leaves it PENDING and the row retries.
+- ``identity.code`` → the one-time code that proves a fan's e-mail to a waiting room (one
+  place per person), e-mailed and recorded like a booking e-mail.
 - any other topic (funnel events such as ``booking.failed``) → logged for analytics, sent.
 
 A failed delivery counts an attempt, keeps its error and waits ``backoff_seconds(attempts)``;
@@ -139,6 +141,8 @@ class OutboxWorker:
             await self._send_booking_email(conn, outbox_id, topic, payload)
         elif topic == "refund.requested":
             await self._send_refund(payload)
+        elif topic == "identity.code":
+            await self._send_identity_code(conn, outbox_id, payload)
         else:
             log.info("funnel_event", topic=topic, outbox_id=outbox_id,
                      booking_id=payload.get("bookingId"))
@@ -165,6 +169,40 @@ class OutboxWorker:
         )
         log.info("booking_email_sent", outbox_id=outbox_id, topic=topic, channel=channel,
                  booking_id=str(booking))
+
+    async def send_identity_code(
+        self, show_id: str, email: str, code: str, valid_minutes: int
+    ) -> None:
+        """Queue the one-time code that proves ``email`` to a show's waiting room."""
+        payload = {"showId": show_id, "email": email, "code": code,
+                   "validMinutes": valid_minutes}
+        await self.pool.execute(
+            "INSERT INTO outbox (topic, payload) VALUES ('identity.code', $1::jsonb)",
+            json.dumps(payload),
+        )
+
+    async def _send_identity_code(
+        self, conn: Connection, outbox_id: int, payload: dict[str, Any]
+    ) -> None:
+        email, code = str(payload.get("email", "")), str(payload.get("code", ""))
+        if not email or not code:
+            raise OutboxPayloadError("identity.code needs email and code")
+        show = await self.catalog.show_details(str(_uuid(payload.get("showId"), "showId")))
+        subject = f"Your code for the {show['title']} queue: {code}"
+        body = (
+            f"Your code is {code}. Enter it on the queue page within "
+            f"{payload.get('validMinutes', 10)} minutes to keep one place in the queue.\n\n"
+            "If you did not ask for it, ignore this message.\n"
+        )
+        channel = "recorded"
+        if self.smtp_url:
+            async with asyncio.timeout(_DELIVERY_TIMEOUT_SECONDS):
+                await self._send_smtp(email, subject, body)
+            channel = "smtp"
+        await self.repository.add_notification(
+            conn, outbox_id, channel=channel, recipient=email, subject=subject, body=body
+        )
+        log.info("identity_code_sent", outbox_id=outbox_id, channel=channel)
 
     async def _send_smtp(self, recipient: str, subject: str, body: str) -> None:
         assert self.smtp_url is not None  # noqa: S101 - checked by the caller

@@ -27,6 +27,7 @@ from admitone.gateway.problems import EXCEPTION_HANDLERS
 from admitone.gateway.routes import admin_catalog, admin_rooms, browse, seats, service
 from admitone.gateway.routes import bookings as booking_routes
 from admitone.gateway.routes import draw as draw_routes
+from admitone.gateway.routes import identity as identity_routes
 from admitone.gateway.routes import payments as payment_routes
 from admitone.gateway.routes import queue as queue_routes
 from admitone.gateway.routes import sandbox as sandbox_routes
@@ -65,6 +66,7 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Lites
             admin_catalog.router,
             *queue_routes.ROUTES,
             *draw_routes.ROUTES,
+            *identity_routes.ROUTES,
             *token_routes.ROUTES,
             admin_rooms.router,
             *pages.ROUTES,

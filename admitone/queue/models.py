@@ -14,7 +14,7 @@ QueueMode = Literal["FIFO", "RANDOM_PREQUEUE"]
 RoomPhase = Literal["CLOSED", "NOTOPEN", "PREQUEUE", "SOLDOUT", "PAUSED", "OPEN"]
 PlaceStatus = Literal[
     "WAITING", "PREQUEUE", "SOLDOUT", "ADMITTED", "GONE", "CLOSED", "NOTOPEN", "POW_REQUIRED",
-    "POW_REUSED",
+    "POW_REUSED", "IDENTITY_REQUIRED",
 ]
 
 
@@ -34,6 +34,7 @@ class WaitingRoom(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
     abandon_grace_seconds: int
     pow_difficulty_bits: int
     updated_at: datetime
+    identity_required: bool = False
 
     def mirror(self) -> dict[str, str]:
         """The fields of the Redis config hash (times in unix ms, 0 for none)."""
@@ -49,6 +50,7 @@ class WaitingRoom(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
             "failopen": "1" if self.fail_open else "0",
             "grace": str(self.abandon_grace_seconds),
             "pow": str(self.pow_difficulty_bits),
+            "idreq": "1" if self.identity_required else "0",
             "ver": self.version,
         }
 
@@ -117,6 +119,7 @@ class Progress(msgspec.Struct, frozen=True, kw_only=True):
     abandoned_total: int
     observed_per_minute: float
     now_ms: int
+    merged_total: int = 0
 
 
 class DrawnPrequeue(msgspec.Struct, frozen=True, kw_only=True):

@@ -25,7 +25,7 @@ VISITOR_ID_BYTES = 9  # 72 random bits → 12 characters of base64url
 
 _LIB = "lib.lua"
 _ROOM_SCRIPTS = ("join", "status", "leave", "revoke", "admit", "progress")
-_PLAIN_SCRIPTS = ("sync", "lease")
+_PLAIN_SCRIPTS = ("sync", "lease", "identity_code")
 
 
 class RoomStateMissingError(Exception):
@@ -113,7 +113,7 @@ class QueueStore:
         self, show_id: str, *, visitor_id: str | None = None, token_visitor: str = "",
         token_ticket: int = 0, token_epoch: str = "", pow_challenge: str = "",
         pow_bits: int = 0, pow_ttl_ms: int = 0,
-        prequeue_score: Callable[[str], float | None] | None = None,
+        prequeue_score: Callable[[str], float | None] | None = None, identity: str = "",
     ) -> Place:
         """Make a place (or keep the one a verified queue token names); see join.lua.
 
@@ -121,7 +121,8 @@ class QueueStore:
         the verifiable draw (``admission/draw.py``); without that function, at a score from
         ``rng``. Raises :class:`RoomStateMissingError` when the room's settings are not in
         Redis, and :class:`DrawSeedNeededError` when the function answered ``None`` (seed not
-        known yet) and the place needs a draw score.
+        known yet) and the place needs a draw score. With a verified ``identity`` the place is
+        that identity's one place (join.lua merges a second one into the better).
         """
         pow_key = keys.pow_key(show_id, pow_challenge or "none")
         for _ in range(3):
@@ -130,7 +131,7 @@ class QueueStore:
             reply = await self._room(
                 "join", show_id, visitor, token_visitor, token_ticket,
                 token_epoch, "" if score is None else repr(score), pow_challenge, pow_bits,
-                pow_ttl_ms, extra_keys=(pow_key,),
+                pow_ttl_ms, identity, extra_keys=(pow_key, keys.identities_key(show_id)),
             )
             if _text(reply[0]) == "NEEDSEED":
                 raise DrawSeedNeededError(show_id)
@@ -182,6 +183,7 @@ class QueueStore:
             admitted_through=int(reply[1]), waiting=int(reply[2]), active=int(reply[3]),
             admitted_total=int(reply[4]), abandoned_total=int(reply[5]),
             observed_per_minute=float(_text(reply[6])), now_ms=int(reply[7]),
+            merged_total=int(reply[8]),
         )
 
     async def sync(
@@ -215,6 +217,38 @@ class QueueStore:
             drawn_at_ms=int(at), first_ticket=int(first or 0),
             entries=[packed[i:i + width] for i in range(0, len(packed), width)],
         )
+
+    # One place per person: e-mail codes ---------------------------------------------------------
+
+    async def count_identity_code(self, show_id: str, identity: str, ttl_seconds: int) -> int:
+        """Count one more code sent to ``identity`` within the window; the count so far."""
+        tries = keys.identity_tries_key(show_id, identity)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hincrby(tries, "sent", 1)
+            pipe.expire(tries, ttl_seconds)
+            sent, _ = await pipe.execute()
+        return int(sent)
+
+    async def put_identity_code(
+        self, show_id: str, identity: str, code_hash: str, ttl_seconds: int
+    ) -> None:
+        """Remember the newest code's keyed hash (an older code stops working)."""
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.set(keys.identity_code_key(show_id, identity), code_hash, ex=ttl_seconds)
+            pipe.hdel(keys.identity_tries_key(show_id, identity), "wrong")
+            await pipe.execute()
+
+    async def take_identity_code(
+        self, show_id: str, identity: str, code_hash: str, max_wrong: int
+    ) -> bool:
+        """Whether ``code_hash`` is the live code (spent by this call); wrong tries count, and
+        after ``max_wrong`` of them the code is spent too."""
+        reply = await self._scripts["identity_code"](
+            keys=[keys.identity_code_key(show_id, identity),
+                  keys.identity_tries_key(show_id, identity)],
+            args=[code_hash, max_wrong],
+        )
+        return bool(reply)
 
     async def admitted_total(self, show_id: str) -> int:
         """How many fans the room has admitted so far."""

@@ -11,6 +11,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from admitone.admission.models import ChallengeOut, JoinOut, StatusOut
+from admitone.admission.rooms import canonical_show_id
 from admitone.admission.services import AdmissionServices
 from admitone.errors import ProofOfWorkInvalidError, RateLimitedError
 from admitone.gateway.auth import services
@@ -58,9 +59,14 @@ async def join(request: Request[Any, Any, Any], show_id: str) -> Response[JoinOu
     nonce = request.headers.get("x-pow-nonce", "")
     if bool(challenge) != bool(nonce):
         raise ProofOfWorkInvalidError("Send both X-PoW-Challenge and X-PoW-Nonce")
-    out = await admission(request).rooms.join(
+    rooms = admission(request)
+    identity = rooms.identities.identity_of(
+        canonical_show_id(show_id), identity_token=request.headers.get("x-identity-token"),
+        frontend_header=request.headers.get("x-identity"),
+    )
+    out = await rooms.rooms.join(
         show_id, binding=_binding(request, ip), queue_token=request.headers.get(_TOKEN_HEADER),
-        pow_answer=(challenge, nonce) if challenge else None,
+        pow_answer=(challenge, nonce) if challenge else None, identity=identity,
     )
     return Response(out, headers=_NO_STORE)
 

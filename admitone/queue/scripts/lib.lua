@@ -28,7 +28,7 @@ end
 
 local function load_config()
   local v = redis.call('HMGET', K_CONFIG, 'enabled', 'rate', 'max', 'session', 'mode', 'opens',
-    'starts', 'paused', 'grace', 'pow', 'ver')
+    'starts', 'paused', 'grace', 'pow', 'ver', 'idreq')
   if v[1] == false then
     return nil
   end
@@ -36,7 +36,7 @@ local function load_config()
     enabled = v[1] == '1', rate = tonumber(v[2]), max = tonumber(v[3]),
     session = tonumber(v[4]), mode = v[5], opens = tonumber(v[6]) or 0,
     starts = tonumber(v[7]) or 0, paused = v[8] == '1', grace = tonumber(v[9]),
-    pow = tonumber(v[10]) or 0, ver = v[11] or '',
+    pow = tonumber(v[10]) or 0, ver = v[11] or '', idreq = v[12] == '1',
   }
 end
 
