@@ -88,6 +88,9 @@ class RoomStats(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
 # SOLD_OUT: no seat is free nor held; the queue resumes by itself if seats come back.
 ProgressStatus = Literal["OPEN", "PREQUEUE", "PAUSED", "SOLD_OUT", "CLOSED"]
 WaitingStatus = Literal["WAITING", "PREQUEUE", "SOLD_OUT", "ADMITTED"]
+# Why a waiting fan's estimatedWaitSeconds is null: nothing is let in now, or places are not
+# drawn yet.
+NoEtaReason = Literal["PAUSED", "SOLD_OUT", "DRAW_PENDING"]
 
 
 class ProgressOut(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
@@ -120,6 +123,7 @@ class JoinOut(msgspec.Struct, frozen=True, kw_only=True, rename="camel", omit_de
     chance: Chance | None = None
     seats_left: int | None = None
     few_seats_left: bool | None = None
+    estimated_wait_reason: NoEtaReason | None = None
 
 
 class StatusOut(msgspec.Struct, frozen=True, kw_only=True, rename="camel", omit_defaults=True):
@@ -137,6 +141,7 @@ class StatusOut(msgspec.Struct, frozen=True, kw_only=True, rename="camel", omit_
     chance: Chance | None = None
     seats_left: int | None = None
     few_seats_left: bool | None = None
+    estimated_wait_reason: NoEtaReason | None = None
 
 
 class DrawOut(msgspec.Struct, frozen=True, kw_only=True, rename="camel", omit_defaults=True):

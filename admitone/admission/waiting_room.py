@@ -17,7 +17,14 @@ from admitone.admission import draw
 from admitone.admission import pow as proof
 from admitone.admission.draws import Draws
 from admitone.admission.inventory import Chance, ticket_chance
-from admitone.admission.models import ChallengeOut, JoinOut, ProgressOut, RoomStats, StatusOut
+from admitone.admission.models import (
+    ChallengeOut,
+    JoinOut,
+    NoEtaReason,
+    ProgressOut,
+    RoomStats,
+    StatusOut,
+)
 from admitone.admission.rate import estimated_wait_seconds
 from admitone.admission.revocation import session_jti
 from admitone.admission.rooms import REDIS_DOWN, RoomSettings, canonical_show_id
@@ -57,6 +64,18 @@ def _waiting_status(place: Place) -> Literal["WAITING", "PREQUEUE", "SOLD_OUT"]:
     if place.status == "PREQUEUE":
         return "PREQUEUE"
     return "SOLD_OUT" if place.status == "SOLDOUT" else "WAITING"
+
+
+def _no_eta_reason(place: Place, *, numbered: bool) -> NoEtaReason | None:
+    """Why a waiting fan gets no estimated wait, if it gets none: a number then would be a
+    promise nobody can keep (a paused room used to tell everyone about a second)."""
+    if place.status == "SOLDOUT":
+        return "SOLD_OUT"
+    if place.phase == "PAUSED":
+        return "PAUSED"
+    if not numbered:
+        return "DRAW_PENDING"  # a random pre-queue: places are drawn at startsAt
+    return None
 
 
 def _chance(place: Place) -> Chance | None:
@@ -180,6 +199,7 @@ class WaitingRoomService:
             ticket_number=place.ticket if numbered else None,
             position=place.position if numbered else None, total_in_queue=place.total,
             estimated_wait_seconds=await self._eta(show, place) if numbered else None,
+            estimated_wait_reason=_no_eta_reason(place, numbered=numbered),
             entry_id=self._entry_id(show, place), chance=_chance(place) if numbered else None,
         )
 
@@ -267,8 +287,8 @@ class WaitingRoomService:
         return token, _moment(ends_ms // 1000 * 1000)
 
     async def _eta(self, show: str, place: Place) -> int | None:
-        if place.status == "SOLDOUT":
-            return None  # nobody is let in until seats come back: no time to promise
+        if _no_eta_reason(place, numbered=True) is not None:
+            return None  # nobody is let in now (sold out, paused): no time to promise
         wait = estimated_wait_seconds(
             place.position, place.observed_per_minute, place.release_rate_per_minute
         )
@@ -317,6 +337,7 @@ class WaitingRoomService:
             position=place.position if numbered else None, total_in_queue=place.total,
             estimated_wait_seconds=await self._eta(show, place) if numbered else None,
             ticket_number=place.ticket if numbered else None,
+            estimated_wait_reason=_no_eta_reason(place, numbered=numbered),
             entry_id=self._entry_id(show, place), chance=_chance(place) if numbered else None,
         )
 

@@ -152,3 +152,15 @@ async def test_fifo_rooms_have_no_draw(client: httpx.AsyncClient, make_show: Mak
     assert "entryId" not in (await join(client, show)).json()
     assert (await client.get(f"/api/v1/queue/{uuid.uuid4()}/draw")).status_code == 404
     assert (await client.get("/api/v1/queue/not-a-show/draw")).status_code == 404
+
+
+async def test_a_fan_in_an_undrawn_prequeue_is_told_why_there_is_no_wait(
+    client: httpx.AsyncClient, make_show: MakeShow
+) -> None:
+    """Before the draw a random pre-queue fan has no number and no estimate, and the answer
+    says the places are drawn at startsAt."""
+    show = (await make_show()).id
+    await put_room(client, show, queueMode="RANDOM_PREQUEUE", startsAt=_soon())
+    fan = (await join(client, show)).json()
+    assert fan.get("estimatedWaitSeconds") is None
+    assert fan["estimatedWaitReason"] == "DRAW_PENDING"

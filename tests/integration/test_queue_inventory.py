@@ -11,7 +11,7 @@ import httpx
 from admitone.runtime import Services
 from tests.conftest import MakeShow, bearer
 from tests.integration.booking_support import confirmed_booking
-from tests.integration.queue_support import join, put_room, status, tick
+from tests.integration.queue_support import join, patch_room, put_room, status, tick
 
 
 async def _levels(client: httpx.AsyncClient, show: str, fans: list[dict[str, str]]) -> list[str]:
@@ -92,3 +92,19 @@ async def test_an_admitted_fan_is_told_when_fewer_seats_are_left_than_fans_choos
         assert answer["status"] == "ADMITTED", answer
         assert answer["seatsLeft"] == 2
         assert answer["fewSeatsLeft"] is True
+
+
+async def test_a_paused_room_promises_no_wait(
+    client: httpx.AsyncClient, make_show: MakeShow
+) -> None:
+    """While the room is paused a waiting fan gets no estimated wait but the reason, instead
+    of a number nobody can keep; resumed, the estimate is back."""
+    show = await make_show()
+    await put_room(client, show.id, paused=True)
+    paused = (await join(client, show.id)).json()
+    assert paused["estimatedWaitSeconds"] is None
+    assert paused["estimatedWaitReason"] == "PAUSED"
+    await patch_room(client, show.id, paused=False)
+    resumed = (await status(client, show.id, paused["token"])).json()
+    assert resumed["estimatedWaitSeconds"] >= 1
+    assert "estimatedWaitReason" not in resumed
