@@ -173,6 +173,8 @@ def _print_demo(settings: Settings, show_id: str) -> None:
 
 def cmd_jobs(settings: Settings) -> int:
     """Run only the background jobs (sweeper, outbox, reconciliation, admission scheduler)."""
+    if settings.database_url is None or settings.redis_url is None:
+        return _fail("admitone jobs needs ADMITONE_DATABASE_URL and ADMITONE_REDIS_URL")
     from admitone import jobs  # noqa: PLC0415
     from admitone.logging import configure_logging  # noqa: PLC0415
     from admitone.runtime import open_services  # noqa: PLC0415
@@ -215,6 +217,12 @@ def cmd_rotate_keys(settings: Settings) -> int:
     return 0
 
 
+def cmd_verify_draw(args: argparse.Namespace) -> int:
+    from admitone import verify_draw  # noqa: PLC0415 - keeps --help fast
+
+    return verify_draw.run(args.url, args.show_id, commitment=args.commitment, entry=args.entry)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="admitone",
@@ -230,11 +238,18 @@ def build_parser() -> argparse.ArgumentParser:
     keys = sub.add_parser("keys", help="signing keys")
     keys_sub = keys.add_subparsers(dest="keys_command", required=True)
     keys_sub.add_parser("rotate", help="add a new signing key (the previous one keeps verifying)")
+    verify = sub.add_parser("verify-draw", help="check a room's published pre-queue draw")
+    verify.add_argument("--url", required=True, help="admitone's address, e.g. https://tickets.example")
+    verify.add_argument("--show-id", required=True)
+    verify.add_argument("--commitment", help="the commitment you noted before the draw")
+    verify.add_argument("--entry", help="your entry id (the queue page shows it)")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "verify-draw":  # needs no settings: anyone may check a draw
+        return cmd_verify_draw(args)
     try:
         settings = load_settings()
     except SettingsError as exc:
@@ -244,8 +259,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "migrate":
         return cmd_migrate(settings)
     if args.command == "jobs":
-        if settings.database_url is None or settings.redis_url is None:
-            return _fail("admitone jobs needs ADMITONE_DATABASE_URL and ADMITONE_REDIS_URL")
         return cmd_jobs(settings)
     return cmd_rotate_keys(settings)
 

@@ -199,6 +199,34 @@ class WaitingRoomNotFoundError(NotFoundError):
     title = "No waiting room"
 
 
+class DrawNotFoundError(NotFoundError):
+    """The show's room has no pre-queue draw (it is not a RANDOM_PREQUEUE room)."""
+
+    code = "DRAW_NOT_FOUND"
+    title = "No pre-queue draw"
+
+
+class IdentityInvalidError(TokenInvalidError):
+    """A proof of identity (identity token, signed header, e-mail) that does not hold (401)."""
+
+    code = "IDENTITY_INVALID"
+    title = "Identity not verified"
+
+
+class IdentityCodeInvalidError(InvalidRequestError):
+    """The e-mail code is wrong, used up or expired (422): ask for a new one."""
+
+    code = "IDENTITY_CODE_INVALID"
+    title = "Wrong or expired code"
+
+
+class IdentityRequiredError(TokenWrongShowError):
+    """This room lets only fans with a verified identity join (403)."""
+
+    code = "IDENTITY_REQUIRED"
+    title = "Verified identity required"
+
+
 class QueueClosedError(ConflictError):
     """The show's waiting room is switched off: nobody can join now."""
 

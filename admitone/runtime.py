@@ -14,6 +14,7 @@ from typing import Protocol
 import asyncpg
 from redis.asyncio import BlockingConnectionPool, Redis
 
+from admitone.admission.inventory import Inventory
 from admitone.admission.ratelimit import RateLimiter
 from admitone.admission.services import AdmissionServices, build_admission
 from admitone.admission.signing_keys import KeyRing
@@ -21,6 +22,7 @@ from admitone.admission.tokens import AccessTokenClaims, TokenService
 from admitone.booking_core.bookings import BookingService
 from admitone.booking_core.catalog import CatalogService
 from admitone.booking_core.checkout import CheckoutService
+from admitone.booking_core.inventory import SeatInventory
 from admitone.booking_core.outbox import OutboxWorker
 from admitone.booking_core.payments.provider import PaymentProvider
 from admitone.booking_core.payments.reconcile import PaymentReconciler
@@ -136,7 +138,24 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
         gateway = SandboxGateway(pool, settings, webhook_secret)
         payments = PaymentService(pool, gateway, seat_events)
         catalog = CatalogService(pool, settings.max_seats_per_visitor)
-        admission = build_admission(settings, pool, redis, tokens)
+        seat_inventory = SeatInventory(pool)
+
+        async def inventory(show_id: str) -> Inventory:
+            counts = await seat_inventory.counts(show_id)
+            return Inventory(available=counts.available, locked=counts.locked,
+                             booked=counts.booked, orders=counts.orders,
+                             seats_ordered=counts.booked)
+
+        outbox = OutboxWorker(
+            pool,
+            catalog,
+            payments,
+            base_url=settings.base_url,
+            smtp_url=settings.smtp_url,
+            smtp_from=settings.smtp_from,
+        )
+        admission = build_admission(settings, pool, redis, tokens, inventory=inventory,
+                                    send_code=outbox.send_identity_code)
         services = Services(
             settings=settings,
             pool=pool,
@@ -172,14 +191,7 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
                 base_url=settings.base_url,
                 booking_token_seconds=settings.booking_token_seconds,
             ),
-            outbox=OutboxWorker(
-                pool,
-                catalog,
-                payments,
-                base_url=settings.base_url,
-                smtp_url=settings.smtp_url,
-                smtp_from=settings.smtp_from,
-            ),
+            outbox=outbox,
             rate_limiter=RateLimiter(redis),
             seat_hub=SeatEventHub(redis),
             stream_tickets=StreamTickets(redis),

@@ -31,6 +31,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     data_dir: Path = Path(".admitone")
     operator_token: str | None = None
     payment_webhook_secret: str | None = None
+    # HS256 secret a booking frontend signs its fans' account ids with (X-Identity header).
+    identity_secret: str | None = None
     sandbox_payments: bool = True
     public_url: str | None = None
     smtp_url: str | None = None
@@ -139,6 +141,7 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "data_dir": Path,
     "operator_token": _parse_secret,
     "payment_webhook_secret": _parse_secret,
+    "identity_secret": _parse_secret,
     "sandbox_payments": _parse_bool,
     "public_url": _parse_url(("http", "https")),
     "smtp_url": _parse_url(("smtp", "smtps")),

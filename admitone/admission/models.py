@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
+from admitone.admission.inventory import Chance
 from admitone.queue.models import QueueMode
 
 Rate = Annotated[int, Meta(ge=1, le=1_000_000)]
@@ -23,8 +24,9 @@ class WaitingRoomIn(
 ):
     """``PUT …/waiting-room``: the whole room. Besides the required fields, optional:
     ``paused``, ``failOpen`` (let fans straight through while Redis is down),
-    ``abandonGraceSeconds`` (skip a fan that stopped polling this long) and
-    ``powDifficultyBits`` (proof of work asked on join; 0 = none)."""
+    ``abandonGraceSeconds`` (skip a fan that stopped polling this long),
+    ``powDifficultyBits`` (proof of work asked on join; 0 = none) and ``identityRequired``
+    (only fans with a verified identity may join: one identity, one place)."""
 
     enabled: bool
     release_rate_per_minute: Rate
@@ -37,6 +39,7 @@ class WaitingRoomIn(
     fail_open: bool = False
     abandon_grace_seconds: Seconds = 60
     pow_difficulty_bits: Bits = 0
+    identity_required: bool = False
 
 
 class WaitingRoomPatch(
@@ -55,6 +58,7 @@ class WaitingRoomPatch(
     fail_open: bool | UnsetType = UNSET
     abandon_grace_seconds: Seconds | UnsetType = UNSET
     pow_difficulty_bits: Bits | UnsetType = UNSET
+    identity_required: bool | UnsetType = UNSET
 
     def changes(self) -> dict[str, object]:
         """The fields this patch sets, by attribute name."""
@@ -79,9 +83,15 @@ class RoomStats(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
     session_seconds: int
     paused: bool
     enabled: bool
+    merged_duplicates: int = 0  # second places of one identity merged into its first
 
 
-ProgressStatus = Literal["OPEN", "PREQUEUE", "PAUSED", "CLOSED"]
+# SOLD_OUT: no seat is free nor held; the queue resumes by itself if seats come back.
+ProgressStatus = Literal["OPEN", "PREQUEUE", "PAUSED", "SOLD_OUT", "CLOSED"]
+WaitingStatus = Literal["WAITING", "PREQUEUE", "SOLD_OUT", "ADMITTED"]
+# Why a waiting fan's estimatedWaitSeconds is null: nothing is let in now, or places are not
+# drawn yet.
+NoEtaReason = Literal["PAUSED", "SOLD_OUT", "DRAW_PENDING"]
 
 
 class ProgressOut(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
@@ -96,10 +106,13 @@ class ProgressOut(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
 
 class JoinOut(msgspec.Struct, frozen=True, kw_only=True, rename="camel", omit_defaults=True):
     """``POST …/join``. ``ticketNumber``, ``position`` and ``estimatedWaitSeconds`` are null in a
-    random pre-queue (numbers are drawn at ``startsAt``); an ADMITTED answer also carries the
-    access token."""
+    random pre-queue (numbers are drawn at ``startsAt``; ``entryId`` names the fan's entry in
+    that draw); an ADMITTED answer also carries the access token, and ``seatsLeft`` with
+    ``fewSeatsLeft`` (fewer seats left than fans already choosing). A waiting fan's
+    ``chance`` says how likely tickets are at that place; SOLD_OUT: nothing is left now, the
+    place is kept in case seats come back."""
 
-    status: Literal["WAITING", "PREQUEUE", "ADMITTED"]
+    status: WaitingStatus
     token: str
     ticket_number: int | None
     position: int | None
@@ -107,18 +120,47 @@ class JoinOut(msgspec.Struct, frozen=True, kw_only=True, rename="camel", omit_de
     estimated_wait_seconds: int | None
     access_token: str | None = None
     access_expires_at: datetime | None = None
+    entry_id: str | None = None
+    chance: Chance | None = None
+    seats_left: int | None = None
+    few_seats_left: bool | None = None
+    estimated_wait_reason: NoEtaReason | None = None
 
 
 class StatusOut(msgspec.Struct, frozen=True, kw_only=True, rename="camel", omit_defaults=True):
-    """``GET …/status``: WAITING / PREQUEUE with the place, or ADMITTED with the access token."""
+    """``GET …/status``: WAITING / PREQUEUE / SOLD_OUT with the place and its ``chance``, or
+    ADMITTED with the access token (and ``seatsLeft``, ``fewSeatsLeft``); see ``JoinOut``."""
 
-    status: Literal["WAITING", "PREQUEUE", "ADMITTED"]
+    status: WaitingStatus
     position: int | None = None
     total_in_queue: int | None = None
     estimated_wait_seconds: int | None = None
     ticket_number: int | None = None
     access_token: str | None = None
     access_expires_at: datetime | None = None
+    entry_id: str | None = None
+    chance: Chance | None = None
+    seats_left: int | None = None
+    few_seats_left: bool | None = None
+    estimated_wait_reason: NoEtaReason | None = None
+
+
+class DrawOut(msgspec.Struct, frozen=True, kw_only=True, rename="camel", omit_defaults=True):
+    """``GET /api/v1/queue/{showId}/draw``: the pre-queue lottery of a RANDOM_PREQUEUE room.
+
+    Before the draw (``status`` COMMITTED) only the commitment, SHA-256 of the secret seed.
+    After it (DRAWN) also the seed (hex) and every entry id in drawn order: the entry at index
+    i holds ticket ``firstTicket + i``. Check it with ``admitone verify-draw``."""
+
+    show_id: str
+    status: Literal["COMMITTED", "DRAWN"]
+    commitment: str
+    committed_at: datetime
+    drawn_at: datetime | None = None
+    seed: str | None = None
+    first_ticket: int | None = None
+    entries: list[str] | None = None
+    algorithm: str | None = None
 
 
 class ChallengeOut(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
@@ -129,6 +171,32 @@ class ChallengeOut(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
     difficulty_bits: int
     expires_at: datetime
     algorithm: str = "sha256(challenge + nonce), leading zero bits"
+
+
+Email = Annotated[str, Meta(min_length=3, max_length=254)]
+
+
+class IdentityCodeIn(
+    msgspec.Struct, frozen=True, kw_only=True, rename="camel", forbid_unknown_fields=True
+):
+    """``POST …/identity``: send a one-time code to this address."""
+
+    email: Email
+
+
+class IdentityVerifyIn(
+    msgspec.Struct, frozen=True, kw_only=True, rename="camel", forbid_unknown_fields=True
+):
+    """``POST …/identity/verify``: the code that came by e-mail."""
+
+    email: Email
+    code: Annotated[str, Meta(min_length=1, max_length=12)]
+
+
+class IdentityTokenOut(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+    """A verified identity for this show's queue: send it on join as ``X-Identity-Token``."""
+
+    identity_token: str
 
 
 class IntrospectIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

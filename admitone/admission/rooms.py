@@ -14,6 +14,7 @@ import msgspec
 import structlog
 from asyncpg.pool import PoolConnectionProxy
 
+from admitone.admission import draw
 from admitone.admission.models import WaitingRoomIn, WaitingRoomPatch
 from admitone.db.sql import sql_folder
 from admitone.errors import (
@@ -36,7 +37,7 @@ REVOCATION_LIFETIME = timedelta(days=1)
 _FIELDS = (
     "enabled", "release_rate_per_minute", "max_active", "session_seconds", "queue_mode",
     "opens_at", "starts_at", "paused", "fail_open", "abandon_grace_seconds",
-    "pow_difficulty_bits",
+    "pow_difficulty_bits", "identity_required",
 )
 
 
@@ -78,6 +79,15 @@ async def _audit(
     )
 
 
+async def _commit_draw(conn: Connection, show: uuid.UUID, queue_mode: str) -> None:
+    """A RANDOM_PREQUEUE room gets its draw seed once, with the commitment published from now
+    on (``admission/draws.py``); a room that has one keeps it."""
+    if queue_mode != "RANDOM_PREQUEUE":
+        return
+    seed = draw.new_seed()
+    await conn.execute(sql("commit_draw"), show, seed, draw.commitment(seed))
+
+
 @translates("PostgreSQL")
 class RoomRepository:
     """The ``waiting_rooms`` and ``token_revocations`` tables, and the audit log of changes."""
@@ -105,6 +115,7 @@ class RoomRepository:
             if not await conn.fetchval("SELECT 1 FROM shows WHERE id = $1", show):
                 raise ShowNotFoundError(f"No show has the id {show_id}")
             row = await _upsert(conn, show, values)
+            await _commit_draw(conn, show, values["queue_mode"])
             await _audit(conn, actor, "waiting_room", show_id, "WAITING_ROOM_SET", data=values)
         return _room(row)
 
@@ -119,6 +130,7 @@ class RoomRepository:
             values = {name: row[name] for name in _FIELDS} | changes
             _check(values)
             row = await _upsert(conn, show, values)
+            await _commit_draw(conn, show, values["queue_mode"])
             await _audit(conn, actor, "waiting_room", show_id, "WAITING_ROOM_CHANGED",
                          data={"changes": changes, "before": before})
         return _room(row)

@@ -16,8 +16,11 @@ from collections.abc import Callable
 
 import structlog
 
+from admitone.admission.draws import Draws
+from admitone.admission.inventory import InventorySource, conversion, seats_per_order
 from admitone.admission.lease import SchedulerLease
 from admitone.admission.rooms import RoomSettings
+from admitone.errors import DependencyUnavailableError
 from admitone.outages import REDIS_DOWN
 from admitone.queue.models import TickResult, WaitingRoom
 from admitone.queue.store import QueueStore, RoomStateMissingError
@@ -32,7 +35,11 @@ class AdmissionScheduler:
         self, store: QueueStore, settings: RoomSettings, lease: SchedulerLease, *,
         tick_seconds: float = 1.0, refresh_seconds: float = 2.0, max_looked: int = 10_000,
         on_tick: Callable[[dict[str, TickResult]], None] | None = None,
+        draws: Draws | None = None, inventory: InventorySource | None = None,
     ) -> None:
+        self.draws = draws
+        self.inventory = inventory  # the booking core's seat counts of a show
+        self._published: set[str] = set()  # rooms whose pre-queue draw is in PostgreSQL
         self.store = store
         self.settings = settings
         self.lease = lease
@@ -98,6 +105,7 @@ class AdmissionScheduler:
         show = room.show_id
         tick_ms = int(self.tick_seconds * 1000)
         try:
+            await self._sync_inventory(show)
             try:
                 result = await self.store.tick(show, fence, tick_ms, self.max_looked)
             except RoomStateMissingError:
@@ -113,10 +121,43 @@ class AdmissionScheduler:
         if result.config_version != room.version:
             await self._resync(show)
         await self._keep_ticket_floor(show, result.tickets_issued)
+        await self._publish_draw(room, result)
         if result.admitted or result.abandoned:
             log.info("batch_admitted", show_id=show, count=len(result.admitted),
                      abandoned=result.abandoned, active=result.active, waiting=result.waiting)
         return show, result
+
+    async def _sync_inventory(self, show: str) -> None:
+        """Before each tick, tell the room what is left behind it (lib.lua ``phase``: with
+        nothing left it admits nobody until seats come back)."""
+        if self.inventory is None:
+            return
+        try:
+            seats = await self.inventory(show)
+        except DependencyUnavailableError as exc:  # admission goes on with the last counts
+            log.warning("room_inventory_unavailable", show_id=show, error=repr(exc))
+            return
+        admitted = await self.store.admitted_total(show)
+        await self.store.set_inventory(
+            show, seats_left=seats.seats_left,
+            seats_per_order=seats_per_order(seats.orders, seats.seats_ordered),
+            buying_share=conversion(seats.orders, admitted),
+        )
+
+    async def _publish_draw(self, room: WaitingRoom, result: TickResult) -> None:
+        """Right after a random pre-queue is drawn, keep the draw in PostgreSQL (and so
+        publish it), before anything can make Redis forget it."""
+        show = room.show_id
+        if (self.draws is None or room.queue_mode != "RANDOM_PREQUEUE"
+                or result.phase in {"PREQUEUE", "NOTOPEN", "CLOSED"} or show in self._published):
+            return
+        try:
+            published = await self.draws.published(show)
+        except DependencyUnavailableError as exc:  # kept at a later tick (Redis holds it)
+            log.warning("prequeue_draw_not_kept", show_id=show, error=repr(exc))
+            return
+        if published.status == "DRAWN":
+            self._published.add(show)
 
     async def _keep_ticket_floor(self, show: str, issued: int) -> None:
         """Keep PostgreSQL's ticket floor above every ticket handed out, with room for as many

@@ -10,6 +10,9 @@ import asyncpg
 import structlog
 from redis.asyncio import Redis
 
+from admitone.admission.draws import DrawRepository, Draws
+from admitone.admission.identity import IdentityProofs, SendCode
+from admitone.admission.inventory import InventorySource
 from admitone.admission.lease import SchedulerLease
 from admitone.admission.models import WaitingRoomIn
 from admitone.admission.pow import ProofOfWork
@@ -32,10 +35,12 @@ class AdmissionServices:
     """Queue store, room settings, the fans' service, revocations and the scheduler."""
 
     store: QueueStore
+    identities: IdentityProofs
     settings: RoomSettings
     rooms: WaitingRoomService
     revocations: Revocations
     scheduler: AdmissionScheduler
+    draws: Draws
     tokens: TokenService
     keys_folder: Path
 
@@ -75,25 +80,33 @@ class AdmissionServices:
 
 
 def build_admission(
-    settings: Settings, pool: asyncpg.Pool, redis: Redis, tokens: TokenService
+    settings: Settings, pool: asyncpg.Pool, redis: Redis, tokens: TokenService, *,
+    inventory: InventorySource | None = None, send_code: SendCode | None = None,
 ) -> AdmissionServices:
     store = QueueStore(redis)
     room_settings = RoomSettings(RoomRepository(pool), store)
+    draws = Draws(DrawRepository(pool), store)
     pow_checker = ProofOfWork(
         load_or_create_secret(settings.data_dir, "pow-secret"), settings.pow_challenge_seconds
     )
+    identities = IdentityProofs(
+        store, load_or_create_secret(settings.data_dir, "identity-secret").encode(),
+        frontend_secret=settings.identity_secret, send_code=send_code,
+    )
     return AdmissionServices(
         store=store,
+        identities=identities,
         settings=room_settings,
         rooms=WaitingRoomService(
             store, room_settings, tokens, pow_checker,
-            queue_token_seconds=settings.queue_token_seconds,
+            queue_token_seconds=settings.queue_token_seconds, draws=draws,
         ),
         revocations=Revocations(store, room_settings),
         scheduler=AdmissionScheduler(
             store, room_settings, SchedulerLease(store, settings.scheduler_lease_seconds),
-            tick_seconds=settings.admission_tick_seconds,
+            tick_seconds=settings.admission_tick_seconds, draws=draws, inventory=inventory,
         ),
+        draws=draws,
         tokens=tokens,
         keys_folder=settings.data_dir / "keys",
     )

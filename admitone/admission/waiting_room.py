@@ -8,18 +8,29 @@ import math
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import TypeVar
+from typing import Literal, TypeVar
 
 import msgspec
 import structlog
 
+from admitone.admission import draw
 from admitone.admission import pow as proof
-from admitone.admission.models import ChallengeOut, JoinOut, ProgressOut, RoomStats, StatusOut
+from admitone.admission.draws import Draws
+from admitone.admission.inventory import Chance, ticket_chance
+from admitone.admission.models import (
+    ChallengeOut,
+    JoinOut,
+    NoEtaReason,
+    ProgressOut,
+    RoomStats,
+    StatusOut,
+)
 from admitone.admission.rate import estimated_wait_seconds
 from admitone.admission.revocation import session_jti
 from admitone.admission.rooms import RoomSettings, canonical_show_id
 from admitone.admission.tokens import QueueTokenClaims, TokenService
 from admitone.errors import (
+    IdentityRequiredError,
     ProofOfWorkInvalidError,
     QueueClosedError,
     QueueNotOpenError,
@@ -30,7 +41,12 @@ from admitone.errors import (
 )
 from admitone.outages import REDIS_DOWN
 from admitone.queue.models import Place, Progress, WaitingRoom
-from admitone.queue.store import QueueStore, RoomStateMissingError, new_visitor_id
+from admitone.queue.store import (
+    DrawSeedNeededError,
+    QueueStore,
+    RoomStateMissingError,
+    new_visitor_id,
+)
 
 log = structlog.get_logger(__name__)
 # How long an access token for a show without a waiting room lasts: browse, pick, pay.
@@ -39,8 +55,52 @@ T = TypeVar("T")
 
 PROGRESS_CACHE_SECONDS = 1.0
 _CACHED_SHOWS = 10_000
-_PROGRESS_STATUS = {"OPEN": "OPEN", "PREQUEUE": "PREQUEUE", "PAUSED": "PAUSED"}
+_PROGRESS_STATUS = {
+    "OPEN": "OPEN", "PREQUEUE": "PREQUEUE", "PAUSED": "PAUSED", "SOLDOUT": "SOLD_OUT",
+}
 _encode = msgspec.json.Encoder().encode
+
+
+def _waiting_status(place: Place) -> Literal["WAITING", "PREQUEUE", "SOLD_OUT"]:
+    if place.status == "PREQUEUE":
+        return "PREQUEUE"
+    return "SOLD_OUT" if place.status == "SOLDOUT" else "WAITING"
+
+
+def _no_eta_reason(place: Place, *, numbered: bool) -> NoEtaReason | None:
+    """Why a waiting fan gets no estimated wait, if it gets none: a number then would be a
+    promise nobody can keep (a paused room used to tell everyone about a second)."""
+    if place.status == "SOLDOUT":
+        return "SOLD_OUT"
+    if place.phase == "PAUSED":
+        return "PAUSED"
+    if not numbered:
+        return "DRAW_PENDING"  # a random pre-queue: places are drawn at startsAt
+    return None
+
+
+def _chance(place: Place) -> Chance | None:
+    """How likely tickets are at the fan's place, once the room knows its seats."""
+    if place.seats_left < 0:
+        return None
+    return ticket_chance(position=place.position, active=place.active,
+                         seats_left=place.seats_left, per_order=place.seats_per_order,
+                         buying_share=place.buying_share)
+
+
+def _seats_for_admitted(place: Place) -> tuple[int | None, bool | None]:
+    """Seats left, and whether fewer are left than admitted fans choosing (this one too)."""
+    if place.seats_left < 0:
+        return None, None
+    return place.seats_left, place.seats_left < place.active
+
+
+def _draw_scorer(seed: bytes) -> Callable[[str], float | None]:
+    return lambda visitor: draw.draw_score(seed, draw.entry_id(visitor))
+
+
+def _no_score(_visitor: str) -> float | None:
+    return None
 
 
 def _moment(ms: int) -> datetime:
@@ -53,8 +113,10 @@ class WaitingRoomService:
     def __init__(
         self, store: QueueStore, settings: RoomSettings, tokens: TokenService,
         pow_checker: proof.ProofOfWork, *, queue_token_seconds: int,
+        draws: Draws | None = None,
     ) -> None:
         self.store = store
+        self.draws = draws
         self.settings = settings
         self.tokens = tokens
         self.pow = pow_checker
@@ -81,19 +143,31 @@ class WaitingRoomService:
 
     async def join(
         self, show_id: str, *, binding: str, queue_token: str | None,
-        pow_answer: tuple[str, str] | None,
+        pow_answer: tuple[str, str] | None, identity: str = "",
     ) -> JoinOut:
-        """A place in the queue (the same one again for a valid queue token)."""
+        """A place in the queue (the same one again for a valid queue token, and for the same
+        verified ``identity``: one identity, one place)."""
         show = canonical_show_id(show_id)
         claims = self._verify(show, queue_token, binding) if queue_token else None
         solved = self.pow.check(show, *pow_answer) if pow_answer else None
-        try:
-            place = await self._mirrored(show, lambda: self.store.join(
+
+        def join(scorer: Callable[[str], float | None] | None) -> Awaitable[Place]:
+            return self.store.join(
                 show, token_visitor=claims.sub if claims else "",
                 token_ticket=claims.tkt if claims else 0, token_epoch=claims.ep if claims else "",
                 pow_challenge=solved.challenge_id if solved else "",
                 pow_bits=solved.bits if solved else 0, pow_ttl_ms=solved.ttl_ms if solved else 0,
-            ))
+                prequeue_score=scorer, identity=identity,
+            )
+
+        try:
+            try:
+                place = await self._mirrored(show, lambda: join(self._scorer(show)))
+            except DrawSeedNeededError:
+                seed = await self.draws.seed(show) if self.draws else None
+                place = await self._mirrored(
+                    show, lambda: join(None if seed is None else _draw_scorer(seed))
+                )
         except REDIS_DOWN as exc:
             return await self._join_without_redis(show, claims, binding, exc)
         except WaitingRoomNotFoundError:
@@ -102,6 +176,10 @@ class WaitingRoomService:
             raise proof.required(place.position, f"/api/v1/queue/{show}/challenge")
         if place.status == "POW_REUSED":
             raise ProofOfWorkInvalidError("This proof-of-work challenge was used already")
+        if place.status == "IDENTITY_REQUIRED":
+            raise IdentityRequiredError(
+                "This queue lets in one place per person: verify your e-mail first"
+            )
         self._refuse_closed(place)
         if place.status == "GONE":  # not answered by join.lua; kept for completeness
             raise QueuePlaceGoneError("Your place in the queue has expired")
@@ -111,16 +189,38 @@ class WaitingRoomService:
         )
         if place.status == "ADMITTED":
             access, expires = self._access_token(show, place.visitor_id, place.at_ms)
+            seats_left, few = _seats_for_admitted(place)
             return JoinOut(status="ADMITTED", token=token, ticket_number=place.ticket or None,
                            position=0, total_in_queue=0, estimated_wait_seconds=0,
-                           access_token=access, access_expires_at=expires)
+                           access_token=access, access_expires_at=expires,
+                           seats_left=seats_left, few_seats_left=few)
         numbered = place.ticket > 0
         return JoinOut(
-            status="PREQUEUE" if place.status == "PREQUEUE" else "WAITING", token=token,
+            status=_waiting_status(place), token=token,
             ticket_number=place.ticket if numbered else None,
             position=place.position if numbered else None, total_in_queue=place.total,
             estimated_wait_seconds=await self._eta(show, place) if numbered else None,
+            estimated_wait_reason=_no_eta_reason(place, numbered=numbered),
+            entry_id=self._entry_id(show, place), chance=_chance(place) if numbered else None,
         )
+
+    def _scorer(self, show: str) -> Callable[[str], float | None] | None:
+        """The draw score of a new pre-queue fan when the room's seed is known here; a
+        function answering ``None`` (join.lua then asks for it) while it is not; no function at
+        all in a process without draws (a random score then)."""
+        if self.draws is None:
+            return None
+        seed = self.draws.cached_seed(show)
+        return _draw_scorer(seed) if seed is not None else _no_score
+
+    def _entry_id(self, show: str, place: Place) -> str | None:
+        """The fan's public entry id in the show's draw (pre-queue places, and places in a
+        room that has a draw)."""
+        if place.status == "PREQUEUE" or (
+            self.draws is not None and self.draws.cached_seed(show) is not None
+        ):
+            return draw.entry_id(place.visitor_id)
+        return None
 
     def _refuse_closed(self, place: Place) -> None:
         if place.status == "CLOSED":
@@ -187,7 +287,9 @@ class WaitingRoomService:
         )
         return token, _moment(ends_ms // 1000 * 1000)
 
-    async def _eta(self, show: str, place: Place) -> int:
+    async def _eta(self, show: str, place: Place) -> int | None:
+        if _no_eta_reason(place, numbered=True) is not None:
+            return None  # nobody is let in now (sold out, paused): no time to promise
         wait = estimated_wait_seconds(
             place.position, place.observed_per_minute, place.release_rate_per_minute
         )
@@ -227,13 +329,17 @@ class WaitingRoomService:
             )
         if place.status == "ADMITTED":
             access, expires = self._access_token(show, place.visitor_id, place.at_ms)
-            return StatusOut(status="ADMITTED", access_token=access, access_expires_at=expires)
+            seats_left, few = _seats_for_admitted(place)
+            return StatusOut(status="ADMITTED", access_token=access, access_expires_at=expires,
+                             seats_left=seats_left, few_seats_left=few)
         numbered = place.ticket > 0
         return StatusOut(
-            status="PREQUEUE" if place.status == "PREQUEUE" else "WAITING",
+            status=_waiting_status(place),
             position=place.position if numbered else None, total_in_queue=place.total,
             estimated_wait_seconds=await self._eta(show, place) if numbered else None,
             ticket_number=place.ticket if numbered else None,
+            estimated_wait_reason=_no_eta_reason(place, numbered=numbered),
+            entry_id=self._entry_id(show, place), chance=_chance(place) if numbered else None,
         )
 
     async def leave(self, show_id: str, *, binding: str, queue_token: str | None) -> None:
@@ -308,5 +414,5 @@ class WaitingRoomService:
             release_rate_per_minute=room.release_rate_per_minute,
             observed_admissions_per_minute=progress.observed_per_minute,
             max_active=room.max_active, session_seconds=room.session_seconds,
-            paused=room.paused, enabled=room.enabled,
+            paused=room.paused, enabled=room.enabled, merged_duplicates=progress.merged_total,
         )

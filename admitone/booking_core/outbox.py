@@ -9,6 +9,8 @@ without waiting on each other, and each row is delivered inside its own savepoin
 - ``refund.requested`` → the refund sent to the payment gateway (idempotent per refund id) by
   the payment service's ``send_refund``, which marks it PROCESSED, or FAILED when the gateway
   refuses it for good; a gateway that cannot be reached leaves it PENDING and the row retries.
+- ``identity.code`` → the one-time code that proves a fan's e-mail to a waiting room (one
+  place per person), e-mailed and recorded like a booking e-mail.
 - any other topic (funnel events such as ``booking.failed``) → logged for analytics, sent.
 
 A failed delivery counts an attempt, keeps its error and waits ``backoff_seconds(attempts)``;
@@ -37,8 +39,10 @@ import structlog
 from admitone.booking_core.booking_repository import BookingRepository, Connection
 from admitone.booking_core.catalog import CatalogService
 from admitone.booking_core.models import ShowDetails
+from admitone.db.sql import sql_folder
 
 log = structlog.get_logger(__name__)
+sql = sql_folder("admitone.booking_core")
 
 BACKOFF_BASE_SECONDS = 5.0
 BACKOFF_MAX_SECONDS = 3600.0
@@ -144,6 +148,8 @@ class OutboxWorker:
                        **payload}
         elif topic == "refund.requested":
             await self._send_refund(payload)
+        elif topic == "identity.code":
+            await self._send_identity_code(conn, outbox_id, payload)
         else:
             log.info("funnel_event", topic=topic, outbox_id=outbox_id,
                      booking_id=payload.get("bookingId"))
@@ -172,6 +178,37 @@ class OutboxWorker:
         log.info("booking_email_sent", outbox_id=outbox_id, topic=topic, channel=channel,
                  booking_id=str(booking))
         return row
+
+    async def send_identity_code(
+        self, show_id: str, email: str, code: str, valid_minutes: int
+    ) -> None:
+        """Queue the one-time code that proves ``email`` to a show's waiting room."""
+        payload = {"showId": show_id, "email": email, "code": code,
+                   "validMinutes": valid_minutes}
+        await self.pool.execute(sql("enqueue_identity_code"), json.dumps(payload))
+
+    async def _send_identity_code(
+        self, conn: Connection, outbox_id: int, payload: dict[str, Any]
+    ) -> None:
+        email, code = str(payload.get("email", "")), str(payload.get("code", ""))
+        if not email or not code:
+            raise OutboxPayloadError("identity.code needs email and code")
+        show = await self.catalog.show_details(str(_uuid(payload.get("showId"), "showId")))
+        subject = f"Your code for the {show.title} queue: {code}"
+        body = (
+            f"Your code is {code}. Enter it on the queue page within "
+            f"{payload.get('validMinutes', 10)} minutes to keep one place in the queue.\n\n"
+            "If you did not ask for it, ignore this message.\n"
+        )
+        channel = "recorded"
+        if self.smtp_url:
+            async with asyncio.timeout(_DELIVERY_TIMEOUT_SECONDS):
+                await self._send_smtp(email, subject, body)
+            channel = "smtp"
+        await self.repository.add_notification(
+            conn, outbox_id, channel=channel, recipient=email, subject=subject, body=body
+        )
+        log.info("identity_code_sent", outbox_id=outbox_id, channel=channel)
 
     async def _send_smtp(self, recipient: str, subject: str, body: str) -> None:
         assert self.smtp_url is not None  # noqa: S101 - checked by the caller

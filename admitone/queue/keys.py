@@ -51,6 +51,22 @@ def revoked_key(show_id: str) -> str:
     return f"{_tag(show_id)}:revoked"
 
 
+def identities_key(show_id: str) -> str:
+    """Hash: verified identity (hashed, see admission/identity.py) -> the visitor holding that
+    identity's one place in the room."""
+    return f"{_tag(show_id)}:identities"
+
+
+def identity_code_key(show_id: str, identity: str) -> str:
+    """String: the keyed hash of the one-time code last sent to an identity, expiring with it."""
+    return f"{_tag(show_id)}:idcode:{identity}"
+
+
+def identity_tries_key(show_id: str, identity: str) -> str:
+    """Hash: codes sent (``sent``) and wrong codes tried (``wrong``) for an identity lately."""
+    return f"{_tag(show_id)}:idtries:{identity}"
+
+
 def pow_key(show_id: str, challenge_id: str) -> str:
     """String: a spent proof-of-work challenge (single use), expiring with the challenge."""
     return f"{_tag(show_id)}:pow:{challenge_id}"

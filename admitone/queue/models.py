@@ -10,9 +10,11 @@ import msgspec
 
 QueueMode = Literal["FIFO", "RANDOM_PREQUEUE"]
 # CLOSED: room switched off. NOTOPEN: before opensAt. PREQUEUE: before startsAt. PAUSED. OPEN.
-RoomPhase = Literal["CLOSED", "NOTOPEN", "PREQUEUE", "PAUSED", "OPEN"]
+# SOLDOUT: no seat is free nor held (the scheduler keeps the room's seat counts).
+RoomPhase = Literal["CLOSED", "NOTOPEN", "PREQUEUE", "SOLDOUT", "PAUSED", "OPEN"]
 PlaceStatus = Literal[
-    "WAITING", "PREQUEUE", "ADMITTED", "GONE", "CLOSED", "NOTOPEN", "POW_REQUIRED", "POW_REUSED"
+    "WAITING", "PREQUEUE", "SOLDOUT", "ADMITTED", "GONE", "CLOSED", "NOTOPEN", "POW_REQUIRED",
+    "POW_REUSED", "IDENTITY_REQUIRED",
 ]
 
 
@@ -32,6 +34,7 @@ class WaitingRoom(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
     abandon_grace_seconds: int
     pow_difficulty_bits: int
     updated_at: datetime
+    identity_required: bool = False
 
     def mirror(self) -> dict[str, str]:
         """The fields of the Redis config hash (times in unix ms, 0 for none)."""
@@ -47,6 +50,7 @@ class WaitingRoom(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
             "failopen": "1" if self.fail_open else "0",
             "grace": str(self.abandon_grace_seconds),
             "pow": str(self.pow_difficulty_bits),
+            "idreq": "1" if self.identity_required else "0",
             "ver": self.version,
         }
 
@@ -86,6 +90,10 @@ class Place(msgspec.Struct, frozen=True, kw_only=True):
     epoch: str
     phase: str
     release_rate_per_minute: int
+    seats_left: int = -1  # free or held seats of the show; -1 while the room does not know
+    seats_per_order: float = 0.0
+    buying_share: float = 1.0  # of admitted fans, the share who bought so far
+    active: int = 0  # admitted fans whose session runs
 
 
 class TickResult(msgspec.Struct, frozen=True, kw_only=True):
@@ -111,3 +119,13 @@ class Progress(msgspec.Struct, frozen=True, kw_only=True):
     abandoned_total: int
     observed_per_minute: float
     now_ms: int
+    merged_total: int = 0
+
+
+class DrawnPrequeue(msgspec.Struct, frozen=True, kw_only=True):
+    """The pre-queue draw as Redis recorded it at startsAt: public entry ids in drawn order,
+    the first of them holding ticket ``first_ticket``."""
+
+    drawn_at_ms: int
+    first_ticket: int
+    entries: list[str]

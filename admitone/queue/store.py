@@ -19,13 +19,13 @@ from typing import Any
 from redis.asyncio import Redis
 
 from admitone.queue import keys
-from admitone.queue.models import Place, Progress, TickResult, WaitingRoom
+from admitone.queue.models import DrawnPrequeue, Place, Progress, TickResult, WaitingRoom
 
 VISITOR_ID_BYTES = 9  # 72 random bits → 12 characters of base64url
 
 _LIB = "lib.lua"
 _ROOM_SCRIPTS = ("join", "status", "leave", "revoke", "admit", "progress")
-_PLAIN_SCRIPTS = ("sync", "lease")
+_PLAIN_SCRIPTS = ("sync", "lease", "identity_code")
 
 
 class RoomStateMissingError(Exception):
@@ -34,6 +34,15 @@ class RoomStateMissingError(Exception):
 
     def __init__(self, show_id: str) -> None:
         super().__init__(f"no waiting-room settings in Redis for show {show_id}")
+        self.show_id = show_id
+
+
+class DrawSeedNeededError(Exception):
+    """A new place in a random pre-queue needs its draw score: find the room's seed and join
+    again with it."""
+
+    def __init__(self, show_id: str) -> None:
+        super().__init__(f"a pre-queue place in show {show_id} needs its draw score")
         self.show_id = show_id
 
 
@@ -61,6 +70,8 @@ def _place(reply: list[Any]) -> Place:
         visitor_id=_text(reply[1]), ticket=int(reply[2]), position=int(reply[3]),
         total=int(reply[4]), observed_per_minute=float(_text(reply[5])), at_ms=int(reply[6]),
         epoch=_text(reply[7]), phase=_text(reply[8]), release_rate_per_minute=int(reply[9]),
+        seats_left=int(reply[10]), seats_per_order=float(_text(reply[11])),
+        buying_share=float(_text(reply[12])), active=int(reply[13]),
     )
 
 
@@ -102,18 +113,28 @@ class QueueStore:
         self, show_id: str, *, visitor_id: str | None = None, token_visitor: str = "",
         token_ticket: int = 0, token_epoch: str = "", pow_challenge: str = "",
         pow_bits: int = 0, pow_ttl_ms: int = 0,
+        prequeue_score: Callable[[str], float | None] | None = None, identity: str = "",
     ) -> Place:
         """Make a place (or keep the one a verified queue token names); see join.lua.
 
-        Raises :class:`RoomStateMissingError` when the room's settings are not in Redis.
+        A new fan in a random pre-queue enters at ``prequeue_score(visitor id)``, its score in
+        the verifiable draw (``admission/draw.py``); without that function, at a score from
+        ``rng``. Raises :class:`RoomStateMissingError` when the room's settings are not in
+        Redis, and :class:`DrawSeedNeededError` when the function answered ``None`` (seed not
+        known yet) and the place needs a draw score. With a verified ``identity`` the place is
+        that identity's one place (join.lua merges a second one into the better).
         """
         pow_key = keys.pow_key(show_id, pow_challenge or "none")
         for _ in range(3):
+            visitor = visitor_id or new_visitor_id()
+            score = prequeue_score(visitor) if prequeue_score else self.rng.random()
             reply = await self._room(
-                "join", show_id, visitor_id or new_visitor_id(), token_visitor, token_ticket,
-                token_epoch, repr(self.rng.random()), pow_challenge, pow_bits, pow_ttl_ms,
-                extra_keys=(pow_key,),
+                "join", show_id, visitor, token_visitor, token_ticket,
+                token_epoch, "" if score is None else repr(score), pow_challenge, pow_bits,
+                pow_ttl_ms, identity, extra_keys=(pow_key, keys.identities_key(show_id)),
             )
+            if _text(reply[0]) == "NEEDSEED":
+                raise DrawSeedNeededError(show_id)
             if _text(reply[0]) != "RETRY":
                 break
             visitor_id = None
@@ -162,6 +183,7 @@ class QueueStore:
             admitted_through=int(reply[1]), waiting=int(reply[2]), active=int(reply[3]),
             admitted_total=int(reply[4]), abandoned_total=int(reply[5]),
             observed_per_minute=float(_text(reply[6])), now_ms=int(reply[7]),
+            merged_total=int(reply[8]),
         )
 
     async def sync(
@@ -180,6 +202,67 @@ class QueueStore:
             keys=[keys.config_key(show), keys.state_key(show), keys.revoked_key(show)], args=args
         )
         return _text(epoch)
+
+    async def drawn_prequeue(self, show_id: str) -> DrawnPrequeue | None:
+        """The pre-queue draw as the room recorded it at startsAt (lib.lua
+        ``number_prequeue``), or ``None`` before it (or when Redis lost it)."""
+        at, first, entries = await self.redis.hmget(
+            keys.state_key(show_id), ["draw_at", "draw_first", "draw_entries"]
+        )
+        if at is None:
+            return None
+        packed = _text(entries or b"")
+        width = 16
+        return DrawnPrequeue(
+            drawn_at_ms=int(at), first_ticket=int(first or 0),
+            entries=[packed[i:i + width] for i in range(0, len(packed), width)],
+        )
+
+    # One place per person: e-mail codes ---------------------------------------------------------
+
+    async def count_identity_code(self, show_id: str, identity: str, ttl_seconds: int) -> int:
+        """Count one more code sent to ``identity`` within the window; the count so far."""
+        tries = keys.identity_tries_key(show_id, identity)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hincrby(tries, "sent", 1)
+            pipe.expire(tries, ttl_seconds)
+            sent, _ = await pipe.execute()
+        return int(sent)
+
+    async def put_identity_code(
+        self, show_id: str, identity: str, code_hash: str, ttl_seconds: int
+    ) -> None:
+        """Remember the newest code's keyed hash (an older code stops working)."""
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.set(keys.identity_code_key(show_id, identity), code_hash, ex=ttl_seconds)
+            pipe.hdel(keys.identity_tries_key(show_id, identity), "wrong")
+            await pipe.execute()
+
+    async def take_identity_code(
+        self, show_id: str, identity: str, code_hash: str, max_wrong: int
+    ) -> bool:
+        """Whether ``code_hash`` is the live code (spent by this call); wrong tries count, and
+        after ``max_wrong`` of them the code is spent too."""
+        reply = await self._scripts["identity_code"](
+            keys=[keys.identity_code_key(show_id, identity),
+                  keys.identity_tries_key(show_id, identity)],
+            args=[code_hash, max_wrong],
+        )
+        return bool(reply)
+
+    async def admitted_total(self, show_id: str) -> int:
+        """How many fans the room has admitted so far."""
+        return int(await self.redis.hget(keys.state_key(show_id), "admitted") or 0)
+
+    async def set_inventory(
+        self, show_id: str, *, seats_left: int, seats_per_order: float, buying_share: float
+    ) -> None:
+        """Tell the room what is left behind it: with no seat left it admits nobody and tells
+        every waiting fan (SOLDOUT, see lib.lua ``phase``) until seats come back."""
+        await self.redis.hset(keys.state_key(show_id), mapping={
+            "soldout": "1" if seats_left <= 0 else "0", "inv_left": seats_left,
+            "inv_spo": f"{seats_per_order:.3f}", "inv_conv": f"{buying_share:.3f}",
+        })
 
     async def config_version(self, show_id: str) -> str | None:
         value = await self.redis.hget(keys.config_key(show_id), "ver")

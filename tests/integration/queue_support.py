@@ -68,6 +68,7 @@ def scheduler_for(services: Services, tick_seconds: float = 1.0, lease_seconds: 
     return AdmissionScheduler(
         admission.store, admission.settings,
         SchedulerLease(admission.store, lease_seconds, holder), tick_seconds=tick_seconds,
+        draws=admission.draws, inventory=admission.scheduler.inventory,
     )
 
 

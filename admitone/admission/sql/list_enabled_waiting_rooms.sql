@@ -1,5 +1,6 @@
 -- RoomRepository.list_enabled: the settings of every enabled room (the scheduler ticks these).
 SELECT show_id, enabled, release_rate_per_minute, max_active, session_seconds, queue_mode, opens_at,
-    starts_at, paused, fail_open, abandon_grace_seconds, pow_difficulty_bits, updated_at
+    starts_at, paused, fail_open, abandon_grace_seconds, pow_difficulty_bits, identity_required,
+    updated_at
 FROM waiting_rooms
 WHERE enabled

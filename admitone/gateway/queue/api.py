@@ -22,8 +22,17 @@ from litestar import Request, Response, delete, get, post
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
 from admitone import errors
-from admitone.admission.models import ChallengeOut, JoinOut, StatusOut
+from admitone.admission.models import (
+    ChallengeOut,
+    DrawOut,
+    IdentityCodeIn,
+    IdentityTokenOut,
+    IdentityVerifyIn,
+    JoinOut,
+    StatusOut,
+)
 from admitone.admission.ratelimit import retry_after_header
+from admitone.admission.rooms import canonical_show_id
 from admitone.admission.services import AdmissionServices
 from admitone.gateway.client import client_binding, client_ip
 from admitone.gateway.deps import QueueRouteServices
@@ -61,9 +70,14 @@ async def join(
     nonce = request.headers.get("x-pow-nonce", "")
     if bool(challenge) != bool(nonce):
         raise errors.ProofOfWorkInvalidError("Send both X-PoW-Challenge and X-PoW-Nonce")
-    out = await queue_routes.admission.rooms.join(
+    admission = queue_routes.admission
+    identity = admission.identities.identity_of(
+        show_id, identity_token=request.headers.get("x-identity-token"),
+        frontend_header=request.headers.get("x-identity"),
+    )
+    out = await admission.rooms.join(
         show_id, binding=_binding(request, ip), queue_token=request.headers.get(TOKEN_HEADER),
-        pow_answer=(challenge, nonce) if challenge else None,
+        pow_answer=(challenge, nonce) if challenge else None, identity=identity,
     )
     return Response(out, headers=NO_STORE)
 
@@ -158,4 +172,44 @@ async def progress_events(show_id: str, admission: AdmissionServices) -> ServerS
                            retry_duration=RECONNECT_MS)
 
 
-ROUTES = [join, status, leave, progress, challenge, progress_events]
+@get(
+    "/api/v1/queue/{show_id:str}/draw", tags=["queue"],
+    summary="The pre-queue draw: its commitment, then its seed and entries (anyone may check)",
+)
+async def published_draw(show_id: str, admission: AdmissionServices) -> Response[DrawOut]:
+    out = await admission.draws.published(show_id)
+    # Before the draw the answer changes once (at startsAt); after it, never.
+    max_age = 5 if out.status == "COMMITTED" else 3600
+    return Response(out, headers={"Cache-Control": f"public, max-age={max_age}"})
+
+
+@post("/api/v1/queue/{show_id:str}/identity", tags=["queue"], status_code=202,
+      summary="Send a one-time code that proves your e-mail to this queue (one place per person)")
+async def send_identity_code(
+    request: Request[Any, Any, Any], show_id: str, data: IdentityCodeIn,
+    queue_routes: QueueRouteServices,
+) -> Response[dict[str, bool]]:
+    """Codes cost an e-mail each: five at once per client, then one every ten seconds."""
+    ip = client_ip(request, queue_routes.settings.trusted_proxy_hops)
+    allowed, retry = await queue_routes.rate_limiter.allows("identity", ip, 0.1, 5)
+    if not allowed:
+        raise errors.RateLimitedError(retry_after_header(retry))
+    await queue_routes.admission.identities.send_email_code(
+        canonical_show_id(show_id), data.email
+    )
+    return Response({"sent": True}, status_code=202, headers=NO_STORE)
+
+
+@post("/api/v1/queue/{show_id:str}/identity/verify", tags=["queue"], status_code=200,
+      summary="Trade the e-mailed code for an identity token (join with X-Identity-Token)")
+async def verify_identity_code(
+    show_id: str, data: IdentityVerifyIn, admission: AdmissionServices
+) -> Response[IdentityTokenOut]:
+    token = await admission.identities.verify_email_code(
+        canonical_show_id(show_id), data.email, data.code
+    )
+    return Response(IdentityTokenOut(identity_token=token), headers=NO_STORE)
+
+
+ROUTES = [join, status, leave, progress, challenge, progress_events, published_draw,
+          send_identity_code, verify_identity_code]

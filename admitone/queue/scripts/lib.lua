@@ -28,7 +28,7 @@ end
 
 local function load_config()
   local v = redis.call('HMGET', K_CONFIG, 'enabled', 'rate', 'max', 'session', 'mode', 'opens',
-    'starts', 'paused', 'grace', 'pow', 'ver')
+    'starts', 'paused', 'grace', 'pow', 'ver', 'idreq')
   if v[1] == false then
     return nil
   end
@@ -36,7 +36,7 @@ local function load_config()
     enabled = v[1] == '1', rate = tonumber(v[2]), max = tonumber(v[3]),
     session = tonumber(v[4]), mode = v[5], opens = tonumber(v[6]) or 0,
     starts = tonumber(v[7]) or 0, paused = v[8] == '1', grace = tonumber(v[9]),
-    pow = tonumber(v[10]) or 0, ver = v[11] or '',
+    pow = tonumber(v[10]) or 0, ver = v[11] or '', idreq = v[12] == '1',
   }
 end
 
@@ -53,28 +53,39 @@ local function unpack_record(rec)
   return tonumber(string.sub(rec, 1, comma - 1)), tonumber(string.sub(rec, comma + 1))
 end
 
--- CLOSED (room off) | NOTOPEN (before opensAt) | PREQUEUE (before startsAt) | PAUSED | OPEN
+-- CLOSED (room off) | NOTOPEN (before opensAt) | PREQUEUE (before startsAt) | SOLDOUT (no
+-- seat free nor held: the scheduler sets the state's soldout from the booking core's counts,
+-- and clears it when seats come back) | PAUSED | OPEN
 local function phase(cfg, now)
   if not cfg.enabled then return 'CLOSED' end
   if cfg.opens > 0 and now < cfg.opens then return 'NOTOPEN' end
   if cfg.starts > 0 and now < cfg.starts then return 'PREQUEUE' end
+  if redis.call('HGET', K_STATE, 'soldout') == '1' then return 'SOLDOUT' end
   if cfg.paused then return 'PAUSED' end
   return 'OPEN'
 end
 
--- Once startsAt has passed, give the pre-queue (scores in [0, 1), so already in a random order)
--- ticket numbers seq+1 … seq+n in that order, ahead of everyone who joins later. Runs in
--- whichever script first sees the time pass; afterwards it costs one O(log n) look.
+-- Once startsAt has passed, give the pre-queue (scores in [0, 1), so already in the drawn
+-- order) ticket numbers seq+1 … seq+n in that order, ahead of everyone who joins later, and
+-- record the draw in the state hash for publication (admission/draw.py): draw_at (unix ms),
+-- draw_first (the first ticket) and draw_entries, the fans' public entry ids in drawn order,
+-- 16 hex characters each, one after another (entry id = first 16 of sha1hex("entry:" ..
+-- visitor), as draw.entry_id computes it). Runs in whichever script first sees the time pass;
+-- afterwards it costs one O(log n) look.
 local function number_prequeue(cfg, now)
   if cfg.starts > 0 and now < cfg.starts then return end
   if #redis.call('ZRANGEBYSCORE', K_WAITING, '-inf', '(1', 'LIMIT', 0, 1) == 0 then return end
   local members = redis.call('ZRANGEBYSCORE', K_WAITING, '-inf', '(1')
   local seq = tonumber(redis.call('HGET', K_STATE, 'seq')) or 0
   local n = #members
+  local entries = {}
   for first = 1, n, CHUNK do
     local last = math.min(first + CHUNK - 1, n)
     local names = {}
-    for i = first, last do names[#names + 1] = members[i] end
+    for i = first, last do
+      names[#names + 1] = members[i]
+      entries[i] = string.sub(redis.sha1hex('entry:' .. members[i]), 1, 16)
+    end
     local recs = redis.call('HMGET', K_VISITORS, unpack(names))
     local zargs, hargs = {}, {}
     for j = 1, #names do
@@ -88,7 +99,8 @@ local function number_prequeue(cfg, now)
     redis.call('ZADD', K_WAITING, unpack(zargs))
     redis.call('HSET', K_VISITORS, unpack(hargs))
   end
-  redis.call('HSET', K_STATE, 'seq', seq + n)
+  redis.call('HSET', K_STATE, 'seq', seq + n, 'draw_at', now, 'draw_first', seq + 1,
+    'draw_entries', table.concat(entries))
 end
 
 -- Put back a visitor whose place was lost with Redis's state (its token names an older epoch),
@@ -109,13 +121,15 @@ end
 
 -- The reply every visitor-facing script gives:
 --   {status, visitor, ticket, position, total, observedPerMinute, at_ms, epoch, phase,
---    releaseRatePerMinute}
--- status WAITING | PREQUEUE | ADMITTED (at_ms = end of session) | GONE | CLOSED |
--- NOTOPEN (at_ms = opensAt) | NOCONFIG | POW_REQUIRED (position = bits) | POW_REUSED
+--    releaseRatePerMinute, seatsLeft (-1 while unknown), seatsPerOrder, buyingShare, active}
+-- status WAITING | PREQUEUE | SOLDOUT (waiting, but nothing is left) | ADMITTED (at_ms = end
+-- of session) | GONE | CLOSED | NOTOPEN (at_ms = opensAt) | NOCONFIG |
+-- POW_REQUIRED (position = bits) | POW_REUSED
 local function reply(status, vid, ticket, position, total, at_ms, ph)
-  local st = redis.call('HMGET', K_STATE, 'obs', 'epoch')
+  local st = redis.call('HMGET', K_STATE, 'obs', 'epoch', 'inv_left', 'inv_spo', 'inv_conv')
   return {status, vid or '', ticket or 0, position or 0, total or 0, st[1] or '0', at_ms or 0,
-    st[2] or '', ph or '', tonumber(redis.call('HGET', K_CONFIG, 'rate')) or 0}
+    st[2] or '', ph or '', tonumber(redis.call('HGET', K_CONFIG, 'rate')) or 0,
+    tonumber(st[3]) or -1, st[4] or '0', st[5] or '1', redis.call('ZCARD', K_ACTIVE)}
 end
 
 -- Where a visitor with a record stands now; refreshes lastSeen of a waiting visitor.
@@ -134,6 +148,7 @@ local function view(cfg, now, vid, rec)
   redis.call('HSET', K_VISITORS, vid, pack(ticket, math.floor(now / 1000)))
   local status = 'WAITING'
   if ph == 'PREQUEUE' then status = 'PREQUEUE' end
+  if ph == 'SOLDOUT' then status = 'SOLDOUT' end
   return reply(status, vid, ticket, rank + 1, redis.call('ZCARD', K_WAITING), 0, ph)
 end
 

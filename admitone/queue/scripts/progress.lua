@@ -5,13 +5,14 @@
 -- ARGV[1] now (unix ms) or '' for Redis's TIME
 --
 -- Returns {phase, admittedThrough, waiting, active, admittedTotal, abandonedTotal,
--- observedPerMinute, now} or {'NOCONFIG'}.
+-- observedPerMinute, now, mergedTotal} or {'NOCONFIG'}.
 
 local now = now_ms()
 local cfg = load_config()
 if not cfg then
   return {'NOCONFIG'}
 end
-local st = redis.call('HMGET', K_STATE, 'thru', 'admitted', 'abandoned', 'obs')
+local st = redis.call('HMGET', K_STATE, 'thru', 'admitted', 'abandoned', 'obs', 'merged')
 return {phase(cfg, now), tonumber(st[1]) or 0, redis.call('ZCARD', K_WAITING),
-  redis.call('ZCARD', K_ACTIVE), tonumber(st[2]) or 0, tonumber(st[3]) or 0, st[4] or '0', now}
+  redis.call('ZCARD', K_ACTIVE), tonumber(st[2]) or 0, tonumber(st[3]) or 0, st[4] or '0', now,
+  tonumber(st[5]) or 0}
