@@ -1,4 +1,10 @@
-"""The ``admitone`` command: ``up [--demo]``, ``migrate``, ``keys rotate``."""
+"""The ``admitone`` command: ``up [--demo]``, ``serve``, ``jobs``, ``migrate``, ``keys rotate``.
+
+``up`` is everything on one machine (embedded servers when no URLs are set, migrations, the
+HTTP workers and the jobs). For containers the two halves run apart: ``serve`` is the HTTP
+workers only (``ADMITONE_WORKERS`` of them, no background jobs, no migrations), ``jobs`` the
+background jobs only; both need ``ADMITONE_DATABASE_URL`` and ``ADMITONE_REDIS_URL``.
+"""
 
 from __future__ import annotations
 
@@ -119,15 +125,7 @@ def cmd_up(settings: Settings, demo: bool) -> int:
                 show_id = asyncio.run(create_demo(ready))
                 _print_demo(ready, show_id)
             print(f"admitone listening on {ready.base_url}  (Ctrl-C stops everything)")
-            common: dict[str, Any] = {
-                "host": ready.host,
-                "port": ready.port,
-                "loop": "uvloop",
-                "http": "httptools",
-                "access_log": False,
-                "log_level": "warning",
-                "timeout_graceful_shutdown": 10,
-            }
+            common = _uvicorn_options(ready)
             if ready.workers == 1:
                 uvicorn.run(create_app(ready), **common)
             else:
@@ -153,6 +151,42 @@ def cmd_up(settings: Settings, demo: bool) -> int:
         return _fail(f"cannot start: {exc}")
     except (KeyboardInterrupt, SystemExit):
         print("admitone stopped")
+    return 0
+
+
+def _uvicorn_options(settings: Settings) -> dict[str, Any]:
+    return {
+        "host": settings.host,
+        "port": settings.port,
+        "loop": "uvloop",
+        "http": "httptools",
+        "access_log": False,
+        "log_level": "warning",
+        "timeout_graceful_shutdown": 10,
+    }
+
+
+def cmd_serve(settings: Settings) -> int:
+    """Run only the HTTP workers: no background jobs here (``admitone jobs`` runs them), no
+    migrations (``admitone migrate``, the chart's hook Job), no embedded servers.
+
+    Every worker process is alike and shares nothing in memory that must agree across them:
+    the queue, leases, rate limits, seat-map cache and revocations live in Redis, seats and
+    money in PostgreSQL, and metrics are summed through prometheus_client's files."""
+    import uvicorn  # noqa: PLC0415
+
+    signal.signal(signal.SIGTERM, _exit_on_signal)
+    settings = msgspec.structs.replace(settings, background_jobs=False)
+    _worker_environment(settings)
+    os.environ[env_name("background_jobs")] = "0"
+    if settings.workers > 1 and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
+        _metrics_folder(settings)
+    print(f"admitone serving on {settings.host}:{settings.port} with {settings.workers} worker(s)")
+    with suppress(KeyboardInterrupt, SystemExit):
+        uvicorn.run(
+            "admitone.gateway.app:app_from_env", factory=True, workers=settings.workers,
+            **_uvicorn_options(settings),
+        )
     return 0
 
 
@@ -226,6 +260,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--demo", action="store_true", help="also create a demo show with a waiting room"
     )
     sub.add_parser("migrate", help="apply database migrations and exit")
+    sub.add_parser(
+        "serve", help="run only the HTTP workers, ADMITONE_WORKERS of them (for containers)"
+    )
     sub.add_parser("jobs", help="run only the background jobs (needs the database and Redis URLs)")
     keys = sub.add_parser("keys", help="signing keys")
     keys_sub = keys.add_subparsers(dest="keys_command", required=True)
@@ -243,10 +280,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return cmd_up(settings, args.demo)
     if args.command == "migrate":
         return cmd_migrate(settings)
-    if args.command == "jobs":
+    if args.command in {"serve", "jobs"}:
         if settings.database_url is None or settings.redis_url is None:
-            return _fail("admitone jobs needs ADMITONE_DATABASE_URL and ADMITONE_REDIS_URL")
-        return cmd_jobs(settings)
+            return _fail(
+                f"admitone {args.command} needs ADMITONE_DATABASE_URL and ADMITONE_REDIS_URL"
+            )
+        return cmd_serve(settings) if args.command == "serve" else cmd_jobs(settings)
     return cmd_rotate_keys(settings)
 
 

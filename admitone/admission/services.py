@@ -9,7 +9,6 @@ from typing import Any
 
 import asyncpg
 import structlog
-from redis.asyncio import Redis
 
 from admitone.admission.keys import KeyRing
 from admitone.admission.lease import SchedulerLease
@@ -21,6 +20,7 @@ from admitone.admission.scheduler import AdmissionScheduler
 from admitone.admission.tokens import TokenService
 from admitone.admission.waiting_room import WaitingRoomService
 from admitone.queue.store import QueueStore
+from admitone.redis_client import RedisClient
 from admitone.secrets_store import load_or_create_secret
 from admitone.settings import Settings
 
@@ -74,9 +74,9 @@ class AdmissionServices:
 
 
 def build_admission(
-    settings: Settings, pool: asyncpg.Pool, redis: Redis, tokens: TokenService
+    settings: Settings, pool: asyncpg.Pool, redis: RedisClient, tokens: TokenService
 ) -> AdmissionServices:
-    store = QueueStore(redis)
+    store = QueueStore(redis, prefix=settings.redis_key_prefix)
     room_settings = RoomSettings(RoomRepository(pool), store)
     pow_checker = ProofOfWork(
         load_or_create_secret(settings.data_dir, "pow-secret"), settings.pow_challenge_seconds

@@ -24,10 +24,16 @@ class LockResult:
 
 
 class SeatLockRepository:
-    """Calls the seat functions of migration 0002."""
+    """Calls the seat functions of migration 0002.
 
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    Locks, releases and the sweep run on the primary (``pool``); the seat map, which only shows
+    fans what they may try to lock, may come from a read replica (``read_pool``): the lock
+    decision itself always reads the primary's rows, so a replica's lag can show a seat taken a
+    moment ago as free, never sell it twice."""
+
+    def __init__(self, pool: asyncpg.Pool, *, read_pool: asyncpg.Pool | None = None) -> None:
         self.pool = pool
+        self.read_pool = read_pool or pool
 
     async def lock(
         self,
@@ -83,10 +89,10 @@ class SeatLockRepository:
         return [(str(row["show_id"]), row["seat_id"]) for row in rows]
 
     async def seat_rows(self, show_id: uuid.UUID) -> list[asyncpg.Record]:
-        return await self.pool.fetch(sql("seat_map"), show_id)
+        return await self.read_pool.fetch(sql("seat_map"), show_id)
 
     async def show_row(self, show_id: uuid.UUID) -> asyncpg.Record | None:
-        return await self.pool.fetchrow(
+        return await self.read_pool.fetchrow(
             "SELECT sh.id, sh.currency, sh.status, sh.show_time, sc.layout"
             " FROM shows sh JOIN screens sc ON sc.id = sh.screen_id WHERE sh.id = $1",
             show_id,

@@ -18,10 +18,10 @@ from typing import Literal
 
 import msgspec
 import structlog
-from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from admitone.booking_core.keys import seat_channel, seat_map_key
+from admitone.redis_client import RedisClient
 
 log = structlog.get_logger(__name__)
 
@@ -39,10 +39,14 @@ _encode_event = msgspec.json.Encoder().encode
 
 
 class SeatEvents:
-    """Caches seat maps and announces seat changes."""
+    """Caches seat maps and announces seat changes (keys and channels start with ``prefix``).
 
-    def __init__(self, redis: Redis, cache_seconds: float) -> None:
+    On a Redis Cluster the batch's pipeline sends each command to the node of its key; PUBLISH
+    goes to any node, and the cluster bus hands the message to subscribers on every node."""
+
+    def __init__(self, redis: RedisClient, cache_seconds: float, prefix: str) -> None:
         self.redis = redis
+        self.prefix = prefix
         self.cache_ms = max(1, int(cache_seconds * 1000))
         self._pending: list[SeatEvent] = []
         self._flush: asyncio.Task[None] | None = None
@@ -50,7 +54,7 @@ class SeatEvents:
     async def cached(self, show_id: str, load: Callable[[], Awaitable[bytes]]) -> bytes:
         """The cached seat map, or ``load()`` stored for the next ``cache_seconds``."""
         await self._settled(show_id)
-        key = seat_map_key(show_id)
+        key = seat_map_key(self.prefix, show_id)
         try:
             hit = await self.redis.get(key)
         except RedisError as exc:
@@ -99,9 +103,9 @@ class SeatEvents:
         try:
             async with self.redis.pipeline(transaction=False) as pipe:
                 for show_id in {e.show_id for e in batch}:
-                    pipe.delete(seat_map_key(show_id))
+                    pipe.delete(seat_map_key(self.prefix, show_id))
                 for event in batch:
-                    pipe.publish(seat_channel(event.show_id), _encode_event(event))
+                    pipe.publish(seat_channel(self.prefix, event.show_id), _encode_event(event))
                 await pipe.execute()
         except RedisError as exc:
             log.warning("seat_events_not_published", events=len(batch), error=str(exc))

@@ -139,6 +139,9 @@ EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
     ValidationException: validation_error_handler,
     HTTPException: http_error_handler,
     asyncpg.PostgresConnectionError: dependency_error_handler,
+    # ADMITONE_DATABASE_STATEMENT_TIMEOUT_MS / _LOCK_TIMEOUT_MS ran out: busy, retry shortly.
+    asyncpg.exceptions.QueryCanceledError: dependency_error_handler,
+    asyncpg.exceptions.LockNotAvailableError: dependency_error_handler,
     asyncpg.exceptions.CannotConnectNowError: dependency_error_handler,
     asyncpg.exceptions.TooManyConnectionsError: dependency_error_handler,
     ConnectionError: dependency_error_handler,

@@ -16,10 +16,9 @@ import secrets
 from collections.abc import Callable
 from typing import Any
 
-from redis.asyncio import Redis
-
 from admitone.queue import keys
 from admitone.queue.models import Place, Progress, TickResult, WaitingRoom
+from admitone.redis_client import RedisClient
 
 VISITOR_ID_BYTES = 9  # 72 random bits → 12 characters of base64url
 
@@ -67,15 +66,19 @@ def _place(reply: list[Any]) -> Place:
 class QueueStore:
     """One show's queue, active set and counters in Redis.
 
+    ``prefix`` starts every key (``queue/keys.py``): one deployment's rooms and lease.
     ``clock`` (unix ms) replaces Redis's TIME in every room script: tests drive time with it.
     ``rng`` draws the random pre-queue scores (a seeded one makes a shuffle reproducible).
+    On a Redis Cluster every script's keys share one slot (the show's or the scheduler's hash
+    tag), and redis-py loads a script on the node that answers NOSCRIPT, then retries by SHA.
     """
 
     def __init__(
-        self, redis: Redis, *, clock: Callable[[], int] | None = None,
+        self, redis: RedisClient, *, prefix: str, clock: Callable[[], int] | None = None,
         rng: random.Random | None = None,
     ) -> None:
         self.redis = redis
+        self.prefix = prefix
         self.clock = clock
         self.rng = rng or random.SystemRandom()
         self._scripts = {
@@ -90,7 +93,7 @@ class QueueStore:
         self, name: str, show_id: str, *args: Any, extra_keys: tuple[str, ...] = ()
     ) -> Any:
         reply = await self._scripts[name](
-            keys=[*keys.RoomKeys.of(show_id), *extra_keys], args=[self._now(), *args]
+            keys=[*keys.RoomKeys.of(self.prefix, show_id), *extra_keys], args=[self._now(), *args]
         )
         if isinstance(reply, list) and reply and _text(reply[0]) == "NOCONFIG":
             raise RoomStateMissingError(show_id)
@@ -107,7 +110,7 @@ class QueueStore:
 
         Raises :class:`RoomStateMissingError` when the room's settings are not in Redis.
         """
-        pow_key = keys.pow_key(show_id, pow_challenge or "none")
+        pow_key = keys.pow_key(self.prefix, show_id, pow_challenge or "none")
         for _ in range(3):
             reply = await self._room(
                 "join", show_id, visitor_id or new_visitor_id(), token_visitor, token_ticket,
@@ -133,11 +136,12 @@ class QueueStore:
 
     async def revoked(self, show_id: str) -> dict[str, int]:
         """Every revoked visitor of the show with the time (unix ms) its revocation ends."""
-        pairs = await self.redis.zrange(keys.revoked_key(show_id), 0, -1, withscores=True)
+        key = keys.revoked_key(self.prefix, show_id)
+        pairs = await self.redis.zrange(key, 0, -1, withscores=True)
         return {_text(pair[0]): int(pair[1]) for pair in pairs}
 
     async def is_revoked(self, show_id: str, visitor_id: str, now_ms: int) -> bool:
-        until = await self.redis.zscore(keys.revoked_key(show_id), visitor_id)
+        until = await self.redis.zscore(keys.revoked_key(self.prefix, show_id), visitor_id)
         return until is not None and until > now_ms
 
     # The room ----------------------------------------------------------------------------------
@@ -177,23 +181,26 @@ class QueueStore:
             args += [visitor, until_ms]
         show = room.show_id
         epoch = await self._scripts["sync"](
-            keys=[keys.config_key(show), keys.state_key(show), keys.revoked_key(show)], args=args
+            keys=[
+                keys.config_key(self.prefix, show), keys.state_key(self.prefix, show),
+                keys.revoked_key(self.prefix, show),
+            ], args=args
         )
         return _text(epoch)
 
     async def config_version(self, show_id: str) -> str | None:
-        value = await self.redis.hget(keys.config_key(show_id), "ver")
+        value = await self.redis.hget(keys.config_key(self.prefix, show_id), "ver")
         return None if value is None else _text(value)
 
     # The scheduler lease -----------------------------------------------------------------------
 
     async def hold_lease(self, holder: str, ttl_ms: int) -> int:
         """Take or renew the scheduler lease: the fencing number while held, else 0."""
-        return int(await self._scripts["lease"](
-            keys=[keys.lease_key(), keys.fence_key()], args=[holder, ttl_ms, "hold"]
-        ))
+        lease = self._scripts["lease"]
+        return int(await lease(keys=self._lease_keys(), args=[holder, ttl_ms, "hold"]))
 
     async def release_lease(self, holder: str) -> None:
-        await self._scripts["lease"](
-            keys=[keys.lease_key(), keys.fence_key()], args=[holder, 1, "release"]
-        )
+        await self._scripts["lease"](keys=self._lease_keys(), args=[holder, 1, "release"])
+
+    def _lease_keys(self) -> list[str]:
+        return [keys.lease_key(self.prefix), keys.fence_key(self.prefix)]

@@ -40,13 +40,13 @@ import structlog
 from litestar import Request, Response, get, post
 from litestar.params import Parameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage
-from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
 from redis.exceptions import RedisError
 
 from admitone import errors
 from admitone.booking_core.keys import seat_channel
 from admitone.gateway.auth import require_access, services
+from admitone.redis_client import RedisClient
 
 log = structlog.get_logger(__name__)
 
@@ -65,9 +65,9 @@ _FAILED = b"\x00failed"
 _OVERFLOW = b"\x00overflow"
 
 
-def stream_ticket_key(show_id: str, ticket: str) -> str:
+def stream_ticket_key(prefix: str, show_id: str, ticket: str) -> str:
     """Redis key of a seat-stream ticket (value: the visitor id). Same hash tag as the show."""
-    return f"bc:{{show:{show_id}}}:stream-ticket:{ticket}"
+    return f"{prefix}:bc:{{show:{show_id}}}:stream-ticket:{ticket}"
 
 
 class StreamTicketOut(msgspec.Struct, frozen=True, rename="camel"):
@@ -80,8 +80,9 @@ class StreamTicketOut(msgspec.Struct, frozen=True, rename="camel"):
 class SeatEventHub:
     """One pattern subscription per process, fanned out to the open seat streams by show."""
 
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: RedisClient, prefix: str) -> None:
         self.redis = redis
+        self.prefix = prefix
         self._queues: dict[bytes, set[asyncio.Queue[bytes]]] = {}
         self._task: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
@@ -104,7 +105,7 @@ class SeatEventHub:
                 return
             pubsub = self.redis.pubsub()
             try:
-                await pubsub.psubscribe(seat_channel("*"))
+                await pubsub.psubscribe(seat_channel(self.prefix, "*"))
                 await _confirmed(pubsub)
             except BaseException:
                 with suppress(*_REDIS_DOWN):
@@ -118,7 +119,7 @@ class SeatEventHub:
 
         The queue is registered before the reader is started, so a stream that closes
         meanwhile never sees the hub idle and stops the reader under this one."""
-        channel = seat_channel(show_id).encode()
+        channel = seat_channel(self.prefix, show_id).encode()
         queue: asyncio.Queue[bytes] = asyncio.Queue(maxsize=QUEUE_SIZE)
         self._queues.setdefault(channel, set()).add(queue)
         try:
@@ -191,7 +192,7 @@ def hub_of(request: Request[Any, Any, Any]) -> SeatEventHub:
     state = services(request)
     found = state.extras.get(_HUB)
     if not isinstance(found, SeatEventHub):
-        found = SeatEventHub(state.redis)
+        found = SeatEventHub(state.redis, state.settings.redis_key_prefix)
         state.extras[_HUB] = found
     return found
 
@@ -245,8 +246,9 @@ async def stream_ticket(request: Request[Any, Any, Any], show_id: str) -> Respon
     """A fresh ticket for the caller's show, kept in Redis for ``TICKET_SECONDS``."""
     claims = await require_access(request, show_id)
     ticket = secrets.token_urlsafe(24)
-    await services(request).redis.set(stream_ticket_key(show_id, ticket), claims.sub,
-                                      ex=TICKET_SECONDS)
+    state = services(request)
+    key = stream_ticket_key(state.settings.redis_key_prefix, show_id, ticket)
+    await state.redis.set(key, claims.sub, ex=TICKET_SECONDS)
     body = StreamTicketOut(ticket=ticket,
                            expires_at=datetime.now(UTC) + timedelta(seconds=TICKET_SECONDS))
     return Response(msgspec.json.encode(body), status_code=201, media_type="application/json",
@@ -270,7 +272,8 @@ async def seat_events(
     if not _TICKET.match(ticket):
         raise errors.TokenInvalidError("Send ?ticket= from POST …/seat-events/ticket")
     state = services(request)
-    visitor = await state.redis.get(stream_ticket_key(show_id, ticket))
+    visitor = await state.redis.get(
+        stream_ticket_key(state.settings.redis_key_prefix, show_id, ticket))
     if visitor is None:
         raise errors.TokenInvalidError("This stream ticket is unknown or has expired")
     hub = hub_of(request)
