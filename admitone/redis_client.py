@@ -14,12 +14,14 @@ follows a failover.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any, NamedTuple, TypeAlias
 from urllib.parse import parse_qs, unquote
 
 from redis.asyncio import BlockingConnectionPool, Redis, RedisCluster
 from redis.asyncio.cluster import ClusterNode
 from redis.asyncio.sentinel import Sentinel
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 RedisClient: TypeAlias = Redis | RedisCluster
 """What admitone's Redis code takes: a single server's client (also Sentinel's) or a cluster's."""
@@ -81,6 +83,28 @@ def parse_redis_url(url: str) -> RedisUrl | None:
     return RedisUrl(kind, base == "rediss", hosts, username, password, master, db, options)
 
 
+class WaitingRedisCluster(RedisCluster):
+    """A cluster client whose commands wait (up to ``TIMEOUT_SECONDS``) for one of
+    ``max_connections`` slots instead of failing at once: redis-py's cluster pools answer
+    MaxConnectionsError the moment a node's connections are all busy, and a crowd joining one
+    show lands on one node. Same behaviour as the single server's BlockingConnectionPool."""
+
+    def __init__(self, *, max_connections: int, **kwargs: Any) -> None:
+        super().__init__(max_connections=max_connections, **kwargs)
+        self._in_flight = asyncio.Semaphore(max_connections)
+
+    async def execute_command(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            async with asyncio.timeout(TIMEOUT_SECONDS):
+                await self._in_flight.acquire()
+        except TimeoutError:
+            raise RedisConnectionError("no Redis connection came free in time") from None
+        try:
+            return await super().execute_command(*args, **kwargs)
+        finally:
+            self._in_flight.release()
+
+
 def create_redis(url: str, *, max_connections: int = MAX_CONNECTIONS) -> RedisClient:
     """The client for ``url`` (any form above), with admitone's timeouts."""
     parsed = parse_redis_url(url)
@@ -88,18 +112,18 @@ def create_redis(url: str, *, max_connections: int = MAX_CONNECTIONS) -> RedisCl
         "socket_timeout": TIMEOUT_SECONDS,
         "socket_connect_timeout": TIMEOUT_SECONDS,
         "health_check_interval": 15,
-        "retry_on_timeout": False,
     }
     if parsed is None:
         # A blocking pool: past ``max_connections`` in use a command waits (up to 2 s) for one
         # to come free instead of failing at once, so a burst of fans is queued, not answered 503.
         pool = BlockingConnectionPool.from_url(
-            url, max_connections=max_connections, timeout=TIMEOUT_SECONDS, **common
+            url, max_connections=max_connections, timeout=TIMEOUT_SECONDS,
+            retry_on_timeout=False, **common,
         )
         return Redis.from_pool(pool)
     auth: dict[str, Any] = {"username": parsed.username, "password": parsed.password}
     if parsed.kind == "cluster":
-        return RedisCluster(
+        return WaitingRedisCluster(
             startup_nodes=[ClusterNode(host, port) for host, port in parsed.hosts],
             ssl=parsed.tls, max_connections=max_connections, **auth, **common,
         )

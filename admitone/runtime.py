@@ -11,6 +11,9 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 import asyncpg
+import structlog
+from redis.asyncio import RedisCluster
+from redis.exceptions import RedisError
 
 from admitone.admission.keys import KeyRing
 from admitone.admission.services import AdmissionServices, build_admission
@@ -30,6 +33,8 @@ from admitone.gateway.ratelimit import RateLimiter
 from admitone.redis_client import RedisClient, create_redis
 from admitone.secrets_store import load_or_create_secret
 from admitone.settings import Settings
+
+log = structlog.get_logger(__name__)
 
 
 class RevocationCheck(Protocol):
@@ -114,6 +119,16 @@ async def create_pools(settings: Settings) -> tuple[asyncpg.Pool, asyncpg.Pool |
     return pool, replica
 
 
+async def _learn_cluster(redis: RedisClient) -> None:
+    """Read a cluster's slot map now: a pub/sub subscription made before any other command
+    needs it. If the cluster does not answer yet, the first command learns it later."""
+    if isinstance(redis, RedisCluster):
+        try:
+            await redis.initialize()
+        except (RedisError, OSError) as exc:
+            log.warning("redis_cluster_unreachable_at_start", error=repr(exc))
+
+
 @asynccontextmanager
 async def open_services(settings: Settings) -> AsyncIterator[Services]:
     """Connect to PostgreSQL and Redis and build every service; close them all on exit."""
@@ -122,6 +137,7 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
     pool, replica = await create_pools(settings)
     read_pool = replica or pool
     redis = create_redis(settings.redis_url)
+    await _learn_cluster(redis)
     prefix = settings.redis_key_prefix
     gateway: SandboxGateway | None = None
     seat_events: SeatEvents | None = None
