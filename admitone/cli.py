@@ -176,7 +176,15 @@ def cmd_serve(settings: Settings) -> int:
     import uvicorn  # noqa: PLC0415
 
     signal.signal(signal.SIGTERM, _exit_on_signal)
-    settings = msgspec.structs.replace(settings, background_jobs=False)
+    unset = [env_name(name) for name in ("operator_token", "payment_webhook_secret")
+             if getattr(settings, name) is None]
+    # Keys and secrets are made once here, before the workers start (each worker creating the
+    # first signing key would race, and each would sign with its own).
+    settings = msgspec.structs.replace(_prepare_data_dir(settings), background_jobs=False)
+    if unset:
+        print(f"admitone: {' and '.join(unset)} not set: using the ones generated in "
+              f"{settings.data_dir}; every machine serving this deployment needs the same "
+              "(set them, and share the signing keys in <data dir>/keys)", file=sys.stderr)
     _worker_environment(settings)
     os.environ[env_name("background_jobs")] = "0"
     if settings.workers > 1 and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
