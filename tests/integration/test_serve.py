@@ -44,7 +44,7 @@ def test_serve_runs_two_http_workers_that_share_one_signing_key(
     port = _free_port()
     env = _environment(settings, tmp_path / "data", ADMITONE_WORKERS="2",
                        ADMITONE_PORT=str(port))
-    process = subprocess.Popen(  # noqa: S603 - our own command line
+    process = subprocess.Popen(
         [sys.executable, "-m", "admitone.cli", "serve"], env=env,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
