@@ -288,3 +288,17 @@ def test_helm_template_renders_the_design_s_resources() -> None:
         for doc in docs if doc["kind"] == "Deployment"
     }
     assert jobs == {"tickets-admitone-gateway": "0", "tickets-admitone-scheduler": "1"}
+
+
+def test_the_dockerfile_builds_in_two_stages_and_runs_as_the_chart_s_user() -> None:
+    """Multi-stage, non-root (the uid the chart's podSecurityContext expects), `serve` by default.
+
+    No container engine runs here, so the image is not built in the tests."""
+    text = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+    stages = re.findall(r"^FROM\s+\S+(?:\s+AS\s+(\S+))?", text, re.M)
+    assert len(stages) >= 2  # a build stage and a runtime stage
+    assert "COPY --from=build" in text
+    user = re.findall(r"^USER\s+(\d+)", text, re.M)
+    assert user == [str(_values()["podSecurityContext"]["runAsUser"])]
+    assert 'ENTRYPOINT ["admitone"]' in text
+    assert 'CMD ["serve"]' in text
