@@ -22,6 +22,7 @@ from redis.asyncio import BlockingConnectionPool, Redis, RedisCluster
 from redis.asyncio.cluster import ClusterNode
 from redis.asyncio.sentinel import Sentinel
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisClusterException
 
 RedisClient: TypeAlias = Redis | RedisCluster
 """What admitone's Redis code takes: a single server's client (also Sentinel's) or a cluster's."""
@@ -87,7 +88,12 @@ class WaitingRedisCluster(RedisCluster):
     """A cluster client whose commands wait (up to ``TIMEOUT_SECONDS``) for one of
     ``max_connections`` slots instead of failing at once: redis-py's cluster pools answer
     MaxConnectionsError the moment a node's connections are all busy, and a crowd joining one
-    show lands on one node. Same behaviour as the single server's BlockingConnectionPool."""
+    show lands on one node. Same behaviour as the single server's BlockingConnectionPool.
+
+    A cluster none of whose nodes answers makes redis-py raise RedisClusterException (as it does
+    for a programming error such as keys on two slots); when the client is left without a slot
+    map, that is an unreachable Redis, raised as the ConnectionError the rest of admitone treats
+    as "Redis is down" (fail closed or open, 503 with Retry-After)."""
 
     def __init__(self, *, max_connections: int, **kwargs: Any) -> None:
         super().__init__(max_connections=max_connections, **kwargs)
@@ -101,6 +107,10 @@ class WaitingRedisCluster(RedisCluster):
             raise RedisConnectionError("no Redis connection came free in time") from None
         try:
             return await super().execute_command(*args, **kwargs)
+        except RedisClusterException as exc:
+            if self._initialize:  # redis-py's own flag: no slot map, no node reached
+                raise RedisConnectionError(f"Redis Cluster unreachable: {exc}") from exc
+            raise
         finally:
             self._in_flight.release()
 

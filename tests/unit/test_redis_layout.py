@@ -8,10 +8,11 @@ import re
 from pathlib import Path
 
 import pytest
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from admitone.booking_core import keys as booking_keys
 from admitone.queue import keys as queue_keys
-from admitone.redis_client import parse_redis_url
+from admitone.redis_client import create_redis, parse_redis_url
 from admitone.settings import SettingsError, load_settings
 
 ROOT = Path(__file__).resolve().parents[2] / "admitone"
@@ -99,3 +100,13 @@ def test_bad_redis_and_database_settings_name_their_variable(environ: dict[str, 
     """A malformed URL, prefix or pool setting stops start-up naming the variable."""
     with pytest.raises(SettingsError, match=next(iter(environ))):
         load_settings(environ)
+
+
+async def test_an_unreachable_cluster_is_a_connection_error() -> None:
+    """No node answering is Redis being down (fail closed/open, 503), not an unexpected error."""
+    redis = create_redis("redis+cluster://127.0.0.1:1")
+    try:
+        with pytest.raises(RedisConnectionError):
+            await redis.get("x")
+    finally:
+        await redis.aclose()
