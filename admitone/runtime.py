@@ -135,7 +135,6 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
     if settings.database_url is None or settings.redis_url is None:
         raise RuntimeError("open_services needs database_url and redis_url (admitone up sets them)")
     pool, replica = await create_pools(settings)
-    read_pool = replica or pool
     redis = create_redis(settings.redis_url)
     await _learn_cluster(redis)
     prefix = settings.redis_key_prefix
@@ -150,7 +149,7 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
         )
         gateway = SandboxGateway(pool, settings, webhook_secret)
         payments = PaymentService(pool, gateway, seat_events)
-        catalog = CatalogService(pool, settings.max_seats_per_visitor, read_pool=read_pool)
+        catalog = CatalogService(pool, settings.max_seats_per_visitor, read_pool=replica)
         admission = build_admission(settings, pool, redis, tokens)
         services = Services(
             settings=settings,
@@ -163,7 +162,7 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
             catalog=catalog,
             seat_events=seat_events,
             seats=SeatService(
-                SeatLockRepository(pool, read_pool=read_pool),
+                SeatLockRepository(pool, read_pool=replica),
                 seat_events,
                 lock_seconds=settings.lock_seconds,
                 max_seats_per_lock=settings.max_seats_per_lock,

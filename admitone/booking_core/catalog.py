@@ -59,8 +59,13 @@ class CatalogService:
         read_pool: asyncpg.Pool | None = None,
     ) -> None:
         self.pool = pool
-        self.read_pool = read_pool or pool
+        self.replica_pool = read_pool
         self.max_seats_per_visitor = max_seats_per_visitor
+
+    @property
+    def read_pool(self) -> asyncpg.Pool:
+        """The replica when one is configured, else the primary (``pool``, even if replaced)."""
+        return self.replica_pool or self.pool
 
     async def create_movie(self, data: m.MovieIn) -> m.Movie:
         row = await self.pool.fetchrow(

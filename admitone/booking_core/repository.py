@@ -33,7 +33,12 @@ class SeatLockRepository:
 
     def __init__(self, pool: asyncpg.Pool, *, read_pool: asyncpg.Pool | None = None) -> None:
         self.pool = pool
-        self.read_pool = read_pool or pool
+        self.replica_pool = read_pool
+
+    @property
+    def read_pool(self) -> asyncpg.Pool:
+        """The replica when one is configured, else the primary (``pool``, even if replaced)."""
+        return self.replica_pool or self.pool
 
     async def lock(
         self,
