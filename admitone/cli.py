@@ -15,8 +15,10 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager, suppress
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -213,6 +215,30 @@ def _print_demo(settings: Settings, show_id: str) -> None:
     print()
 
 
+HEARTBEAT_FILE = "jobs-heartbeat"
+HEARTBEAT_SECONDS = 5.0
+HEARTBEAT_STALE_SECONDS = 30.0
+
+
+async def _beat(path: Path) -> None:
+    """Touch ``path`` while this process's event loop turns (``admitone jobs --check`` reads it:
+    a container's liveness probe, since the jobs serve no HTTP)."""
+    while True:
+        path.touch()  # noqa: ASYNC240 - a local file's mtime, once every few seconds
+        await asyncio.sleep(HEARTBEAT_SECONDS)
+
+
+def cmd_check_jobs(settings: Settings) -> int:
+    """0 while the jobs process on this data folder beat within ``HEARTBEAT_STALE_SECONDS``."""
+    try:
+        age = time.time() - (settings.data_dir / HEARTBEAT_FILE).stat().st_mtime
+    except OSError:
+        return _fail("no heartbeat of admitone jobs in the data folder")
+    if age > HEARTBEAT_STALE_SECONDS:
+        return _fail(f"admitone jobs last beat {age:.0f} s ago")
+    return 0
+
+
 def cmd_jobs(settings: Settings) -> int:
     """Run only the background jobs (sweeper, outbox, reconciliation, admission scheduler)."""
     from admitone import jobs  # noqa: PLC0415
@@ -223,8 +249,9 @@ def cmd_jobs(settings: Settings) -> int:
     configure_logging(settings)
 
     async def run() -> None:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
         async with open_services(settings) as services, jobs.running(services):
-            await asyncio.Event().wait()
+            await _beat(settings.data_dir / HEARTBEAT_FILE)
 
     with suppress(KeyboardInterrupt, SystemExit):
         asyncio.run(run())
@@ -271,11 +298,26 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser(
         "serve", help="run only the HTTP workers, ADMITONE_WORKERS of them (for containers)"
     )
-    sub.add_parser("jobs", help="run only the background jobs (needs the database and Redis URLs)")
+    jobs = sub.add_parser(
+        "jobs", help="run only the background jobs (needs the database and Redis URLs)"
+    )
+    jobs.add_argument(
+        "--check", action="store_true",
+        help="exit 0 if the jobs process on this data folder is alive (a liveness probe)",
+    )
     keys = sub.add_parser("keys", help="signing keys")
     keys_sub = keys.add_subparsers(dest="keys_command", required=True)
     keys_sub.add_parser("rotate", help="add a new signing key (the previous one keeps verifying)")
     return parser
+
+
+def _split_command(command: str, settings: Settings, *, check: bool) -> int:
+    """``serve``, ``jobs`` or ``jobs --check``: the container halves of ``up``."""
+    if check:
+        return cmd_check_jobs(settings)
+    if settings.database_url is None or settings.redis_url is None:
+        return _fail(f"admitone {command} needs ADMITONE_DATABASE_URL and ADMITONE_REDIS_URL")
+    return cmd_serve(settings) if command == "serve" else cmd_jobs(settings)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -289,11 +331,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "migrate":
         return cmd_migrate(settings)
     if args.command in {"serve", "jobs"}:
-        if settings.database_url is None or settings.redis_url is None:
-            return _fail(
-                f"admitone {args.command} needs ADMITONE_DATABASE_URL and ADMITONE_REDIS_URL"
-            )
-        return cmd_serve(settings) if args.command == "serve" else cmd_jobs(settings)
+        return _split_command(args.command, settings, check=getattr(args, "check", False))
     return cmd_rotate_keys(settings)
 
 

@@ -80,3 +80,29 @@ def test_serve_and_jobs_refuse_to_start_without_both_urls(tmp_path: Path) -> Non
         )
         assert result.returncode == 2
         assert f"admitone {command} needs ADMITONE_DATABASE_URL" in result.stderr
+
+
+def test_jobs_beats_while_it_runs_and_check_says_so(settings: Settings, tmp_path: Path) -> None:
+    """`admitone jobs --check` fails before the jobs process beat, passes while it runs."""
+    env = _environment(settings, tmp_path / "data")
+
+    def check() -> int:
+        return subprocess.run(
+            [sys.executable, "-m", "admitone.cli", "jobs", "--check"], env=env,
+            capture_output=True, timeout=60, check=False,
+        ).returncode
+
+    assert check() != 0
+    process = subprocess.Popen(
+        [sys.executable, "-m", "admitone.cli", "jobs"], env=env,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not (tmp_path / "data" / "jobs-heartbeat").exists():
+            assert time.monotonic() < deadline, "admitone jobs never beat"
+            time.sleep(0.3)
+        assert check() == 0
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)

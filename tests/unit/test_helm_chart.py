@@ -239,14 +239,17 @@ def test_rendered_manifests_validate_against_the_kubernetes_schemas(name: str) -
 
 def test_the_gateway_serves_the_jobs_run_apart_and_only_the_gateway_is_probed() -> None:
     """Gateway pods run `admitone serve` with HTTP probes; scheduler pods `admitone jobs`, no
-    port and no probes (they serve no HTTP); without the scheduler the gateway runs `up`."""
+    port and no HTTP probe (they serve none) but `jobs --check` for liveness; without the
+    scheduler the gateway runs `up`."""
     docs = {(d["kind"], d["metadata"]["name"]): d for d in _render(*URLS)}
     gateway = docs["Deployment", "tickets-admitone-gateway"]["spec"]["template"]["spec"]
     jobs = docs["Deployment", "tickets-admitone-scheduler"]["spec"]["template"]["spec"]
     assert gateway["containers"][0]["args"] == ["serve"]
     assert gateway["containers"][0]["readinessProbe"]["httpGet"]["path"] == "/readyz"
     assert jobs["containers"][0]["args"] == ["jobs"]
-    assert {"ports", "readinessProbe", "livenessProbe"} & set(jobs["containers"][0]) == set()
+    assert {"ports", "readinessProbe", "startupProbe"} & set(jobs["containers"][0]) == set()
+    probe = jobs["containers"][0]["livenessProbe"]["exec"]["command"]
+    assert probe == ["admitone", "jobs", "--check"]
     alone = {(d["kind"], d["metadata"]["name"]): d
              for d in _render(*URLS, "--set", "scheduler.enabled=false")}
     spec = alone["Deployment", "tickets-admitone-gateway"]["spec"]["template"]["spec"]

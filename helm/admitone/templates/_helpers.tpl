@@ -237,6 +237,14 @@ spec:
         periodSeconds: {{ $root.Values.probes.readiness.periodSeconds }}
         timeoutSeconds: {{ $root.Values.probes.readiness.timeoutSeconds }}
         failureThreshold: {{ $root.Values.probes.readiness.failureThreshold }}
+      {{- else }}
+      livenessProbe:
+        exec:
+          command: ["admitone", "jobs", "--check"]
+        initialDelaySeconds: {{ $root.Values.probes.jobsLiveness.initialDelaySeconds }}
+        periodSeconds: {{ $root.Values.probes.jobsLiveness.periodSeconds }}
+        timeoutSeconds: {{ $root.Values.probes.jobsLiveness.timeoutSeconds }}
+        failureThreshold: {{ $root.Values.probes.jobsLiveness.failureThreshold }}
       {{- end }}
       {{- if and (eq .component "gateway") (gt (int $root.Values.gateway.preStopSleepSeconds) 0) }}
       lifecycle:
