@@ -92,6 +92,14 @@ async def replicated(
     await migrate(conn)
     await conn.close()
     await admin.close()
+    standby = await asyncpg.connect(replica_server)
+    try:
+        for _ in range(200):  # the replica replays CREATE DATABASE and the migrations
+            if await standby.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        await standby.close()
     settings = make_settings(
         database_url=_on(primary_server, name), database_replica_url=_on(replica_server, name),
         redis_prefix="replicated", seat_map_cache_seconds=0.001,
