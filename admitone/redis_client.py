@@ -32,6 +32,10 @@ SCHEMES = ("redis", "rediss", "unix", "redis+cluster", "rediss+cluster", "redis+
 DEFAULT_PORT = {"cluster": 6379, "sentinel": 26379}
 MAX_CONNECTIONS = 256
 TIMEOUT_SECONDS = 2.0
+# How long a cluster command waits for a free slot: longer than a single server's pool wait,
+# because redis-py's cluster client spends about twice the CPU per command (slot lookup, node
+# pools), so the same burst of fans drains more slowly (tests/integration/test_queue_admission).
+CLUSTER_WAIT_SECONDS = 5.0
 
 
 class RedisUrl(NamedTuple):
@@ -85,7 +89,7 @@ def parse_redis_url(url: str) -> RedisUrl | None:
 
 
 class WaitingRedisCluster(RedisCluster):
-    """A cluster client whose commands wait (up to ``TIMEOUT_SECONDS``) for one of
+    """A cluster client whose commands wait (up to ``CLUSTER_WAIT_SECONDS``) for one of
     ``max_connections`` slots instead of failing at once: redis-py's cluster pools answer
     MaxConnectionsError the moment a node's connections are all busy, and a crowd joining one
     show lands on one node. Same behaviour as the single server's BlockingConnectionPool.
@@ -101,7 +105,7 @@ class WaitingRedisCluster(RedisCluster):
 
     async def execute_command(self, *args: Any, **kwargs: Any) -> Any:
         try:
-            async with asyncio.timeout(TIMEOUT_SECONDS):
+            async with asyncio.timeout(CLUSTER_WAIT_SECONDS):
                 await self._in_flight.acquire()
         except TimeoutError:
             raise RedisConnectionError("no Redis connection came free in time") from None
