@@ -1,4 +1,4 @@
-.PHONY: help install up demo lint types test bench loadtest
+.PHONY: help install up demo lint types test chart bench loadtest
 PY ?= python3
 
 help:            ## list the targets
@@ -18,6 +18,13 @@ types:           ## mypy, strict on admitone/
 
 test:            ## the test suite (real PostgreSQL and Redis; embedded ones if none are configured)
 	$(PY) -m pytest
+
+chart:           ## helm lint --strict + helm template, checked against the Kubernetes schemas (as .ci/run)
+	helm="$$($(PY) -m tests.helm_tools)" && "$$helm" lint --strict helm/admitone \
+	  --set secret.databaseUrl=postgresql://db/a --set secret.redisUrl=redis://redis:6379/0 \
+	  && "$$helm" template ci helm/admitone --set secret.databaseUrl=postgresql://db/a \
+	  --set secret.redisUrl=redis://redis:6379/0 --set ingress.enabled=true > /tmp/admitone-chart.yaml \
+	  && kubernetes-validate --strict --quiet -k 1.35.0 /tmp/admitone-chart.yaml
 
 bench:           ## the booking-core benchmark: raw PostgreSQL, framework ceiling, admitone's lock endpoint
 	$(PY) bench/booking_bench.py

@@ -1,4 +1,10 @@
-"""The ``admitone`` command: ``up [--demo]``, ``migrate``, ``keys rotate``."""
+"""The ``admitone`` command: ``up [--demo]``, ``serve``, ``jobs``, ``migrate``, ``keys rotate``.
+
+``up`` is everything on one machine (embedded servers when no URLs are set, migrations, the
+HTTP workers and the jobs). For containers the two halves run apart: ``serve`` is the HTTP
+workers only (``ADMITONE_WORKERS`` of them, no background jobs, no migrations), ``jobs`` the
+background jobs only; both need ``ADMITONE_DATABASE_URL`` and ``ADMITONE_REDIS_URL``.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +15,10 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager, suppress
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -119,15 +127,7 @@ def cmd_up(settings: Settings, demo: bool) -> int:
                 show_id = asyncio.run(create_demo(ready))
                 _print_demo(ready, show_id)
             print(f"admitone listening on {ready.base_url}  (Ctrl-C stops everything)")
-            common: dict[str, Any] = {
-                "host": ready.host,
-                "port": ready.port,
-                "loop": "uvloop",
-                "http": "httptools",
-                "access_log": False,
-                "log_level": "warning",
-                "timeout_graceful_shutdown": 10,
-            }
+            common = _uvicorn_options(ready)
             if ready.workers == 1:
                 uvicorn.run(create_app(ready), **common)
             else:
@@ -156,6 +156,50 @@ def cmd_up(settings: Settings, demo: bool) -> int:
     return 0
 
 
+def _uvicorn_options(settings: Settings) -> dict[str, Any]:
+    return {
+        "host": settings.host,
+        "port": settings.port,
+        "loop": "uvloop",
+        "http": "httptools",
+        "access_log": False,
+        "log_level": "warning",
+        "timeout_graceful_shutdown": 10,
+    }
+
+
+def cmd_serve(settings: Settings) -> int:
+    """Run only the HTTP workers: no background jobs here (``admitone jobs`` runs them), no
+    migrations (``admitone migrate``, the chart's hook Job), no embedded servers.
+
+    Every worker process is alike and shares nothing in memory that must agree across them:
+    the queue, leases, rate limits, seat-map cache and revocations live in Redis, seats and
+    money in PostgreSQL, and metrics are summed through prometheus_client's files."""
+    import uvicorn  # noqa: PLC0415
+
+    signal.signal(signal.SIGTERM, _exit_on_signal)
+    unset = [env_name(name) for name in ("operator_token", "payment_webhook_secret")
+             if getattr(settings, name) is None]
+    # Keys and secrets are made once here, before the workers start (each worker creating the
+    # first signing key would race, and each would sign with its own).
+    settings = msgspec.structs.replace(_prepare_data_dir(settings), background_jobs=False)
+    if unset:
+        print(f"admitone: {' and '.join(unset)} not set: using the ones generated in "
+              f"{settings.data_dir}; every machine serving this deployment needs the same "
+              "(set them, and share the signing keys in <data dir>/keys)", file=sys.stderr)
+    _worker_environment(settings)
+    os.environ[env_name("background_jobs")] = "0"
+    if settings.workers > 1 and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
+        _metrics_folder(settings)
+    print(f"admitone serving on {settings.host}:{settings.port} with {settings.workers} worker(s)")
+    with suppress(KeyboardInterrupt, SystemExit):
+        uvicorn.run(
+            "admitone.gateway.app:app_from_env", factory=True, workers=settings.workers,
+            **_uvicorn_options(settings),
+        )
+    return 0
+
+
 def _print_demo(settings: Settings, show_id: str) -> None:
     base = settings.base_url
     print()
@@ -171,6 +215,30 @@ def _print_demo(settings: Settings, show_id: str) -> None:
     print()
 
 
+HEARTBEAT_FILE = "jobs-heartbeat"
+HEARTBEAT_SECONDS = 5.0
+HEARTBEAT_STALE_SECONDS = 30.0
+
+
+async def _beat(path: Path) -> None:
+    """Touch ``path`` while this process's event loop turns (``admitone jobs --check`` reads it:
+    a container's liveness probe, since the jobs serve no HTTP)."""
+    while True:
+        path.touch()  # noqa: ASYNC240 - a local file's mtime, once every few seconds
+        await asyncio.sleep(HEARTBEAT_SECONDS)
+
+
+def cmd_check_jobs(settings: Settings) -> int:
+    """0 while the jobs process on this data folder beat within ``HEARTBEAT_STALE_SECONDS``."""
+    try:
+        age = time.time() - (settings.data_dir / HEARTBEAT_FILE).stat().st_mtime
+    except OSError:
+        return _fail("no heartbeat of admitone jobs in the data folder")
+    if age > HEARTBEAT_STALE_SECONDS:
+        return _fail(f"admitone jobs last beat {age:.0f} s ago")
+    return 0
+
+
 def cmd_jobs(settings: Settings) -> int:
     """Run only the background jobs (sweeper, outbox, reconciliation, admission scheduler)."""
     if settings.database_url is None or settings.redis_url is None:
@@ -183,8 +251,9 @@ def cmd_jobs(settings: Settings) -> int:
     configure_logging(settings)
 
     async def run() -> None:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
         async with open_services(settings) as services, jobs.running(services):
-            await asyncio.Event().wait()
+            await _beat(settings.data_dir / HEARTBEAT_FILE)
 
     with suppress(KeyboardInterrupt, SystemExit):
         asyncio.run(run())
@@ -234,7 +303,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--demo", action="store_true", help="also create a demo show with a waiting room"
     )
     sub.add_parser("migrate", help="apply database migrations and exit")
-    sub.add_parser("jobs", help="run only the background jobs (needs the database and Redis URLs)")
+    sub.add_parser(
+        "serve", help="run only the HTTP workers, ADMITONE_WORKERS of them (for containers)"
+    )
+    jobs = sub.add_parser(
+        "jobs", help="run only the background jobs (needs the database and Redis URLs)"
+    )
+    jobs.add_argument(
+        "--check", action="store_true",
+        help="exit 0 if the jobs process on this data folder is alive (a liveness probe)",
+    )
     keys = sub.add_parser("keys", help="signing keys")
     keys_sub = keys.add_subparsers(dest="keys_command", required=True)
     keys_sub.add_parser("rotate", help="add a new signing key (the previous one keeps verifying)")
@@ -244,6 +322,15 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--commitment", help="the commitment you noted before the draw")
     verify.add_argument("--entry", help="your entry id (the queue page shows it)")
     return parser
+
+
+def _split_command(command: str, settings: Settings, *, check: bool) -> int:
+    """``serve``, ``jobs`` or ``jobs --check``: the container halves of ``up``."""
+    if check:
+        return cmd_check_jobs(settings)
+    if settings.database_url is None or settings.redis_url is None:
+        return _fail(f"admitone {command} needs ADMITONE_DATABASE_URL and ADMITONE_REDIS_URL")
+    return cmd_serve(settings) if command == "serve" else cmd_jobs(settings)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -258,8 +345,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return cmd_up(settings, args.demo)
     if args.command == "migrate":
         return cmd_migrate(settings)
-    if args.command == "jobs":
-        return cmd_jobs(settings)
+    if args.command in {"serve", "jobs"}:
+        return _split_command(args.command, settings, check=getattr(args, "check", False))
     return cmd_rotate_keys(settings)
 
 

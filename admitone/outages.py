@@ -30,6 +30,9 @@ POSTGRES_DOWN: tuple[type[Exception], ...] = (
     asyncpg.PostgresConnectionError,
     asyncpg.exceptions.CannotConnectNowError,
     asyncpg.exceptions.TooManyConnectionsError,
+    # ADMITONE_DATABASE_STATEMENT_TIMEOUT_MS / _LOCK_TIMEOUT_MS ran out: busy, retry shortly.
+    asyncpg.exceptions.QueryCanceledError,
+    asyncpg.exceptions.LockNotAvailableError,
     OSError,  # refused or reset sockets; TimeoutError is one too
 )
 REDIS_DOWN: tuple[type[Exception], ...] = (RedisConnectionError, RedisTimeoutError, OSError)

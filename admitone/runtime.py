@@ -12,7 +12,9 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 import asyncpg
-from redis.asyncio import BlockingConnectionPool, Redis
+import structlog
+from redis.asyncio import RedisCluster
+from redis.exceptions import RedisError
 
 from admitone.admission.inventory import Inventory
 from admitone.admission.ratelimit import RateLimiter
@@ -32,8 +34,11 @@ from admitone.booking_core.seat_events import SeatEvents
 from admitone.booking_core.seat_repository import SeatLockRepository
 from admitone.booking_core.seat_stream import SeatEventHub, StreamTickets
 from admitone.booking_core.seats import SeatService
+from admitone.redis_client import RedisClient, create_redis
 from admitone.secrets_store import load_or_create_secret
 from admitone.settings import Settings
+
+log = structlog.get_logger(__name__)
 
 
 class RevocationCheck(Protocol):
@@ -44,7 +49,7 @@ class RevocationCheck(Protocol):
 class Services:
     settings: Settings
     pool: asyncpg.Pool
-    redis: Redis
+    redis: RedisClient
     tokens: TokenService
     operator_token: str
     webhook_secret: str
@@ -64,6 +69,8 @@ class Services:
     revocations: RevocationCheck | None = None
     sandbox: SandboxGateway | None = None  # the sandbox's pages and test controls, when on
     extras: dict[str, object] = field(default_factory=dict)
+    # The read replica's pool (ADMITONE_DATABASE_REPLICA_URL): catalog and seat-map reads.
+    replica_pool: asyncpg.Pool | None = None
 
     async def ready(self, timeout_seconds: float = 2.0) -> dict[str, bool]:
         """Whether PostgreSQL and Redis answer, each within ``timeout_seconds`` (``/readyz``)."""
@@ -91,32 +98,56 @@ async def _keep_session(_conn: asyncpg.Connection) -> None:
     """
 
 
-async def create_pool(dsn: str, max_size: int = 20) -> asyncpg.Pool:
+async def create_pool(
+    dsn: str, max_size: int = 20, *, statement_timeout_ms: int = 30_000,
+    lock_timeout_ms: int = 5_000,
+) -> asyncpg.Pool:
+    """A pool whose sessions stop a statement after ``statement_timeout_ms`` and a wait for a
+    row lock after ``lock_timeout_ms`` (0: no limit), so a stuck query or a long lock queue
+    answers 503 instead of holding a connection; asyncpg gives up a little after the server."""
     pool = await asyncpg.create_pool(
         dsn,
         min_size=1,
         max_size=max_size,
-        command_timeout=30,
-        server_settings={"application_name": "admitone"},
+        command_timeout=statement_timeout_ms / 1000 + 5 if statement_timeout_ms else None,
+        server_settings={
+            "application_name": "admitone",
+            "statement_timeout": str(statement_timeout_ms),
+            "lock_timeout": str(lock_timeout_ms),
+        },
         reset=_keep_session,
     )
     assert pool is not None  # noqa: S101 - create_pool returns the pool when awaited
     return pool
 
 
-def create_redis(url: str) -> Redis:
-    # A blocking pool: past 256 connections in use a command waits (up to 2 s) for one to come
-    # free instead of failing at once, so a burst of fans is queued, not answered 503.
-    pool = BlockingConnectionPool.from_url(
-        url,
-        socket_timeout=2.0,
-        socket_connect_timeout=2.0,
-        health_check_interval=15,
-        retry_on_timeout=False,
-        max_connections=256,
-        timeout=2.0,
-    )
-    return Redis.from_pool(pool)
+async def create_pools(settings: Settings) -> tuple[asyncpg.Pool, asyncpg.Pool | None]:
+    """The primary's pool and, when a replica is configured, the replica's."""
+    assert settings.database_url is not None  # noqa: S101 - open_services checked it
+    options = {
+        "max_size": settings.database_pool_size,
+        "statement_timeout_ms": settings.database_statement_timeout_ms,
+        "lock_timeout_ms": settings.database_lock_timeout_ms,
+    }
+    pool = await create_pool(settings.database_url, **options)
+    if settings.database_replica_url is None:
+        return pool, None
+    try:
+        replica = await create_pool(settings.database_replica_url, **options)
+    except BaseException:
+        await pool.close()
+        raise
+    return pool, replica
+
+
+async def _learn_cluster(redis: RedisClient) -> None:
+    """Read a cluster's slot map now: a pub/sub subscription made before any other command
+    needs it. If the cluster does not answer yet, the first command learns it later."""
+    if isinstance(redis, RedisCluster):
+        try:
+            await redis.initialize()
+        except (RedisError, OSError) as exc:
+            log.warning("redis_cluster_unreachable_at_start", error=repr(exc))
 
 
 @asynccontextmanager
@@ -124,20 +155,22 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
     """Connect to PostgreSQL and Redis and build every service; close them all on exit."""
     if settings.database_url is None or settings.redis_url is None:
         raise RuntimeError("open_services needs database_url and redis_url (admitone up sets them)")
-    pool = await create_pool(settings.database_url)
+    pool, replica = await create_pools(settings)
     redis = create_redis(settings.redis_url)
+    await _learn_cluster(redis)
+    prefix = settings.redis_key_prefix
     gateway: SandboxGateway | None = None
     seat_events: SeatEvents | None = None
     try:
         keys = KeyRing.load(settings.data_dir / "keys")
         tokens = TokenService(keys, settings.access_token_issuer, settings.access_token_audience)
-        seat_events = SeatEvents(redis, settings.seat_map_cache_seconds)
+        seat_events = SeatEvents(redis, settings.seat_map_cache_seconds, prefix)
         webhook_secret = settings.payment_webhook_secret or load_or_create_secret(
             settings.data_dir, "payment-webhook-secret"
         )
         gateway = SandboxGateway(pool, settings, webhook_secret)
         payments = PaymentService(pool, gateway, seat_events)
-        catalog = CatalogService(pool, settings.max_seats_per_visitor)
+        catalog = CatalogService(pool, settings.max_seats_per_visitor, read_pool=replica)
         seat_inventory = SeatInventory(pool)
 
         async def inventory(show_id: str) -> Inventory:
@@ -167,7 +200,7 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
             catalog=catalog,
             seat_events=seat_events,
             seats=SeatService(
-                SeatLockRepository(pool),
+                SeatLockRepository(pool, read_pool=replica),
                 seat_events,
                 lock_seconds=settings.lock_seconds,
                 max_seats_per_lock=settings.max_seats_per_lock,
@@ -192,11 +225,12 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
                 booking_token_seconds=settings.booking_token_seconds,
             ),
             outbox=outbox,
-            rate_limiter=RateLimiter(redis),
-            seat_hub=SeatEventHub(redis),
-            stream_tickets=StreamTickets(redis),
+            rate_limiter=RateLimiter(redis, prefix),
+            seat_hub=SeatEventHub(redis, prefix),
+            stream_tickets=StreamTickets(redis, prefix),
             revocations=admission.revocations,
             admission=admission,
+            replica_pool=replica,
         )
         # A confirmed booking frees its visitor's slot in the waiting room (booking_core does
         # not know the queue: the outbox tells whoever listens).
@@ -210,3 +244,5 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
             await seat_events.aclose()  # seat changes not yet announced
         await redis.aclose()
         await pool.close()
+        if replica is not None:
+            await replica.close()

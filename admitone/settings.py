@@ -7,13 +7,22 @@ line naming the variable: :class:`SettingsError` carries that line.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import unquote, urlsplit
 
 import msgspec
 
+from admitone.redis_client import SCHEMES as REDIS_SCHEMES
+from admitone.redis_client import parse_redis_url
+
 LogFormat = Literal["json", "console"]
+# A Redis key prefix: no braces (they would move the Cluster hash tag), no glob characters
+# (the seat-event subscription is a pattern), nothing that needs quoting.
+_PREFIX = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+_PREFIX_CHAR = re.compile(r"[A-Za-z0-9_.-]")
 
 
 class SettingsError(Exception):
@@ -24,7 +33,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Everything admitone reads from its environment."""
 
     database_url: str | None = None
+    # An optional streaming replica that serves catalog browsing and seat-map reads.
+    database_replica_url: str | None = None
+    database_pool_size: int = 20  # connections per process (and as many again to the replica)
+    database_statement_timeout_ms: int = 30_000  # 0 = no limit
+    database_lock_timeout_ms: int = 5_000  # how long a statement waits for a row lock; 0 = no limit
     redis_url: str | None = None
+    # Put before every Redis key and channel, so deployments sharing one Redis keep apart.
+    redis_prefix: str | None = None  # unset: the database name (see redis_key_prefix)
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = 1
@@ -64,6 +80,19 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     admission_tick_seconds: float = 1.0
     scheduler_lease_seconds: float = 3.0
     pow_challenge_seconds: int = 120
+
+    @property
+    def redis_key_prefix(self) -> str:
+        """``ADMITONE_REDIS_PREFIX``, else the database's name (``admitone`` when none is set):
+        two deployments on one Redis with their own databases keep their keys apart."""
+        if self.redis_prefix:
+            return self.redis_prefix
+        if self.database_url:
+            name = urlsplit(self.database_url).path.strip("/")
+            cleaned = "".join(c if _PREFIX_CHAR.fullmatch(c) else "_" for c in unquote(name))
+            if cleaned:
+                return cleaned
+        return "admitone"
 
     @property
     def base_url(self) -> str:
@@ -117,6 +146,19 @@ def _parse_url(schemes: tuple[str, ...]) -> Callable[[str], str]:
     return parse
 
 
+def _parse_redis_url(raw: str) -> str:
+    if not raw.startswith(tuple(f"{scheme}://" for scheme in REDIS_SCHEMES)):
+        raise ValueError(f"expected a URL starting with {', '.join(REDIS_SCHEMES)}://")
+    parse_redis_url(raw)  # a cluster or Sentinel URL must name its hosts (and master)
+    return raw
+
+
+def _parse_redis_prefix(raw: str) -> str:
+    if not _PREFIX.fullmatch(raw):
+        raise ValueError("expected 1 to 64 letters, digits, '_', '.' or '-'")
+    return raw
+
+
 def _parse_secret(raw: str) -> str:
     if len(raw) < 16:  # noqa: PLR2004 - a bearer secret shorter than this is guessable
         raise ValueError("expected at least 16 characters")
@@ -134,7 +176,12 @@ def _parse_choice(*choices: str) -> Callable[[str], str]:
 
 _PARSERS: dict[str, Callable[[str], Any]] = {
     "database_url": _parse_url(("postgresql", "postgres")),
-    "redis_url": _parse_url(("redis", "rediss", "unix")),
+    "database_replica_url": _parse_url(("postgresql", "postgres")),
+    "database_pool_size": _parse_positive_int,
+    "database_statement_timeout_ms": _parse_count,
+    "database_lock_timeout_ms": _parse_count,
+    "redis_url": _parse_redis_url,
+    "redis_prefix": _parse_redis_prefix,
     "host": str,
     "port": _parse_port,
     "workers": _parse_positive_int,

@@ -25,6 +25,7 @@ from admitone.queue.models import WaitingRoom
 from admitone.queue.store import QueueStore, new_visitor_id
 
 BATCH = 5_000
+PREFIX = "bench"  # the Redis key prefix of the benchmark's room
 
 
 async def used_memory(redis: Redis) -> int:
@@ -35,7 +36,7 @@ async def used_memory(redis: Redis) -> int:
 async def fill(store: QueueStore, show_id: str, fans: int) -> float:
     """Join ``fans`` fans through join.lua, ``BATCH`` per pipeline; seconds taken."""
     script = store._scripts["join"]  # the benchmark drives the script itself
-    room_keys = [*keys.RoomKeys.of(show_id), keys.pow_key(show_id, "none")]
+    room_keys = [*keys.RoomKeys.of(PREFIX, show_id), keys.pow_key(PREFIX, show_id, "none")]
     started = time.perf_counter()
     done = 0
     while done < fans:
@@ -57,7 +58,7 @@ async def run(url: str, fans: int, ticks: int) -> None:
     redis = Redis.from_url(url)
     show_id = str(uuid.uuid4())
     clock_ms = [int(time.time() * 1000)]
-    store = QueueStore(redis, clock=lambda: clock_ms[0])
+    store = QueueStore(redis, prefix=PREFIX, clock=lambda: clock_ms[0])
     room = WaitingRoom(
         show_id=show_id, enabled=True, release_rate_per_minute=6_000, max_active=10_000_000,
         session_seconds=600, queue_mode="FIFO", opens_at=None, starts_at=None, paused=False,
@@ -70,14 +71,14 @@ async def run(url: str, fans: int, ticks: int) -> None:
         before = await used_memory(redis)
         seconds = await fill(store, show_id, fans)
         after = await used_memory(redis)
-        waiting = await redis.zcard(keys.waiting_key(show_id))
+        waiting = await redis.zcard(keys.waiting_key(PREFIX, show_id))
         print(f"queued {waiting:,} fans in {seconds:.1f} s "
               f"({fans / seconds:,.0f} joins/s pipelined)")
         per_fan = (after - before) / fans
         print(f"used_memory: {before / 2**20:,.1f} MiB -> {after / 2**20:,.1f} MiB, "
               f"{per_fan:.1f} bytes per waiting fan (aim <= 250)")
         for name in ("waiting", "visitors"):
-            key = getattr(keys.RoomKeys.of(show_id), name)
+            key = getattr(keys.RoomKeys.of(PREFIX, show_id), name)
             usage = await redis.memory_usage(key) or 0
             print(f"  MEMORY USAGE {name}: {usage / fans:.1f} bytes per fan")
         durations = []
@@ -92,7 +93,7 @@ async def run(url: str, fans: int, ticks: int) -> None:
               f"median {statistics.median(durations):.2f} ms, max {max(durations):.2f} ms "
               f"over {ticks} ticks (aim < 5 ms)")
     finally:
-        await redis.unlink(*keys.RoomKeys.of(show_id))
+        await redis.unlink(*keys.RoomKeys.of(PREFIX, show_id))
         await redis.aclose()
 
 

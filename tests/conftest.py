@@ -3,6 +3,10 @@
 ``ADMITONE_TEST_DATABASE_URL`` names a server (any database on it; the suite creates its own
 database there and drops it afterwards) and ``ADMITONE_TEST_REDIS_URL`` a Redis database the
 suite may flush. With either unset, the suite starts embedded servers of its own.
+
+The queue and admission modules (``CLUSTER_MODULES``) run twice: on that Redis and on a real
+3-master Redis Cluster the suite starts on loopback ports (``tests/topologies.py``); their test
+ids end in ``[single]`` and ``[cluster]``.
 """
 
 from __future__ import annotations
@@ -26,7 +30,6 @@ import asyncpg
 import httpx
 import pytest
 from litestar import Litestar
-from redis.asyncio import Redis
 
 from admitone.booking_core.models import (
     LayoutIn,
@@ -38,11 +41,19 @@ from admitone.booking_core.models import (
 )
 from admitone.db.migrate import migrate
 from admitone.gateway.app import create_app
+from admitone.redis_client import create_redis
 from admitone.runtime import Services, open_services
 from admitone.settings import Settings, load_settings
+from tests import topologies
 
 # Run in their own process by tests/integration/test_loadtests.py (gevent; see there).
 collect_ignore = ["loadtest_checks"]
+
+# Modules whose tests run on a single Redis and again on a Redis Cluster.
+CLUSTER_MODULES = frozenset({
+    "test_queue_api", "test_queue_admission", "test_queue_operator", "test_queue_tokens",
+    "test_seat_stream", "test_redis_prefix",
+})
 
 OPERATOR_TOKEN = "operator-token-for-tests-0123456789"
 WEBHOOK_SECRET = "webhook-secret-for-tests-0123456789"
@@ -97,8 +108,33 @@ async def database_url(server_urls: tuple[str, str]) -> AsyncIterator[str]:
     await admin.close()
 
 
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Run ``CLUSTER_MODULES`` on both Redis shapes (see the module docstring)."""
+    module = metafunc.module.__name__.rsplit(".", 1)[-1]
+    if module in CLUSTER_MODULES and "redis_shape" in metafunc.fixturenames:
+        metafunc.parametrize("redis_shape", ["single", "cluster"], indirect=True, scope="session")
+
+
 @pytest.fixture(scope="session")
-def redis_url(server_urls: tuple[str, str]) -> str:
+def redis_shape(request: pytest.FixtureRequest) -> str:
+    """``single`` (the default everywhere) or ``cluster``."""
+    return str(getattr(request, "param", "single"))
+
+
+@pytest.fixture(scope="session")
+def redis_cluster_url() -> Iterator[str]:
+    """A real 3-master Redis Cluster for this session (``redis+cluster://…``)."""
+    try:
+        with topologies.redis_cluster() as url:
+            yield url
+    except topologies.UnavailableError as exc:
+        pytest.skip(f"no Redis Cluster: {exc}")
+
+
+@pytest.fixture(scope="session")
+def redis_url(server_urls: tuple[str, str], redis_shape: str, request: pytest.FixtureRequest) -> str:
+    if redis_shape == "cluster":
+        return str(request.getfixturevalue("redis_cluster_url"))
     return server_urls[1]
 
 
@@ -159,7 +195,7 @@ async def clean_redis(request: pytest.FixtureRequest) -> None:
     if "redis_url" not in request.fixturenames and "services" not in request.fixturenames:
         return
     url = request.getfixturevalue("redis_url")
-    redis = Redis.from_url(url)
+    redis = create_redis(url)  # FLUSHDB on a cluster goes to every master
     try:
         await redis.flushdb()
     finally:
@@ -186,58 +222,59 @@ MakeShow = Callable[..., Awaitable[ShowFixture]]
 @pytest.fixture
 def make_show(services: Services) -> MakeShow:
     """Create a movie, theater, screen and show; rows of ``seats_per_row`` seats each."""
+    return lambda *args, **kwargs: create_show(services, *args, **kwargs)
 
-    async def make(
-        rows: int = 2,
-        seats_per_row: int = 10,
-        *,
-        starts_in: timedelta = timedelta(days=3),
-        base_price: str = "200.00",
-        max_seats_per_visitor: int | None = None,
-        city: str = "Mumbai",
-        title: str | None = None,
-        row_types: dict[str, tuple[str, str]] | None = None,
-    ) -> ShowFixture:
-        catalog = services.catalog
-        movie = await catalog.create_movie(
-            MovieIn(
-                title=title or f"Test Movie {uuid.uuid4().hex[:6]}",
-                duration_minutes=120,
-                language="Hindi",
-                genre="Drama",
-            )
-        )
-        theater = await catalog.create_theater(
-            TheaterIn(name="Test Theater", city=city, address="1 Test Road")
-        )
-        row_names = [chr(ord("A") + i) for i in range(rows)]
-        types = row_types or {}
-        layout = LayoutIn(
-            rows=[
-                RowIn(
-                    name=name,
-                    seats=seats_per_row,
-                    seat_type=types.get(name, ("REGULAR", "1.00"))[0],
-                    price_multiplier=Decimal(types.get(name, ("REGULAR", "1.00"))[1]),
-                )
-                for name in row_names
-            ]
-        )
-        screen = await catalog.create_screen(theater.id, ScreenIn(name="Screen 1", layout=layout))
-        show = await catalog.create_show(
-            ShowIn(
-                movie_id=movie.id,
-                screen_id=screen.id,
-                show_time=datetime.now(UTC) + starts_in,
-                base_price=Decimal(base_price),
-                currency="INR",
-                max_seats_per_visitor=max_seats_per_visitor,
-            )
-        )
-        seat_ids = [f"{name}{n}" for name in row_names for n in range(1, seats_per_row + 1)]
-        return ShowFixture(show.id, movie.id, theater.id, screen.id, seat_ids)
 
-    return make
+async def create_show(
+    services: Services,
+    rows: int = 2,
+    seats_per_row: int = 10,
+    *,
+    starts_in: timedelta = timedelta(days=3),
+    base_price: str = "200.00",
+    max_seats_per_visitor: int | None = None,
+    city: str = "Mumbai",
+    title: str | None = None,
+    row_types: dict[str, tuple[str, str]] | None = None,
+) -> ShowFixture:
+    catalog = services.catalog
+    movie = await catalog.create_movie(
+        MovieIn(
+            title=title or f"Test Movie {uuid.uuid4().hex[:6]}",
+            duration_minutes=120,
+            language="Hindi",
+            genre="Drama",
+        )
+    )
+    theater = await catalog.create_theater(
+        TheaterIn(name="Test Theater", city=city, address="1 Test Road")
+    )
+    row_names = [chr(ord("A") + i) for i in range(rows)]
+    types = row_types or {}
+    layout = LayoutIn(
+        rows=[
+            RowIn(
+                name=name,
+                seats=seats_per_row,
+                seat_type=types.get(name, ("REGULAR", "1.00"))[0],
+                price_multiplier=Decimal(types.get(name, ("REGULAR", "1.00"))[1]),
+            )
+            for name in row_names
+        ]
+    )
+    screen = await catalog.create_screen(theater.id, ScreenIn(name="Screen 1", layout=layout))
+    show = await catalog.create_show(
+        ShowIn(
+            movie_id=movie.id,
+            screen_id=screen.id,
+            show_time=datetime.now(UTC) + starts_in,
+            base_price=Decimal(base_price),
+            currency="INR",
+            max_seats_per_visitor=max_seats_per_visitor,
+        )
+    )
+    seat_ids = [f"{name}{n}" for name in row_names for n in range(1, seats_per_row + 1)]
+    return ShowFixture(show.id, movie.id, theater.id, screen.id, seat_ids)
 
 
 @pytest.fixture

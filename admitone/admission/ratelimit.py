@@ -13,10 +13,10 @@ import importlib.resources
 import math
 
 import structlog
-from redis.asyncio import Redis
 
 from admitone.errors import DependencyUnavailableError
 from admitone.outages import REDIS_DOWN
+from admitone.redis_client import RedisClient
 
 log = structlog.get_logger(__name__)
 
@@ -41,8 +41,9 @@ def bucket_key(scope: str, subject: str) -> str:
 class RateLimiter:
     """Token buckets in Redis; the bucket's clock is Redis's ``TIME``."""
 
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: RedisClient, prefix: str) -> None:
         self._script = redis.register_script(_SCRIPT)
+        self.prefix = prefix  # every bucket of this deployment starts with it
 
     async def take(
         self, key: str, rate_per_second: float, burst: float, cost: float = 1
@@ -54,7 +55,7 @@ class RateLimiter:
             raise ValueError("need rate_per_second > 0, burst >= 1 and 0 < cost <= burst")
         try:
             allowed, retry_ms, _left = await self._script(
-                keys=[key],
+                keys=[f"{self.prefix}:{key}"],
                 args=[repr(float(rate_per_second)), repr(float(burst)), repr(float(cost))],
             )
         except REDIS_DOWN as exc:

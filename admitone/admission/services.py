@@ -8,7 +8,6 @@ from typing import Any
 
 import asyncpg
 import structlog
-from redis.asyncio import Redis
 
 from admitone.admission.draws import DrawRepository, Draws
 from admitone.admission.identity import IdentityProofs, SendCode
@@ -24,6 +23,7 @@ from admitone.admission.tokens import TokenService
 from admitone.admission.waiting_room import WaitingRoomService
 from admitone.errors import WaitingRoomNotFoundError
 from admitone.queue.store import QueueStore
+from admitone.redis_client import RedisClient
 from admitone.secrets_store import load_or_create_secret
 from admitone.settings import Settings
 
@@ -80,10 +80,10 @@ class AdmissionServices:
 
 
 def build_admission(
-    settings: Settings, pool: asyncpg.Pool, redis: Redis, tokens: TokenService, *,
+    settings: Settings, pool: asyncpg.Pool, redis: RedisClient, tokens: TokenService, *,
     inventory: InventorySource | None = None, send_code: SendCode | None = None,
 ) -> AdmissionServices:
-    store = QueueStore(redis)
+    store = QueueStore(redis, prefix=settings.redis_key_prefix)
     room_settings = RoomSettings(RoomRepository(pool), store)
     draws = Draws(DrawRepository(pool), store)
     pow_checker = ProofOfWork(

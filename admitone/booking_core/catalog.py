@@ -69,13 +69,27 @@ T = TypeVar("T", bound=msgspec.Struct)
 
 @translates("PostgreSQL")
 class CatalogService:
-    """Operator writes and public reads of the catalog, straight on PostgreSQL."""
+    """Operator writes and public reads of the catalog, straight on PostgreSQL.
 
-    def __init__(self, pool: asyncpg.Pool, max_seats_per_visitor: int) -> None:
+    Fans' browsing (movies, a movie's shows, cities) reads ``read_pool``, a streaming replica
+    when one is configured; writes, and the reads that pages, bookings and tickets build on
+    (``get_show``, ``show_details``: an operator reads back the show just made), use the primary.
+    """
+
+    def __init__(
+        self, pool: asyncpg.Pool, max_seats_per_visitor: int, *,
+        read_pool: asyncpg.Pool | None = None,
+    ) -> None:
         self.pool = pool
+        self.replica_pool = read_pool
         self.max_seats_per_visitor = max_seats_per_visitor
         self._details: TtlCache[uuid.UUID, ShowDetails] = TtlCache(SHOW_DETAILS_SECONDS)
         self._cities: TtlCache[None, list[tuple[str, str]]] = TtlCache(CITIES_SECONDS, 1)
+
+    @property
+    def read_pool(self) -> asyncpg.Pool:
+        """The replica when one is configured, else the primary (``pool``, even if replaced)."""
+        return self.replica_pool or self.pool
 
     async def create_movie(self, data: MovieIn) -> Movie:
         row = await self.pool.fetchrow(
@@ -212,28 +226,28 @@ class CatalogService:
         query = title_query(q) if q else None
         if q and query is None:
             return MovieList(movies=[])
-        rows = await self.pool.fetch(sql("list_movies"), city, day, query)
+        rows = await self.read_pool.fetch(sql("list_movies"), city, day, query)
         return MovieList(movies=[_row_to(MovieSummary, row) for row in rows])
 
     async def list_movie_shows(
         self, movie_id: str, city: str | None, day: date | None
     ) -> ShowList:
         movie = parse_uuid(movie_id, "movie")
-        if not await self.pool.fetchval("SELECT 1 FROM movies WHERE id = $1", movie):
+        if not await self.read_pool.fetchval("SELECT 1 FROM movies WHERE id = $1", movie):
             raise NotFoundError(f"No movie has the id {movie_id}")
-        rows = await self.pool.fetch(sql("list_movie_shows"), movie, city, day)
+        rows = await self.read_pool.fetch(sql("list_movie_shows"), movie, city, day)
         return ShowList(theaters=list(_group_by_theater(rows)))
 
     async def get_movie(self, movie_id: str) -> Movie:
         """One movie (for its page); an unknown or malformed id is a NotFoundError."""
-        row = await self.pool.fetchrow(sql("get_movie"), parse_uuid(movie_id, "movie"))
+        row = await self.read_pool.fetchrow(sql("get_movie"), parse_uuid(movie_id, "movie"))
         if row is None:
             raise NotFoundError(f"No movie has the id {movie_id}")
         return _movie(row)
 
     async def list_cities(self) -> list[tuple[str, str]]:
         """(city, time zone) of every city with a theater, by name (the browse page's picker)."""
-        rows = await self.pool.fetch(sql("list_cities"))
+        rows = await self.read_pool.fetch(sql("list_cities"))
         return [(row["city"], row["timezone"]) for row in rows]
 
     async def city_zones(self, wanted: str | None = None) -> list[tuple[str, str]]:

@@ -19,10 +19,11 @@ from typing import Literal
 
 import msgspec
 import structlog
-from redis.asyncio import Redis
+from redis.asyncio import RedisCluster
 from redis.exceptions import RedisError
 
 from admitone.booking_core.keys import seat_channel, seat_map_key
+from admitone.redis_client import RedisClient
 
 log = structlog.get_logger(__name__)
 
@@ -40,10 +41,15 @@ _encode_event = msgspec.json.Encoder().encode
 
 
 class SeatEvents:
-    """Caches seat maps and announces seat changes."""
+    """Caches seat maps and announces seat changes (keys and channels start with ``prefix``).
 
-    def __init__(self, redis: Redis, cache_seconds: float) -> None:
+    On a Redis Cluster the batch's pipeline sends each DEL to the node of its key, and PUBLISH
+    (plain, not sharded) goes to any node: the cluster bus hands the message to subscribers on
+    every node, so one pattern subscription per process still hears every show."""
+
+    def __init__(self, redis: RedisClient, cache_seconds: float, prefix: str) -> None:
         self.redis = redis
+        self.prefix = prefix
         self.cache_ms = max(1, int(cache_seconds * 1000))
         self._pending: list[SeatEvent] = []
         self._flush: asyncio.Task[None] | None = None
@@ -51,7 +57,7 @@ class SeatEvents:
     async def cached(self, show_id: str, load: Callable[[], Awaitable[bytes]]) -> bytes:
         """The cached seat map, or ``load()`` stored for the next ``cache_seconds``."""
         await self._settled(show_id)
-        key = seat_map_key(show_id)
+        key = seat_map_key(self.prefix, show_id)
         try:
             hit = await self.redis.get(key)
         except RedisError as exc:
@@ -97,15 +103,32 @@ class SeatEvents:
         batch, self._pending = self._pending, []
         if not batch:
             return
+        cluster = isinstance(self.redis, RedisCluster)
         try:
             async with self.redis.pipeline(transaction=False) as pipe:
                 for show_id in {e.show_id for e in batch}:
-                    pipe.delete(seat_map_key(show_id))
-                for event in batch:
-                    pipe.publish(seat_channel(event.show_id), _encode_event(event))
+                    pipe.delete(seat_map_key(self.prefix, show_id))
+                if not cluster:
+                    for event in batch:
+                        pipe.publish(seat_channel(self.prefix, event.show_id), _encode_event(event))
                 await pipe.execute()
+            if cluster:
+                await self._publish_apart(batch)
         except RedisError as exc:
             log.warning("seat_events_not_published", events=len(batch), error=str(exc))
+
+    async def _publish_apart(self, batch: list[SeatEvent]) -> None:
+        """A cluster pipeline refuses PUBLISH (it has no key to route by): each show's changes
+        go out one after another, in order, the shows side by side."""
+        by_show: dict[str, list[SeatEvent]] = {}
+        for event in batch:
+            by_show.setdefault(event.show_id, []).append(event)
+
+        async def publish(show_id: str, events: list[SeatEvent]) -> None:
+            for event in events:
+                await self.redis.publish(seat_channel(self.prefix, show_id), _encode_event(event))
+
+        await asyncio.gather(*(publish(show, events) for show, events in by_show.items()))
 
     async def aclose(self) -> None:
         """Send what is pending (at shutdown)."""

@@ -26,10 +26,21 @@ class LockResult:
 
 @translates("PostgreSQL")
 class SeatLockRepository:
-    """Calls the seat functions of migration 0002."""
+    """Calls the seat functions of migration 0002.
 
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    Locks, releases and the sweep run on the primary (``pool``); the seat map, which only shows
+    fans what they may try to lock, may come from a read replica (``read_pool``): the lock
+    decision itself always reads the primary's rows, so a replica's lag can show a seat taken a
+    moment ago as free, never sell it twice."""
+
+    def __init__(self, pool: asyncpg.Pool, *, read_pool: asyncpg.Pool | None = None) -> None:
         self.pool = pool
+        self.replica_pool = read_pool
+
+    @property
+    def read_pool(self) -> asyncpg.Pool:
+        """The replica when one is configured, else the primary (``pool``, even if replaced)."""
+        return self.replica_pool or self.pool
 
     async def lock(
         self,
@@ -85,7 +96,7 @@ class SeatLockRepository:
         return [(str(row["show_id"]), row["seat_id"]) for row in rows]
 
     async def seat_rows(self, show_id: uuid.UUID) -> list[asyncpg.Record]:
-        return await self.pool.fetch(sql("seat_map"), show_id)
+        return await self.read_pool.fetch(sql("seat_map"), show_id)
 
     async def show_row(self, show_id: uuid.UUID) -> asyncpg.Record | None:
-        return await self.pool.fetchrow(sql("show_row"), show_id)
+        return await self.read_pool.fetchrow(sql("show_row"), show_id)

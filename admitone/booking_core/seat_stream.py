@@ -26,13 +26,13 @@ from datetime import UTC, datetime, timedelta
 
 import msgspec
 import structlog
-from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
 from redis.exceptions import RedisError
 
 from admitone.booking_core.keys import seat_channel, stream_ticket_key
 from admitone.errors import DependencyUnavailableError
 from admitone.outages import translates
+from admitone.redis_client import RedisClient
 
 log = structlog.get_logger(__name__)
 
@@ -57,21 +57,24 @@ class StreamTicketOut(msgspec.Struct, frozen=True, rename="camel"):
 class StreamTickets:
     """Stream tickets in Redis: issued for an admitted visitor, checked when a stream opens."""
 
-    def __init__(self, redis: Redis, ticket_seconds: int = TICKET_SECONDS) -> None:
+    def __init__(
+        self, redis: RedisClient, prefix: str, ticket_seconds: int = TICKET_SECONDS
+    ) -> None:
+        self.prefix = prefix
         self.redis = redis
         self.ticket_seconds = ticket_seconds
 
     async def issue(self, show_id: str, visitor_id: str) -> StreamTicketOut:
         """A fresh ticket for ``show_id``, kept for ``ticket_seconds``."""
         ticket = secrets.token_urlsafe(24)
-        await self.redis.set(stream_ticket_key(show_id, ticket), visitor_id,
+        await self.redis.set(stream_ticket_key(self.prefix, show_id, ticket), visitor_id,
                              ex=self.ticket_seconds)
         return StreamTicketOut(
             ticket=ticket, expires_at=datetime.now(UTC) + timedelta(seconds=self.ticket_seconds))
 
     async def holder(self, show_id: str, ticket: str) -> str | None:
         """The visitor the ticket was issued to; None when unknown, expired or another show's."""
-        found = await self.redis.get(stream_ticket_key(show_id, ticket))
+        found = await self.redis.get(stream_ticket_key(self.prefix, show_id, ticket))
         if found is None:
             return None
         return found.decode() if isinstance(found, bytes) else str(found)
@@ -80,7 +83,8 @@ class StreamTickets:
 class SeatEventHub:
     """One pattern subscription per process, fanned out to the open seat streams by show."""
 
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: RedisClient, prefix: str) -> None:
+        self.prefix = prefix
         self.redis = redis
         self._queues: dict[bytes, set[asyncio.Queue[bytes]]] = {}
         self._task: asyncio.Task[None] | None = None
@@ -105,7 +109,7 @@ class SeatEventHub:
                 return
             pubsub = self.redis.pubsub()
             try:
-                await pubsub.psubscribe(seat_channel("*"))
+                await pubsub.psubscribe(seat_channel(self.prefix, "*"))
                 await _confirmed(pubsub)
             except BaseException as exc:
                 with suppress(*_REDIS_DOWN):
@@ -121,7 +125,7 @@ class SeatEventHub:
 
         The queue is registered before the reader is started, so a stream that closes
         meanwhile never sees the hub idle and stops the reader under this one."""
-        channel = seat_channel(show_id).encode()
+        channel = seat_channel(self.prefix, show_id).encode()
         queue: asyncio.Queue[bytes] = asyncio.Queue(maxsize=QUEUE_SIZE)
         self._queues.setdefault(channel, set()).add(queue)
         try:

@@ -1,85 +1,88 @@
 """Every Redis key of the waiting room, built in one place.
 
-One show's keys share the Cluster hash tag ``{show:<id>}`` so a Lua script may touch them all
-on one slot; the scheduler's lease keys share the tag ``{scheduler}``.
+Each key starts with the deployment's prefix (``Settings.redis_key_prefix``), so deployments
+sharing one Redis keep their rooms and scheduler leases apart. One show's keys share the Cluster
+hash tag ``{show:<id>}`` so a Lua script may touch them all on one slot; the scheduler's lease
+keys share the tag ``{scheduler}``. The prefix holds no braces (settings.py refuses them), so
+the tag stays the first ``{…}`` of every key.
 """
 
 from __future__ import annotations
 
 from typing import NamedTuple
 
-PREFIX = "wr"
+PART = "wr"
 
 
-def _tag(show_id: str) -> str:
-    return f"{PREFIX}:{{show:{show_id}}}"
+def _tag(prefix: str, show_id: str) -> str:
+    return f"{prefix}:{PART}:{{show:{show_id}}}"
 
 
-def config_key(show_id: str) -> str:
+def config_key(prefix: str, show_id: str) -> str:
     """Hash: the room's settings, mirrored from PostgreSQL (``sync.lua`` writes it)."""
-    return f"{_tag(show_id)}:config"
+    return f"{_tag(prefix, show_id)}:config"
 
 
-def state_key(show_id: str) -> str:
+def state_key(prefix: str, show_id: str) -> str:
     """Hash: epoch, ticket counter, admittedThrough, totals, token bucket, fence, observed rate."""
-    return f"{_tag(show_id)}:state"
+    return f"{_tag(prefix, show_id)}:state"
 
 
-def waiting_key(show_id: str) -> str:
+def waiting_key(prefix: str, show_id: str) -> str:
     """Sorted set: waiting visitor ids scored by ticket number (a random score in pre-queue)."""
-    return f"{_tag(show_id)}:waiting"
+    return f"{_tag(prefix, show_id)}:waiting"
 
 
-def visitors_key(show_id: str) -> str:
+def visitors_key(prefix: str, show_id: str) -> str:
     """Hash: visitor id → packed ``"<ticket>,<lastSeenSeconds>"`` of each waiting or admitted
     fan (one hash per show rather than one per fan: see ``store.py``)."""
-    return f"{_tag(show_id)}:visitors"
+    return f"{_tag(prefix, show_id)}:visitors"
 
 
-def active_key(show_id: str) -> str:
+def active_key(prefix: str, show_id: str) -> str:
     """Sorted set: admitted visitor ids scored by the end of their session (unix ms)."""
-    return f"{_tag(show_id)}:active"
+    return f"{_tag(prefix, show_id)}:active"
 
 
-def admissions_key(show_id: str) -> str:
+def admissions_key(prefix: str, show_id: str) -> str:
     """Hash: unix second → admissions in that tick, the last minute of it (observed rate)."""
-    return f"{_tag(show_id)}:admissions"
+    return f"{_tag(prefix, show_id)}:admissions"
 
 
-def revoked_key(show_id: str) -> str:
+def revoked_key(prefix: str, show_id: str) -> str:
     """Sorted set: revoked visitor ids scored by when their tokens would have expired (unix ms)."""
-    return f"{_tag(show_id)}:revoked"
+    return f"{_tag(prefix, show_id)}:revoked"
 
 
-def identities_key(show_id: str) -> str:
+def identities_key(prefix: str, show_id: str) -> str:
     """Hash: verified identity (hashed, see admission/identity.py) -> the visitor holding that
     identity's one place in the room."""
-    return f"{_tag(show_id)}:identities"
+    return f"{_tag(prefix, show_id)}:identities"
 
 
-def identity_code_key(show_id: str, identity: str) -> str:
+def identity_code_key(prefix: str, show_id: str, identity: str) -> str:
     """String: the keyed hash of the one-time code last sent to an identity, expiring with it."""
-    return f"{_tag(show_id)}:idcode:{identity}"
+    return f"{_tag(prefix, show_id)}:idcode:{identity}"
 
 
-def identity_tries_key(show_id: str, identity: str) -> str:
+def identity_tries_key(prefix: str, show_id: str, identity: str) -> str:
     """Hash: codes sent (``sent``) and wrong codes tried (``wrong``) for an identity lately."""
-    return f"{_tag(show_id)}:idtries:{identity}"
+    return f"{_tag(prefix, show_id)}:idtries:{identity}"
 
 
-def pow_key(show_id: str, challenge_id: str) -> str:
+def pow_key(prefix: str, show_id: str, challenge_id: str) -> str:
     """String: a spent proof-of-work challenge (single use), expiring with the challenge."""
-    return f"{_tag(show_id)}:pow:{challenge_id}"
+    return f"{_tag(prefix, show_id)}:pow:{challenge_id}"
 
 
-def lease_key() -> str:
+def lease_key(prefix: str) -> str:
     """String: ``"<holder>:<fence>"`` of the scheduler that may admit, with a short TTL."""
-    return f"{PREFIX}:{{scheduler}}:lease"
+    return f"{prefix}:{PART}:{{scheduler}}:lease"
 
 
-def fence_key() -> str:
+def fence_key(prefix: str) -> str:
     """String: the last fencing number handed out with the lease (only grows)."""
-    return f"{PREFIX}:{{scheduler}}:fence"
+    return f"{prefix}:{PART}:{{scheduler}}:fence"
 
 
 class RoomKeys(NamedTuple):
@@ -94,9 +97,9 @@ class RoomKeys(NamedTuple):
     revoked: str
 
     @classmethod
-    def of(cls, show_id: str) -> RoomKeys:
+    def of(cls, prefix: str, show_id: str) -> RoomKeys:
         return cls(
-            config_key(show_id), state_key(show_id), waiting_key(show_id),
-            visitors_key(show_id), active_key(show_id), admissions_key(show_id),
-            revoked_key(show_id),
+            config_key(prefix, show_id), state_key(prefix, show_id), waiting_key(prefix, show_id),
+            visitors_key(prefix, show_id), active_key(prefix, show_id),
+            admissions_key(prefix, show_id), revoked_key(prefix, show_id),
         )

@@ -16,10 +16,9 @@ import secrets
 from collections.abc import Callable
 from typing import Any
 
-from redis.asyncio import Redis
-
 from admitone.queue import keys
 from admitone.queue.models import DrawnPrequeue, Place, Progress, TickResult, WaitingRoom
+from admitone.redis_client import RedisClient
 
 VISITOR_ID_BYTES = 9  # 72 random bits → 12 characters of base64url
 
@@ -78,15 +77,19 @@ def _place(reply: list[Any]) -> Place:
 class QueueStore:
     """One show's queue, active set and counters in Redis.
 
+    ``prefix`` starts every key (``queue/keys.py``): one deployment's rooms and lease.
     ``clock`` (unix ms) replaces Redis's TIME in every room script: tests drive time with it.
     ``rng`` draws the random pre-queue scores (a seeded one makes a shuffle reproducible).
+    On a Redis Cluster every script's keys share one slot (the show's or the scheduler's hash
+    tag), and redis-py loads a script on the node that answers NOSCRIPT, then retries by SHA.
     """
 
     def __init__(
-        self, redis: Redis, *, clock: Callable[[], int] | None = None,
+        self, redis: RedisClient, *, prefix: str, clock: Callable[[], int] | None = None,
         rng: random.Random | None = None,
     ) -> None:
         self.redis = redis
+        self.prefix = prefix
         self.clock = clock
         self.rng = rng or random.SystemRandom()
         self._scripts = {
@@ -101,7 +104,7 @@ class QueueStore:
         self, name: str, show_id: str, *args: Any, extra_keys: tuple[str, ...] = ()
     ) -> Any:
         reply = await self._scripts[name](
-            keys=[*keys.RoomKeys.of(show_id), *extra_keys], args=[self._now(), *args]
+            keys=[*keys.RoomKeys.of(self.prefix, show_id), *extra_keys], args=[self._now(), *args]
         )
         if isinstance(reply, list) and reply and _text(reply[0]) == "NOCONFIG":
             raise RoomStateMissingError(show_id)
@@ -124,14 +127,15 @@ class QueueStore:
         known yet) and the place needs a draw score. With a verified ``identity`` the place is
         that identity's one place (join.lua merges a second one into the better).
         """
-        pow_key = keys.pow_key(show_id, pow_challenge or "none")
+        pow_key = keys.pow_key(self.prefix, show_id, pow_challenge or "none")
         for _ in range(3):
             visitor = visitor_id or new_visitor_id()
             score = prequeue_score(visitor) if prequeue_score else self.rng.random()
             reply = await self._room(
                 "join", show_id, visitor, token_visitor, token_ticket,
                 token_epoch, "" if score is None else repr(score), pow_challenge, pow_bits,
-                pow_ttl_ms, identity, extra_keys=(pow_key, keys.identities_key(show_id)),
+                pow_ttl_ms, identity,
+                extra_keys=(pow_key, keys.identities_key(self.prefix, show_id)),
             )
             if _text(reply[0]) == "NEEDSEED":
                 raise DrawSeedNeededError(show_id)
@@ -154,11 +158,12 @@ class QueueStore:
 
     async def revoked(self, show_id: str) -> dict[str, int]:
         """Every revoked visitor of the show with the time (unix ms) its revocation ends."""
-        pairs = await self.redis.zrange(keys.revoked_key(show_id), 0, -1, withscores=True)
+        key = keys.revoked_key(self.prefix, show_id)
+        pairs = await self.redis.zrange(key, 0, -1, withscores=True)
         return {_text(pair[0]): int(pair[1]) for pair in pairs}
 
     async def is_revoked(self, show_id: str, visitor_id: str, now_ms: int) -> bool:
-        until = await self.redis.zscore(keys.revoked_key(show_id), visitor_id)
+        until = await self.redis.zscore(keys.revoked_key(self.prefix, show_id), visitor_id)
         return until is not None and until > now_ms
 
     # The room ----------------------------------------------------------------------------------
@@ -199,7 +204,10 @@ class QueueStore:
             args += [visitor, until_ms]
         show = room.show_id
         epoch = await self._scripts["sync"](
-            keys=[keys.config_key(show), keys.state_key(show), keys.revoked_key(show)], args=args
+            keys=[
+                keys.config_key(self.prefix, show), keys.state_key(self.prefix, show),
+                keys.revoked_key(self.prefix, show),
+            ], args=args
         )
         return _text(epoch)
 
@@ -207,7 +215,7 @@ class QueueStore:
         """The pre-queue draw as the room recorded it at startsAt (lib.lua
         ``number_prequeue``), or ``None`` before it (or when Redis lost it)."""
         at, first, entries = await self.redis.hmget(
-            keys.state_key(show_id), ["draw_at", "draw_first", "draw_entries"]
+            keys.state_key(self.prefix, show_id), ["draw_at", "draw_first", "draw_entries"]
         )
         if at is None:
             return None
@@ -222,21 +230,18 @@ class QueueStore:
 
     async def count_identity_code(self, show_id: str, identity: str, ttl_seconds: int) -> int:
         """Count one more code sent to ``identity`` within the window; the count so far."""
-        tries = keys.identity_tries_key(show_id, identity)
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hincrby(tries, "sent", 1)
-            pipe.expire(tries, ttl_seconds)
-            sent, _ = await pipe.execute()
+        tries = keys.identity_tries_key(self.prefix, show_id, identity)
+        sent = await self.redis.hincrby(tries, "sent", 1)
+        await self.redis.expire(tries, ttl_seconds)
         return int(sent)
 
     async def put_identity_code(
         self, show_id: str, identity: str, code_hash: str, ttl_seconds: int
     ) -> None:
         """Remember the newest code's keyed hash (an older code stops working)."""
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.set(keys.identity_code_key(show_id, identity), code_hash, ex=ttl_seconds)
-            pipe.hdel(keys.identity_tries_key(show_id, identity), "wrong")
-            await pipe.execute()
+        code_key = keys.identity_code_key(self.prefix, show_id, identity)
+        await self.redis.set(code_key, code_hash, ex=ttl_seconds)
+        await self.redis.hdel(keys.identity_tries_key(self.prefix, show_id, identity), "wrong")
 
     async def take_identity_code(
         self, show_id: str, identity: str, code_hash: str, max_wrong: int
@@ -244,39 +249,39 @@ class QueueStore:
         """Whether ``code_hash`` is the live code (spent by this call); wrong tries count, and
         after ``max_wrong`` of them the code is spent too."""
         reply = await self._scripts["identity_code"](
-            keys=[keys.identity_code_key(show_id, identity),
-                  keys.identity_tries_key(show_id, identity)],
+            keys=[keys.identity_code_key(self.prefix, show_id, identity),
+                  keys.identity_tries_key(self.prefix, show_id, identity)],
             args=[code_hash, max_wrong],
         )
         return bool(reply)
 
     async def admitted_total(self, show_id: str) -> int:
         """How many fans the room has admitted so far."""
-        return int(await self.redis.hget(keys.state_key(show_id), "admitted") or 0)
+        return int(await self.redis.hget(keys.state_key(self.prefix, show_id), "admitted") or 0)
 
     async def set_inventory(
         self, show_id: str, *, seats_left: int, seats_per_order: float, buying_share: float
     ) -> None:
         """Tell the room what is left behind it: with no seat left it admits nobody and tells
         every waiting fan (SOLDOUT, see lib.lua ``phase``) until seats come back."""
-        await self.redis.hset(keys.state_key(show_id), mapping={
+        await self.redis.hset(keys.state_key(self.prefix, show_id), mapping={
             "soldout": "1" if seats_left <= 0 else "0", "inv_left": seats_left,
             "inv_spo": f"{seats_per_order:.3f}", "inv_conv": f"{buying_share:.3f}",
         })
 
     async def config_version(self, show_id: str) -> str | None:
-        value = await self.redis.hget(keys.config_key(show_id), "ver")
+        value = await self.redis.hget(keys.config_key(self.prefix, show_id), "ver")
         return None if value is None else _text(value)
 
     # The scheduler lease -----------------------------------------------------------------------
 
     async def hold_lease(self, holder: str, ttl_ms: int) -> int:
         """Take or renew the scheduler lease: the fencing number while held, else 0."""
-        return int(await self._scripts["lease"](
-            keys=[keys.lease_key(), keys.fence_key()], args=[holder, ttl_ms, "hold"]
-        ))
+        lease = self._scripts["lease"]
+        return int(await lease(keys=self._lease_keys(), args=[holder, ttl_ms, "hold"]))
 
     async def release_lease(self, holder: str) -> None:
-        await self._scripts["lease"](
-            keys=[keys.lease_key(), keys.fence_key()], args=[holder, 1, "release"]
-        )
+        await self._scripts["lease"](keys=self._lease_keys(), args=[holder, 1, "release"])
+
+    def _lease_keys(self) -> list[str]:
+        return [keys.lease_key(self.prefix), keys.fence_key(self.prefix)]

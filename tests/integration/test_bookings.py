@@ -322,7 +322,7 @@ async def test_lookup_fails_open_when_redis_is_down(
     """With the limiter's Redis unreachable, lookup still answers, and says so in the log."""
     booking = await confirmed_booking(client, services, await make_show(), access_token)
     dead = Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.5)
-    working, services.rate_limiter = services.rate_limiter, RateLimiter(dead)
+    working, services.rate_limiter = services.rate_limiter, RateLimiter(dead, "dead")
     try:
         # An app of its own: an app hands its routes the services it found when first asked.
         app = create_app(settings, services=services)
@@ -343,13 +343,13 @@ async def test_lookup_fails_open_when_redis_is_down(
 
 async def test_token_bucket_refills_at_its_rate(services: Services) -> None:
     """A bucket allows its burst at once, then refuses with the wait until the next token."""
-    limiter = RateLimiter(services.redis)
+    limiter = RateLimiter(services.redis, "tests")
     key = bucket_key("test", uuid.uuid4().hex)
     results = [await limiter.take(key, rate_per_second=2, burst=3) for _ in range(4)]
     assert [allowed for allowed, _ in results] == [True, True, True, False]
     assert results[0][1] == 0
     assert 0.2 < results[3][1] <= 0.5  # half a second per token, minus what has refilled
-    assert 0 < await services.redis.pttl(key) <= 2500
+    assert 0 < await services.redis.pttl(f"tests:{key}") <= 2500
     with pytest.raises(ValueError, match="burst"):
         await limiter.take(key, rate_per_second=1, burst=1, cost=2)
 

@@ -206,7 +206,7 @@ async def test_cancellation_announces_the_released_seats(
     listener = Redis.from_url(redis_url)
     pubsub = listener.pubsub()
     try:
-        await pubsub.subscribe(seat_channel(show.id))
+        await pubsub.subscribe(seat_channel(services.settings.redis_key_prefix, show.id))
         await pubsub.get_message(timeout=1)  # the subscription confirmation
         assert (await _cancel(client, booking)).status_code == 200
         message = None

@@ -193,7 +193,7 @@ async def test_sweeper_frees_expired_seats_and_publishes(
     lock_id = (await lock(client, access_token(show.id), show.id, "A1", "A2")).json()["lockId"]
     await expire_lock(services, lock_id)
     pubsub = services.redis.pubsub()
-    await pubsub.subscribe(seat_channel(show.id))
+    await pubsub.subscribe(seat_channel(services.settings.redis_key_prefix, show.id))
     await pubsub.get_message(timeout=1)  # the subscribe confirmation
     try:
         assert await services.seats.sweep_expired() >= 2

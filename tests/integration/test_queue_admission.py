@@ -48,7 +48,7 @@ async def _fill(services: Services, show_id: str, fans: int) -> None:
 def clocked_store(services: Services) -> tuple[QueueStore, Clock]:
     """A store on the suite's Redis whose scripts read a clock the test moves (from now)."""
     clock = Clock(int(time.time() * 1000))
-    return QueueStore(services.redis, clock=clock), clock
+    return QueueStore(services.redis, prefix=services.settings.redis_key_prefix, clock=clock), clock
 
 
 async def fence(store: QueueStore) -> int:

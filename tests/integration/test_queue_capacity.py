@@ -30,6 +30,7 @@ from tests.integration.queue_support import Clock
 
 T = TypeVar("T")
 TICK_MS = 1000
+PREFIX = "capacity"  # the Redis key prefix of this test's rooms
 
 
 class AdmissionMachine(RuleBasedStateMachine):
@@ -42,7 +43,7 @@ class AdmissionMachine(RuleBasedStateMachine):
         self.loop = asyncio.new_event_loop()
         self.redis = Redis.from_url(self.redis_url)
         self.clock = Clock()
-        self.store = QueueStore(self.redis, clock=self.clock)
+        self.store = QueueStore(self.redis, prefix=PREFIX, clock=self.clock)
         self.show = str(uuid.uuid4())
         self.rate, self.max_active, self.paused, self.session_seconds = 600, 5, False, 20
         self.waiting: list[str] = []
@@ -135,13 +136,13 @@ class AdmissionMachine(RuleBasedStateMachine):
 
     @invariant()
     def redis_agrees_with_the_model(self) -> None:
-        active = self.run(self.redis.zcard(keys.active_key(self.show)))
-        waiting = self.run(self.redis.zrange(keys.waiting_key(self.show), 0, -1))
+        active = self.run(self.redis.zcard(keys.active_key(PREFIX, self.show)))
+        waiting = self.run(self.redis.zrange(keys.waiting_key(PREFIX, self.show), 0, -1))
         assert [v.decode() for v in waiting] == self.waiting
         assert active == len(self.active)
 
     def teardown(self) -> None:
-        self.run(self.redis.delete(*keys.RoomKeys.of(self.show)))
+        self.run(self.redis.delete(*keys.RoomKeys.of(PREFIX, self.show)))
         self.run(self.redis.aclose())
         self.loop.close()
 

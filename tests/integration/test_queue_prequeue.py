@@ -16,6 +16,8 @@ from admitone.queue.models import WaitingRoom
 from admitone.queue.store import QueueStore
 from tests.integration.queue_support import Clock
 
+PREFIX = "prequeue"  # the Redis key prefix of these tests' rooms
+
 # Chi-square critical value for 23 degrees of freedom at p = 0.001.
 CHI2_23_P001 = 49.73
 
@@ -39,7 +41,7 @@ async def _shuffled_order(store: QueueStore, clock: Clock, fans: int) -> list[in
     arrived = [(await store.join(show)).visitor_id for _ in range(fans)]
     clock.advance(61)
     assert await store.tick(show, 1, 1000) is not None
-    order = [v.decode() for v in await store.redis.zrange(keys.waiting_key(show), 0, -1)]
+    order = [v.decode() for v in await store.redis.zrange(keys.waiting_key(store.prefix, show), 0, -1)]
     return [arrived.index(visitor) for visitor in order]
 
 
@@ -48,7 +50,7 @@ async def test_the_prequeue_order_is_uniformly_random(redis_url: str) -> None:
     chi-square test with a fixed seed), so arriving early in the pre-queue gives no edge."""
     redis = Redis.from_url(redis_url)
     clock = Clock()
-    store = QueueStore(redis, clock=clock, rng=random.Random(20240611))
+    store = QueueStore(redis, prefix=PREFIX, clock=clock, rng=random.Random(20240611))
     runs, fans = 480, 4
     counts: Counter[tuple[int, ...]] = Counter()
     try:
@@ -73,7 +75,7 @@ async def test_after_starts_at_the_prequeue_is_numbered_ahead_of_later_fans(
     get n+1, n+2, … in arrival order, and admission follows the tickets."""
     redis = Redis.from_url(redis_url)
     clock = Clock()
-    store = QueueStore(redis, clock=clock, rng=random.Random(7))
+    store = QueueStore(redis, prefix=PREFIX, clock=clock, rng=random.Random(7))
     show = str(uuid.uuid4())
     try:
         await store.sync(_room(show, clock.now_ms + 10_000, release_rate_per_minute=120), [])
@@ -106,7 +108,7 @@ async def test_fifo_mode_numbers_the_prequeue_in_arrival_order(redis_url: str) -
     """In FIFO mode pre-queue fans are PREQUEUE until startsAt but keep their arrival order."""
     redis = Redis.from_url(redis_url)
     clock = Clock()
-    store = QueueStore(redis, clock=clock)
+    store = QueueStore(redis, prefix=PREFIX, clock=clock)
     show = str(uuid.uuid4())
     try:
         await store.sync(_room(show, clock.now_ms + 5_000, queue_mode="FIFO"), [])

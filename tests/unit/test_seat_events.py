@@ -20,9 +20,9 @@ pytestmark = pytest.mark.skipif(
 async def test_changes_made_during_a_flush_are_sent_too() -> None:
     """Two hundred changes from concurrent requests all reach subscribers, in a few batches."""
     redis = Redis.from_url(os.environ["ADMITONE_TEST_REDIS_URL"])
-    events = SeatEvents(redis, cache_seconds=1.0)
+    events = SeatEvents(redis, cache_seconds=1.0, prefix="unit")
     listener = redis.pubsub()
-    await listener.subscribe(seat_channel("batch-show"))
+    await listener.subscribe(seat_channel("unit", "batch-show"))
     await listener.get_message(timeout=1)
     try:
 
@@ -50,9 +50,9 @@ async def test_a_change_recorded_as_a_batch_goes_out_is_sent_without_another_cha
     """The last change of a rush, recorded while the flush task is still sending the batch
     before it, reaches subscribers although no later change comes to start a new flush."""
     redis = Redis.from_url(os.environ["ADMITONE_TEST_REDIS_URL"])
-    events = SeatEvents(redis, cache_seconds=1.0)
+    events = SeatEvents(redis, cache_seconds=1.0, prefix="unit")
     listener = redis.pubsub()
-    await listener.subscribe(seat_channel("late-show"))
+    await listener.subscribe(seat_channel("unit", "late-show"))
     await listener.get_message(timeout=1)
     send_batch = events.flush
     batches = 0

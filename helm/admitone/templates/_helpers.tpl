@@ -62,6 +62,59 @@ app.kubernetes.io/component: {{ .component }}
 {{- default (printf "%s-signing-keys" (include "admitone.fullname" .)) .Values.signingKeys.existingSecret }}
 {{- end }}
 
+{{/* ADMITONE_DATABASE_URL: secret.databaseUrl, else built from externalDatabase (else empty). */}}
+{{- define "admitone.databaseUrl" -}}
+{{- if .Values.secret.databaseUrl }}
+{{- .Values.secret.databaseUrl }}
+{{- else if .Values.externalDatabase.host }}
+{{- include "admitone.postgresUrl" (dict "db" .Values.externalDatabase "host" .Values.externalDatabase.host) }}
+{{- end }}
+{{- end }}
+
+{{/* ADMITONE_DATABASE_REPLICA_URL: secret.databaseReplicaUrl, else externalDatabase.replicaHost's. */}}
+{{- define "admitone.databaseReplicaUrl" -}}
+{{- if .Values.secret.databaseReplicaUrl }}
+{{- .Values.secret.databaseReplicaUrl }}
+{{- else if .Values.externalDatabase.replicaHost }}
+{{- include "admitone.postgresUrl" (dict "db" .Values.externalDatabase "host" .Values.externalDatabase.replicaHost) }}
+{{- end }}
+{{- end }}
+
+{{- define "admitone.postgresUrl" -}}
+{{- $d := .db }}
+{{- $auth := urlquery $d.user }}
+{{- if $d.password }}
+{{- $auth = printf "%s:%s" $auth (urlquery $d.password) }}
+{{- end }}
+{{- printf "postgresql://%s@%s:%d/%s" $auth .host (int $d.port) $d.database }}
+{{- if $d.sslmode }}?sslmode={{ $d.sslmode }}{{ end }}
+{{- end }}
+
+{{/*
+ADMITONE_REDIS_URL: secret.redisUrl, else built from externalRedis in the form of its mode
+(redis://, redis+sentinel://…/master/db or redis+cluster://; rediss for TLS).
+*/}}
+{{- define "admitone.redisUrl" -}}
+{{- if .Values.secret.redisUrl }}
+{{- .Values.secret.redisUrl }}
+{{- else if .Values.externalRedis.hosts }}
+{{- $r := .Values.externalRedis }}
+{{- $scheme := ternary "rediss" "redis" $r.tls }}
+{{- $auth := "" }}
+{{- if $r.password }}
+{{- $auth = printf "%s:%s@" (urlquery $r.username) (urlquery $r.password) }}
+{{- end }}
+{{- $hosts := join "," $r.hosts }}
+{{- if eq $r.mode "cluster" }}
+{{- printf "%s+cluster://%s%s" $scheme $auth $hosts }}
+{{- else if eq $r.mode "sentinel" }}
+{{- printf "%s+sentinel://%s%s/%s/%d" $scheme $auth $hosts $r.masterName (int $r.db) }}
+{{- else }}
+{{- printf "%s://%s%s/%d" $scheme $auth (first $r.hosts) (int $r.db) }}
+{{- end }}
+{{- end }}
+{{- end }}
+
 {{/*
 Environment variables from the Secret, for the gateway and the scheduler.
 */}}
@@ -86,6 +139,12 @@ Environment variables from the Secret, for the gateway and the scheduler.
     secretKeyRef:
       name: {{ include "admitone.secretName" . }}
       key: payment-webhook-secret
+- name: ADMITONE_DATABASE_REPLICA_URL
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "admitone.secretName" . }}
+      key: database-replica-url
+      optional: true
 - name: ADMITONE_SMTP_URL
   valueFrom:
     secretKeyRef:
@@ -95,12 +154,14 @@ Environment variables from the Secret, for the gateway and the scheduler.
 {{- end }}
 
 {{/*
-Pod template of an `admitone up` Deployment: call with
-(dict "root" $ "component" "gateway" "backgroundJobs" false "spec" .Values.gateway).
+Pod template of the two Deployments: call with (dict "root" $ "component" "gateway"
+"command" "serve" "backgroundJobs" false "spec" .Values.gateway). `serve` and `up` listen for
+HTTP (port, probes); `jobs` does not.
 */}}
-{{- define "admitone.upPodTemplate" -}}
+{{- define "admitone.podTemplate" -}}
 {{- $root := .root }}
-{{- $spec := .spec -}}
+{{- $spec := .spec }}
+{{- $http := ne .command "jobs" -}}
 metadata:
   labels:
     {{- include "admitone.labels" $root | nindent 4 }}
@@ -127,11 +188,13 @@ spec:
       image: {{ include "admitone.image" $root }}
       imagePullPolicy: {{ $root.Values.image.pullPolicy }}
       command: ["admitone"]
-      args: ["up"]
+      args: [{{ .command | quote }}]
+      {{- if $http }}
       ports:
         - name: http
           containerPort: {{ $root.Values.containerPort }}
           protocol: TCP
+      {{- end }}
       envFrom:
         - configMapRef:
             name: {{ include "admitone.fullname" $root }}
@@ -150,6 +213,7 @@ spec:
         {{- with $root.Values.extraEnv }}
         {{- toYaml . | nindent 8 }}
         {{- end }}
+      {{- if $http }}
       startupProbe:
         httpGet:
           path: {{ $root.Values.probes.startup.path }}
@@ -173,6 +237,15 @@ spec:
         periodSeconds: {{ $root.Values.probes.readiness.periodSeconds }}
         timeoutSeconds: {{ $root.Values.probes.readiness.timeoutSeconds }}
         failureThreshold: {{ $root.Values.probes.readiness.failureThreshold }}
+      {{- else }}
+      livenessProbe:
+        exec:
+          command: ["admitone", "jobs", "--check"]
+        initialDelaySeconds: {{ $root.Values.probes.jobsLiveness.initialDelaySeconds }}
+        periodSeconds: {{ $root.Values.probes.jobsLiveness.periodSeconds }}
+        timeoutSeconds: {{ $root.Values.probes.jobsLiveness.timeoutSeconds }}
+        failureThreshold: {{ $root.Values.probes.jobsLiveness.failureThreshold }}
+      {{- end }}
       {{- if and (eq .component "gateway") (gt (int $root.Values.gateway.preStopSleepSeconds) 0) }}
       lifecycle:
         preStop:
