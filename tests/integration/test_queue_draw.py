@@ -67,7 +67,7 @@ async def test_the_commitment_is_published_before_the_draw_and_the_seed_is_not(
 
 
 async def test_the_drawn_order_is_the_seed_order_and_tickets_follow_it(
-    client: httpx.AsyncClient, make_show: MakeShow, redis_url: str
+    client: httpx.AsyncClient, make_show: MakeShow, redis_url: str, services: Services
 ) -> None:
     """After startsAt the seed is revealed, it hashes to the commitment, and the pre-queue's
     tickets are exactly the order HMAC(seed, entry id) gives the fans' entry ids."""
@@ -90,7 +90,7 @@ async def test_the_drawn_order_is_the_seed_order_and_tickets_follow_it(
     assert first["status"] == "WAITING"
     redis = Redis.from_url(redis_url)
     try:  # the sorted set itself holds the fans in drawn order
-        members = [m.decode() for m in await redis.zrange(keys.waiting_key(show), 0, -1)]
+        members = [m.decode() for m in await redis.zrange(keys.waiting_key(services.settings.redis_key_prefix, show), 0, -1)]
     finally:
         await redis.aclose()
     assert [entry_id(member) for member in members] == published["entries"]

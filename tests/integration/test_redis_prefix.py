@@ -11,8 +11,8 @@ from collections.abc import AsyncIterator, Callable
 import asyncpg
 import httpx
 import pytest
-from admitone.booking_core.migrate import migrate
 
+from admitone.db.migrate import migrate
 from admitone.queue import keys
 from admitone.runtime import Services
 from admitone.settings import Settings

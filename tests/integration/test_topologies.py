@@ -12,8 +12,8 @@ from collections.abc import AsyncIterator, Callable, Iterator
 import asyncpg
 import httpx
 import pytest
-from admitone.booking_core.migrate import migrate
 
+from admitone.db.migrate import migrate
 from admitone.runtime import Services
 from admitone.settings import Settings
 from tests import topologies
