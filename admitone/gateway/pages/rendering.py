@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, get_args
 from urllib.parse import urlencode
 
 from litestar import MediaType, Request
 from litestar.datastructures import Cookie
 from litestar.response import Template
 
+from admitone.booking_core.models import Email
 from admitone.gateway import i18n
 from admitone.gateway.pages.assets import static_url
 
@@ -18,6 +19,8 @@ CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
+# The API's e-mail rule, rendered on the pages' e-mail inputs for their scripts (lib/email.js).
+EMAIL_PATTERN: str = get_args(Email)[1].pattern
 PAGE_HEADERS = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
     "Referrer-Policy": "same-origin",
@@ -59,7 +62,7 @@ def render_page(
     return Template(
         template_name=template,
         context={"loc": loc, "static": static_url, "lang_links": language_links(request, loc),
-                 "page_title": page_title, **context},
+                 "page_title": page_title, "email_pattern": EMAIL_PATTERN, **context},
         headers=PAGE_HEADERS,
         cookies=jar,
         status_code=status_code,
