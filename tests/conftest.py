@@ -160,6 +160,17 @@ async def clean_redis(request: pytest.FixtureRequest) -> None:
 
 
 @pytest.fixture
+async def redis(redis_url: str) -> AsyncIterator[Redis]:
+    """A client on the suite's Redis database (flushed before the test, and after it)."""
+    client = Redis.from_url(redis_url)
+    try:
+        yield client
+    finally:
+        await client.flushdb()
+        await client.aclose()
+
+
+@pytest.fixture
 def operator_headers() -> dict[str, str]:
     return {"Authorization": f"Bearer {OPERATOR_TOKEN}"}
 
