@@ -1,5 +1,5 @@
-// Proof of work for joining a queue that asks for one (CONTRACT: GET …/challenge): find a
-// nonce so that SHA-256(challenge + nonce) starts with `bits` zero bits. A small SHA-256 of
+// Proof of work for joining a queue that asks for one (GET /api/v1/queue/{showId}/challenge):
+// find a nonce so that SHA-256(challenge + nonce) starts with `bits` zero bits. A small SHA-256 of
 // our own, because crypto.subtle is asynchronous and far too slow for a million short hashes.
 
 const K = new Uint32Array([

@@ -1,5 +1,6 @@
-// Tickets kept on this device (seed §16.2): IndexedDB database "admitone-tickets", store
-// "tickets" keyed by bookingId, with the QR code as a data URL so a ticket opens offline.
+// Tickets kept on this device for the venue, where there may be no network: IndexedDB database
+// "admitone-tickets", store "tickets" keyed by bookingId, with the QR code as a data URL so a
+// ticket opens offline.
 // Every function resolves (null / [] / false) rather than rejecting when IndexedDB is off.
 
 const DB_NAME = "admitone-tickets";
