@@ -41,7 +41,7 @@ from admitone.booking_core.models import (
 )
 from admitone.db.migrate import migrate
 from admitone.gateway.app import create_app
-from admitone.redis_client import create_redis
+from admitone.redis_client import RedisClient, create_redis
 from admitone.runtime import Services, open_services
 from admitone.settings import Settings, load_settings
 from tests import topologies
@@ -200,6 +200,17 @@ async def clean_redis(request: pytest.FixtureRequest) -> None:
         await redis.flushdb()
     finally:
         await redis.aclose()
+
+
+@pytest.fixture
+async def redis(redis_url: str) -> AsyncIterator[RedisClient]:
+    """A client on the suite's Redis database (flushed before the test, and after it)."""
+    client = create_redis(redis_url)
+    try:
+        yield client
+    finally:
+        await client.flushdb()
+        await client.aclose()
 
 
 @pytest.fixture

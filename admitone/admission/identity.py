@@ -27,6 +27,7 @@ from collections.abc import Awaitable, Callable
 import jwt
 
 from admitone.admission.rooms import canonical_show_id
+from admitone.emails import EMAIL_MAX_CHARS, EMAIL_PATTERN
 from admitone.errors import IdentityCodeInvalidError, IdentityInvalidError, RateLimitedError
 from admitone.queue.store import QueueStore
 
@@ -36,8 +37,7 @@ CODE_ATTEMPTS = 5  # wrong codes before a code is spent
 CODES_PER_EMAIL = 3  # codes sent to one address within CODE_TTL_SECONDS
 IDENTITY_TOKEN_SECONDS = 6 * 3600
 FRONTEND_AUDIENCE = "admitone-identity"
-# One definition of a plausible address: something@something.tld, no spaces, at most 254.
-EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
+EMAIL = re.compile(EMAIL_PATTERN)
 
 SendCode = Callable[[str, str, str, int], Awaitable[None]]  # (show, e-mail, code, minutes)
 
@@ -68,7 +68,7 @@ class IdentityProofs:
 
     async def send_email_code(self, show_id: str, email: str) -> None:
         """Send a fresh one-time code to ``email`` for this show's queue."""
-        if len(email) > 254 or not EMAIL.match(email.strip()):  # noqa: PLR2004 - RFC 5321
+        if len(email) > EMAIL_MAX_CHARS or not EMAIL.match(email.strip()):
             raise IdentityInvalidError("Enter a valid e-mail address")
         if self.send_code is None:
             raise IdentityInvalidError("E-mail codes are not available here")

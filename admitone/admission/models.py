@@ -10,6 +10,7 @@ import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
 from admitone.admission.inventory import Chance
+from admitone.emails import Email
 from admitone.queue.models import QueueMode
 
 Rate = Annotated[int, Meta(ge=1, le=1_000_000)]
@@ -171,9 +172,6 @@ class ChallengeOut(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
     difficulty_bits: int
     expires_at: datetime
     algorithm: str = "sha256(challenge + nonce), leading zero bits"
-
-
-Email = Annotated[str, Meta(min_length=3, max_length=254)]
 
 
 class IdentityCodeIn(

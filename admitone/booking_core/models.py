@@ -10,6 +10,8 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import Meta
 
+from admitone.emails import Email
+
 SeatType = Annotated[
     str, Meta(pattern=r"^[A-Z][A-Z_]{0,19}$", description="e.g. REGULAR, PREMIUM, VIP")
 ]
@@ -17,10 +19,6 @@ SeatStatus = Literal["AVAILABLE", "LOCKED", "BOOKED"]
 SeatId = Annotated[str, Meta(pattern=r"^[A-Z]{1,3}[1-9][0-9]{0,2}$", examples=["A1", "J20"])]
 Currency = Annotated[str, Meta(pattern=r"^[A-Z]{3}$", examples=["INR"])]
 RowName = Annotated[str, Meta(pattern=r"^[A-Z]{1,3}$")]
-# An e-mail address as checkout and lookup accept it (the pages' scripts check the same pattern).
-EMAIL_PATTERN = r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{1,63}$"
-EMAIL_MAX_CHARS = 320
-Email = Annotated[str, Meta(pattern=EMAIL_PATTERN, max_length=EMAIL_MAX_CHARS)]
 PaymentMethod = Literal["CARD", "UPI", "NETBANKING", "WALLET"]
 ShortText = Annotated[str, Meta(min_length=1, max_length=255)]
 

@@ -10,6 +10,7 @@ from litestar import MediaType, Request
 from litestar.datastructures import Cookie
 from litestar.response import Template
 
+from admitone.emails import EMAIL_PATTERN
 from admitone.gateway import i18n
 from admitone.gateway.assets import static_url
 
@@ -19,6 +20,7 @@ CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
+# The API's e-mail rule, rendered on the pages' e-mail inputs for their scripts (lib/email.js).
 PAGE_HEADERS = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
     "Referrer-Policy": "same-origin",
@@ -60,7 +62,7 @@ def render_page(
     return Template(
         template_name=template,
         context={"loc": loc, "static": static_url, "lang_links": language_links(request, loc),
-                 "page_title": page_title, **context},
+                 "page_title": page_title, "email_pattern": EMAIL_PATTERN, **context},
         headers=PAGE_HEADERS,
         cookies=jar,
         status_code=status_code,

@@ -44,12 +44,19 @@ DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
 
 
+# A page test waits on a real server, Chromium and sometimes axe: on a loaded machine the
+# slowest (test_pages.py's axe pass over every page) takes well over a minute.
+BROWSER_TIMEOUT_SECONDS = 300
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Every test in this folder drives Chromium: mark it, and skip it without Chromium."""
+    """Every test in this folder drives Chromium: mark it (with a longer timeout than the
+    suite's), and skip it without Chromium."""
     here = Path(__file__).resolve().parent
     for item in items:
         if Path(str(item.fspath)).resolve().is_relative_to(here):
             item.add_marker(pytest.mark.browser)
+            item.add_marker(pytest.mark.timeout(BROWSER_TIMEOUT_SECONDS))
             if not CHROMIUM.exists():
                 item.add_marker(pytest.mark.skip(reason=f"{CHROMIUM} is not installed"))
 

@@ -3,6 +3,7 @@ hand, apps with settings of their own, a clock tests move."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -14,6 +15,7 @@ from admitone.admission.scheduler import AdmissionScheduler
 from admitone.admission.services import AdmissionServices
 from admitone.gateway.app import create_app
 from admitone.queue.models import TickResult
+from admitone.queue.store import QueueStore
 from admitone.runtime import Services, open_services
 from admitone.settings import Settings
 from tests.conftest import OPERATOR_TOKEN
@@ -62,22 +64,39 @@ async def status(client: httpx.AsyncClient, show_id: str, token: str,
 
 
 def scheduler_for(services: Services, tick_seconds: float = 1.0, lease_seconds: float = 3.0,
-                  holder: str | None = None) -> AdmissionScheduler:
-    """A scheduler of its own (own lease holder) on the suite's services."""
+                  holder: str | None = None, store: QueueStore | None = None) -> AdmissionScheduler:
+    """A scheduler of its own (own lease holder) on the suite's services (or on ``store``)."""
     admission = admission_of(services)
     return AdmissionScheduler(
-        admission.store, admission.settings,
+        store or admission.store, admission.settings,
         SchedulerLease(admission.store, lease_seconds, holder), tick_seconds=tick_seconds,
         draws=admission.draws, inventory=admission.scheduler.inventory,
     )
 
 
-async def tick(services: Services, show_id: str) -> TickResult:
-    """One admission tick of one room, as the scheduler would do it now."""
-    scheduler = scheduler_for(services, holder="tests-tick")  # one holder: it keeps the lease
+async def tick(services: Services, show_id: str, clock: Clock | None = None) -> TickResult:
+    """One admission tick of one room, as the scheduler would do it now (or at ``clock``'s
+    time: a test moves the clock a second instead of sleeping for the bucket to refill)."""
+    store = None if clock is None else QueueStore(services.redis, clock=clock)
+    # One holder for every tick of a test: it keeps the lease.
+    scheduler = scheduler_for(services, holder="tests-tick", store=store)
     await scheduler.refresh()
     results = await scheduler.step()
     return results[show_id]
+
+
+async def admit_one(client: httpx.AsyncClient, services: Services, show_id: str
+                    ) -> tuple[str, str]:
+    """(queue token, access token) of a fan let in through the queue: it joins, and two ticks
+    a second apart on a test clock let it in."""
+    queue_token = (await join(client, show_id)).json()["token"]
+    clock = Clock.seconds_ago(1.05)
+    await tick(services, show_id, clock)
+    clock.advance(1.05)
+    await tick(services, show_id, clock)
+    body = (await status(client, show_id, queue_token)).json()
+    assert body["status"] == "ADMITTED", body
+    return queue_token, body["accessToken"]
 
 
 @asynccontextmanager
@@ -95,6 +114,13 @@ class Clock:
 
     def __init__(self, start_ms: int = 1_900_000_000_000) -> None:
         self.now_ms = start_ms
+
+    @classmethod
+    def seconds_ago(cls, seconds: float) -> Clock:
+        """A clock set ``seconds`` before the real time: a test that advances it by as much
+        ends at the real time, so what the app stamps with Redis's own clock meanwhile (a
+        status call, a token's iat) agrees with what the ticks did."""
+        return cls(int((time.time() - seconds) * 1000))
 
     def __call__(self) -> int:
         return self.now_ms

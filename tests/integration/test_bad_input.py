@@ -253,8 +253,16 @@ async def test_bad_catalog_input(
     assert await _row_counts(services) == before
 
 
+@pytest.mark.parametrize("layout", [
+    {"rows": []},
+    {"rows": [{"name": "A", "seats": 5}, {"name": "A", "seats": 5}]},
+    {"rows": [{"name": "A", "seats": 0}]},
+    {"rows": [{"name": "A1", "seats": 5}]},
+    {"rows": [{"name": "A", "seats": 5, "priceMultiplier": "0"}]},
+])
 async def test_bad_layouts(
-    client: httpx.AsyncClient, operator_headers: dict[str, str], services: Services
+    client: httpx.AsyncClient, operator_headers: dict[str, str], services: Services,
+    layout: dict[str, object],
 ) -> None:
     """Duplicate row names, empty layouts and absurd rows are refused."""
     theater = (
@@ -265,26 +273,22 @@ async def test_bad_layouts(
         )
     ).json()
     before = await _row_counts(services)
-    for layout in [
-        {"rows": []},
-        {"rows": [{"name": "A", "seats": 5}, {"name": "A", "seats": 5}]},
-        {"rows": [{"name": "A", "seats": 0}]},
-        {"rows": [{"name": "A1", "seats": 5}]},
-        {"rows": [{"name": "A", "seats": 5, "priceMultiplier": "0"}]},
-    ]:
-        response = await client.post(
-            f"/api/v1/admin/theaters/{theater['id']}/screens",
-            headers=operator_headers,
-            json={"name": "S", "layout": layout},
-        )
-        assert 400 <= response.status_code < 500, (layout, response.text)
+    response = await client.post(
+        f"/api/v1/admin/theaters/{theater['id']}/screens",
+        headers=operator_headers,
+        json={"name": "S", "layout": layout},
+    )
+    assert 400 <= response.status_code < 500, (layout, response.text)
     assert await _row_counts(services) == before
 
 
-async def test_operator_routes_need_the_operator_token(client: httpx.AsyncClient) -> None:
+@pytest.mark.parametrize(
+    "headers", [{}, {"Authorization": "Bearer wrong"}, {"Authorization": "Basic abc"}])
+async def test_operator_routes_need_the_operator_token(
+    client: httpx.AsyncClient, headers: dict[str, str]
+) -> None:
     """Without or with a wrong operator token, operator routes answer 401."""
     body = {"title": "T", "durationMinutes": 100, "language": "Hindi", "genre": "X"}
-    for headers in [{}, {"Authorization": "Bearer wrong"}, {"Authorization": "Basic abc"}]:
-        response = await client.post("/api/v1/admin/movies", json=body, headers=headers)
-        _is_problem(response, 401)
-        assert response.json()["error"] == "OPERATOR_UNAUTHORIZED"
+    response = await client.post("/api/v1/admin/movies", json=body, headers=headers)
+    _is_problem(response, 401)
+    assert response.json()["error"] == "OPERATOR_UNAUTHORIZED"

@@ -155,6 +155,7 @@ async def test_servers_left_by_a_killed_run_are_taken_over(data_dir: Path) -> No
     assert child.stdout is not None
     old_pg, old_redis = child.stdout.readline().split()
     assert child.wait(timeout=60) == 0
+    child.stdout.close()
     assert not refuses(port_of(old_pg))
     assert not refuses(port_of(old_redis))
 
@@ -162,7 +163,9 @@ async def test_servers_left_by_a_killed_run_are_taken_over(data_dir: Path) -> No
         conn = await asyncpg.connect(pg_url)
         assert await conn.fetchval("SELECT count(*) FROM survivor") == 0
         await conn.close()
-        assert redis.Redis.from_url(redis_url).ping()
+        client = redis.Redis.from_url(redis_url)
+        assert client.ping()
+        client.close()
         if port_of(old_redis) != port_of(redis_url):
             assert refuses(port_of(old_redis))
         if port_of(old_pg) != port_of(pg_url):

@@ -11,9 +11,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.timeout(330)  # the child run has 300 s of its own
 def test_locust_scenarios_in_their_own_process() -> None:
     """Every check in tests/loadtest_checks passes in a fresh interpreter."""
     result = subprocess.run(  # noqa: S603 - this interpreter running pytest on our own tests

@@ -212,6 +212,7 @@ async def test_lock_running_out_in_real_time_during_payment_refunds(
                                      base_url="http://admitone.test") as http:
             show = await make_show()
             checkout = await lock_and_checkout(http, show, access_token)
+            # Real time, on purpose: the lock's expiry is PostgreSQL's clock_timestamp().
             await asyncio.sleep(2.2)
             await complete(http, checkout.payment_id, "SUCCESS")
             state = await state_of(short, checkout, show.id)
@@ -294,7 +295,7 @@ async def test_delayed_webhook_confirms_later(
 
     assert scheduled.json()["delivery"] == "SCHEDULED"
     assert (await state_of(services, checkout, show.id)).booking == "PENDING"
-    for _ in range(50):
+    for _ in range(50):  # the sandbox's delayed delivery runs in the background: at most 5 s
         await asyncio.sleep(0.1)
         if (await state_of(services, checkout, show.id)).booking == "CONFIRMED":
             break

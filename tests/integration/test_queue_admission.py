@@ -125,6 +125,7 @@ async def test_the_real_scheduler_loop_holds_the_rate_and_follows_a_change_withi
     scheduler.on_tick = record
     task = asyncio.create_task(scheduler.run())
     try:
+        # Real time, on purpose: this test measures the scheduler's own loop.
         await asyncio.sleep(3.5)
         before = sum(count for _, count in ticks)
         assert len(ticks) >= 3
@@ -163,7 +164,7 @@ async def test_two_schedulers_admit_nobody_twice_and_hold_the_rate(
         scheduler.on_tick = recorder(name)
     tasks = [asyncio.create_task(s.run()) for s in schedulers]
     try:
-        await asyncio.sleep(4.2)
+        await asyncio.sleep(4.2)  # real time: two real scheduler loops race for the lease
     finally:
         for task in tasks:
             task.cancel()
@@ -202,6 +203,7 @@ async def test_another_scheduler_takes_over_when_the_leader_dies(
 
     leader.lease.release = die_silently  # type: ignore[method-assign]
     leader_task = asyncio.create_task(leader.run())
+    # Real time: the lease expires by Redis's own TTL, which no test clock moves.
     await asyncio.sleep(0.3)
     standby_task = asyncio.create_task(standby.run())
     try:
@@ -228,7 +230,7 @@ async def test_a_stale_scheduler_cannot_admit_after_a_successor_did(
     await put_room(client, show.id)
     store = admission_of(services).store
     old = await store.hold_lease("stalled", 200)
-    await asyncio.sleep(0.3)  # its lease runs out
+    await asyncio.sleep(0.3)  # its lease runs out (Redis's own TTL: real time)
     new = await store.hold_lease("successor", 5_000)
     assert new > old
     assert await store.hold_lease("stalled", 200) == 0

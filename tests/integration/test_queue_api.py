@@ -16,6 +16,7 @@ from tests.conftest import MakeShow, bearer
 from tests.integration.booking_support import confirm, pending_booking
 from tests.integration.queue_support import (
     OPERATOR,
+    Clock,
     admission_of,
     join,
     put_room,
@@ -64,9 +65,10 @@ async def test_status_reports_position_and_then_the_access_token(
     waiting = (await status(client, show.id, tokens[2])).json()
     assert waiting == {"status": "WAITING", "position": 3, "totalInQueue": 3,
                        "estimatedWaitSeconds": 3, "ticketNumber": 3}
-    await tick(services, show.id)
-    await asyncio.sleep(1.05)
-    result = await tick(services, show.id)
+    clock = Clock.seconds_ago(1.05)
+    await tick(services, show.id, clock)
+    clock.advance(1.05)
+    result = await tick(services, show.id, clock)
     assert len(result.admitted) == 1
     admitted = await status(client, show.id, tokens[0])
     body = admitted.json()
@@ -226,6 +228,7 @@ async def test_progress_is_the_same_for_everyone_and_cacheable(
     await join(client, show.id)
     cached = (await client.get(f"/api/v1/queue/{show.id}/progress")).json()
     assert cached["totalInQueue"] == 3
+    # Real time: the progress cache's one second is measured by the service's monotonic clock.
     await asyncio.sleep(1.05)
     fresh = (await client.get(f"/api/v1/queue/{show.id}/progress")).json()
     assert fresh["totalInQueue"] == 4
@@ -251,9 +254,10 @@ async def test_a_confirmed_booking_frees_the_fans_slot_through_the_outbox(
     await put_room(client, show.id, maxActive=1)
     queue_token = (await join(client, show.id)).json()["token"]
     await join(client, show.id)
-    await tick(services, show.id)
-    await asyncio.sleep(1.05)
-    await tick(services, show.id)
+    clock = Clock.seconds_ago(2.1)
+    await tick(services, show.id, clock)
+    clock.advance(1.05)
+    await tick(services, show.id, clock)
     access = (await status(client, show.id, queue_token)).json()["accessToken"]
     booking = await pending_booking(client, show, lambda *_: access, ["B3"])
     await confirm(client, services, booking)
@@ -266,7 +270,7 @@ async def test_a_confirmed_booking_frees_the_fans_slot_through_the_outbox(
         )
     await services.outbox.run_once()
     assert (await client.get(stats_path, headers=OPERATOR)).json()["active"] == 0
-    await asyncio.sleep(1.05)
-    assert len((await tick(services, show.id)).admitted) == 1  # the next fan's turn
+    clock.advance(1.05)
+    assert len((await tick(services, show.id, clock)).admitted) == 1  # the next fan's turn
     seen = await client.get(f"/api/v1/bookings/{booking.id}", headers=bearer(access))
     assert seen.status_code == 200

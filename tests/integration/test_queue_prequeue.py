@@ -45,20 +45,15 @@ async def _shuffled_order(store: QueueStore, clock: Clock, fans: int) -> list[in
     return [arrived.index(visitor) for visitor in order]
 
 
-async def test_the_prequeue_order_is_uniformly_random(redis_url: str) -> None:
+async def test_the_prequeue_order_is_uniformly_random(redis: Redis) -> None:
     """Across many runs every order of four pre-queue fans comes up about equally often (a
     chi-square test with a fixed seed), so arriving early in the pre-queue gives no edge."""
-    redis = Redis.from_url(redis_url)
     clock = Clock()
     store = QueueStore(redis, prefix=PREFIX, clock=clock, rng=random.Random(20240611))
     runs, fans = 480, 4
     counts: Counter[tuple[int, ...]] = Counter()
-    try:
-        for _ in range(runs):
-            counts[tuple(await _shuffled_order(store, clock, fans))] += 1
-    finally:
-        await redis.flushdb()
-        await redis.aclose()
+    for _ in range(runs):
+        counts[tuple(await _shuffled_order(store, clock, fans))] += 1
     expected = runs / 24
     chi2 = sum((counts[p] - expected) ** 2 / expected
                for p in itertools.permutations(range(fans)))
@@ -69,57 +64,47 @@ async def test_the_prequeue_order_is_uniformly_random(redis_url: str) -> None:
 
 
 async def test_after_starts_at_the_prequeue_is_numbered_ahead_of_later_fans(
-    redis_url: str,
+    redis: Redis,
 ) -> None:
     """At startsAt the pre-queue gets tickets 1..n in its shuffled order; fans arriving later
     get n+1, n+2, … in arrival order, and admission follows the tickets."""
-    redis = Redis.from_url(redis_url)
     clock = Clock()
     store = QueueStore(redis, prefix=PREFIX, clock=clock, rng=random.Random(7))
     show = str(uuid.uuid4())
-    try:
-        await store.sync(_room(show, clock.now_ms + 10_000, release_rate_per_minute=120), [])
-        early = [await store.join(show) for _ in range(20)]
-        assert {place.status for place in early} == {"PREQUEUE"}
-        assert {place.ticket for place in early} == {0}
-        clock.advance(11)
-        late = [await store.join(show) for _ in range(5)]  # the first of these numbers the pre-queue
-        assert [place.ticket for place in late] == [21, 22, 23, 24, 25]
-        assert {place.status for place in late} == {"WAITING"}
-        numbered = [await store.status(show, p.visitor_id, 0, p.epoch) for p in early]
-        assert sorted(place.ticket for place in numbered) == list(range(1, 21))
-        assert [place.ticket for place in numbered] != list(range(1, 21))
-        by_ticket = {place.ticket: place.visitor_id for place in numbered + late}
-        admitted: list[str] = []
-        for _ in range(15):
-            result = await store.tick(show, 1, 1000)
-            assert result is not None
-            admitted += result.admitted
-            clock.advance(1)
-        assert admitted == [by_ticket[t] for t in range(1, len(admitted) + 1)]
-        progress = await store.progress(show)
-        assert progress.admitted_through == len(admitted)
-    finally:
-        await redis.flushdb()
-        await redis.aclose()
+    await store.sync(_room(show, clock.now_ms + 10_000, release_rate_per_minute=120), [])
+    early = [await store.join(show) for _ in range(20)]
+    assert {place.status for place in early} == {"PREQUEUE"}
+    assert {place.ticket for place in early} == {0}
+    clock.advance(11)
+    late = [await store.join(show) for _ in range(5)]  # the first of these numbers the pre-queue
+    assert [place.ticket for place in late] == [21, 22, 23, 24, 25]
+    assert {place.status for place in late} == {"WAITING"}
+    numbered = [await store.status(show, p.visitor_id, 0, p.epoch) for p in early]
+    assert sorted(place.ticket for place in numbered) == list(range(1, 21))
+    assert [place.ticket for place in numbered] != list(range(1, 21))
+    by_ticket = {place.ticket: place.visitor_id for place in numbered + late}
+    admitted: list[str] = []
+    for _ in range(15):
+        result = await store.tick(show, 1, 1000)
+        assert result is not None
+        admitted += result.admitted
+        clock.advance(1)
+    assert admitted == [by_ticket[t] for t in range(1, len(admitted) + 1)]
+    progress = await store.progress(show)
+    assert progress.admitted_through == len(admitted)
 
 
-async def test_fifo_mode_numbers_the_prequeue_in_arrival_order(redis_url: str) -> None:
+async def test_fifo_mode_numbers_the_prequeue_in_arrival_order(redis: Redis) -> None:
     """In FIFO mode pre-queue fans are PREQUEUE until startsAt but keep their arrival order."""
-    redis = Redis.from_url(redis_url)
     clock = Clock()
     store = QueueStore(redis, prefix=PREFIX, clock=clock)
     show = str(uuid.uuid4())
-    try:
-        await store.sync(_room(show, clock.now_ms + 5_000, queue_mode="FIFO"), [])
-        places = [await store.join(show) for _ in range(5)]
-        assert [(p.status, p.ticket) for p in places] == [("PREQUEUE", n) for n in range(1, 6)]
-        assert (await store.tick(show, 1, 1000)).admitted == []  # type: ignore[union-attr]
-        clock.advance(6)
-        result = await store.tick(show, 1, 1000)
-        assert result is not None
-        assert result.admitted == [p.visitor_id for p in places]
-    finally:
-        await redis.flushdb()
-        await redis.aclose()
+    await store.sync(_room(show, clock.now_ms + 5_000, queue_mode="FIFO"), [])
+    places = [await store.join(show) for _ in range(5)]
+    assert [(p.status, p.ticket) for p in places] == [("PREQUEUE", n) for n in range(1, 6)]
+    assert (await store.tick(show, 1, 1000)).admitted == []  # type: ignore[union-attr]
+    clock.advance(6)
+    result = await store.tick(show, 1, 1000)
+    assert result is not None
+    assert result.admitted == [p.visitor_id for p in places]
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import hmac
@@ -25,11 +24,11 @@ from tests.conftest import MakeShow, bearer
 from tests.integration.queue_support import (
     OPERATOR,
     admission_of,
+    admit_one,
     app_client,
     join,
     put_room,
     status,
-    tick,
 )
 
 
@@ -130,11 +129,7 @@ async def test_access_tokens_of_another_show_expired_or_revoked_open_nothing(
     introspection calls none of them active."""
     show, other = await make_show(), await make_show()
     await put_room(client, show.id)
-    queue_token = (await join(client, show.id)).json()["token"]
-    await tick(services, show.id)
-    await asyncio.sleep(1.05)
-    await tick(services, show.id)
-    access = (await status(client, show.id, queue_token)).json()["accessToken"]
+    _, access = await admit_one(client, services, show.id)
     assert (await client.get(f"/api/v1/shows/{other.id}/seats",
                              headers=bearer(access))).status_code == 403
     expired = access_token(show.id, ttl_seconds=-60)

@@ -17,6 +17,7 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 import httpx
+import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -403,6 +404,7 @@ class SeatLifecycle(RuleBasedStateMachine):
         assert booked_rows == held_rows
 
 
+@pytest.mark.timeout(300)  # a state machine of many steps on real servers: ~10 s idle, 50 s loaded
 def test_seat_lifecycle(make_settings: Callable[..., Settings]) -> None:
     """Any sequence of lock/extend/release/expire/sweep/checkout/pay/cancel keeps the model's
     seat states, never books a seat twice, never confirms without money, and refunds money

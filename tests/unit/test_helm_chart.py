@@ -83,13 +83,15 @@ def test_every_values_reference_in_templates_is_defined_in_values_yaml() -> None
     assert missing == []
 
 
-def test_component_fields_read_through_spec_exist_for_gateway_and_scheduler() -> None:
+@pytest.mark.parametrize("component", ["gateway", "scheduler"])
+def test_component_fields_read_through_spec_exist_for_gateway_and_scheduler(
+    component: str,
+) -> None:
     """The shared pod template reads `$spec.x` from both the gateway and the scheduler values."""
     values = _values()
     fields = set(SPEC_REF.findall((TEMPLATES / "_helpers.tpl").read_text(encoding="utf-8")))
     assert fields, "the pod template reads component fields through $spec"
-    for component in ("gateway", "scheduler"):
-        assert fields - set(values[component]) == set(), component
+    assert fields - set(values[component]) == set(), component
 
 
 def test_config_keys_are_real_settings_and_hold_no_secrets() -> None:

@@ -11,8 +11,9 @@ from typing import Any, Literal
 
 from admitone import errors
 from admitone.booking_core.booking_models import BookingView
-from admitone.booking_core.models import EMAIL_MAX_CHARS, EMAIL_PATTERN, Output
+from admitone.booking_core.models import Output
 from admitone.booking_core.policy import FULL_REFUND_BEFORE, HALF_REFUND_BEFORE, decide_refund
+from admitone.emails import EMAIL_MAX_CHARS, EMAIL_PATTERN
 from admitone.gateway import formats, i18n
 from admitone.gateway.rendering import script_json
 

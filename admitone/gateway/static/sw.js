@@ -1,6 +1,6 @@
-// admitone's service worker (served at /sw.js, scope "/"): it keeps ticket pages for offline use at
-// the venue, where the network often fails. The ticket data itself (booking, QR code) lives in
-// IndexedDB, written by the page; this worker keeps the pages and their files:
+// admitone's service worker (served at /sw.js, scope "/"): it keeps ticket pages for offline
+// use at the venue. The ticket data itself (booking, QR code) lives in IndexedDB,
+// written by the page; this worker keeps the pages and their files:
 //   - "keep-offline" messages from a ticket page name the URLs to store (the page itself,
 //     /tickets, the /static files it loaded);
 //   - navigations to /bookings/<id> and /tickets go to the network first and fall back to the

@@ -2,26 +2,16 @@
 // this script only remembers the fan's city: opening the home page with no filters brings
 // back the city chosen last time (choosing "All cities" forgets it).
 
+import { localStore, readItem, writeItem } from "./lib/storage.js";
+
 const KEY = "browse:city";
 
 function remembered() {
-  try {
-    return window.localStorage.getItem(KEY);
-  } catch {
-    return null;
-  }
+  return readItem(KEY, localStore());
 }
 
 function remember(city) {
-  try {
-    if (city) {
-      window.localStorage.setItem(KEY, city);
-    } else {
-      window.localStorage.removeItem(KEY);
-    }
-  } catch {
-    // Storage off: nothing to remember.
-  }
+  writeItem(KEY, city || null, localStore()); // storage off: nothing to remember
 }
 
 const params = new URLSearchParams(window.location.search);

@@ -10,14 +10,15 @@
 // frees seats by lock id), so the order in which the two releases arrive does not matter.
 // The countdown is announced to screen readers at 5, 2 and 1 minutes, 30 and 10 seconds.
 
+import { isEmail } from "./lib/email.js";
+import { readConfig, translator } from "./lib/i18n.js";
+import { accessToken, readJSON, writeJSON } from "./lib/storage.js";
 import {
-  accessToken, announce, callApi, formatMoney, holdKey, lastSeatsKey,
-  makeTranslator, newKey, readConfig, readJSON, serverNow, showState, sortSeatIds, writeJSON,
+  announce, callApi, formatMoney, holdKey, lastSeatsKey, newKey, serverNow, showState, sortSeatIds,
 } from "./seats-common.js";
 
 const ANNOUNCE_AT = [300, 120, 60, 30, 10];   // seconds left
 const URGENT_AT = 60;
-const EMAIL = /^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{1,63}$/;
 const EMAIL_KEY = "checkout_email";
 
 class CheckoutPage {
@@ -25,7 +26,7 @@ class CheckoutPage {
     this.root = root;
     this.config = config;
     this.showId = config.showId;
-    this.t = makeTranslator(config);
+    this.t = translator(config);
     this.el = (id) => document.getElementById(id);
     this.hold = null;
     this.leaving = null;      // "payment" | "seats": a navigation that must not release
@@ -251,6 +252,7 @@ class CheckoutPage {
     const url = `/api/v1/bookings/lock/${encodeURIComponent(this.hold.lockId)}/release`;
     const body = new URLSearchParams({ token: this.token });
     if (navigator.sendBeacon && navigator.sendBeacon(url, body)) return;
+    // No beacon: a keepalive form post, which outlives the page (lib/api.js sends JSON only).
     fetch(url, { method: "POST", body, keepalive: true }).catch(() => {});
   }
 
@@ -278,7 +280,7 @@ class CheckoutPage {
   // Pay ---------------------------------------------------------------------------------------
 
   validEmail() {
-    return EMAIL.test(this.el("email").value.trim());
+    return isEmail(this.el("email"));
   }
 
   clearEmailError() {

@@ -3,7 +3,6 @@
 // only after the fan has seen that refund and confirmed.
 
 import {
-  ApiError,
   cancelBooking,
   forgetBookingToken,
   getBooking,
@@ -12,10 +11,11 @@ import {
   lookupBooking,
   rememberBookingToken,
 } from "./booking-api.js";
-import { Formatter, readConfig } from "./page-format.js";
+import { ApiError } from "./lib/api.js";
+import { isEmail } from "./lib/email.js";
+import { readConfig } from "./lib/i18n.js";
+import { Formatter } from "./page-format.js";
 import { deleteTicket } from "./ticket-store.js";
-
-const EMAIL = /^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{1,63}$/;
 
 function byId(id) {
   return document.getElementById(id);
@@ -115,7 +115,7 @@ class MyBookingPage {
     let emailError = null;
     if (!email) {
       emailError = this.fmt.t("booking.error_email_missing");
-    } else if (!EMAIL.test(email)) {
+    } else if (!isEmail(byId("lookup-email"), email)) {
       emailError = this.fmt.t("booking.error_email");
     }
     this.fieldError("reference", referenceError);

@@ -1,21 +1,13 @@
-// Strings, prices and show times for the pages' scripts, in the page's locale (the server
-// hands over `locale`, e.g. "en-IN" or "hi-IN", and the strings the script needs).
+// Strings, prices and show times for the booking pages' scripts, in the page's locale (the
+// server hands over `locale`, e.g. "en-IN" or "hi-IN", and the strings the script needs).
+
+import { translator } from "./lib/i18n.js";
 
 export class Formatter {
   constructor(config) {
     this.locale = config.locale || "en-IN";
-    this.strings = config.strings || {};
-  }
-
-  /** The string `key` with its {placeholders} filled (the key itself if it is missing). */
-  t(key, params = {}) {
-    const template = this.strings[key];
-    if (typeof template !== "string") {
-      return key;
-    }
-    return template.replace(/\{([a-z_]+)\}/g, (whole, name) =>
-      Object.prototype.hasOwnProperty.call(params, name) ? String(params[name]) : whole,
-    );
+    /** The string `key` with its {placeholders} filled (lib/i18n.js). */
+    this.t = translator(config);
   }
 
   /** "₹1,200" (no paise when the sum is whole) from a decimal string and a currency code. */
@@ -69,15 +61,5 @@ export class Formatter {
     } catch {
       return items.join(", ");
     }
-  }
-}
-
-/** The page's JSON config (`<script type="application/json" id="page-config">`). */
-export function readConfig() {
-  const node = document.getElementById("page-config");
-  try {
-    return JSON.parse(node ? node.textContent : "{}");
-  } catch {
-    return {};
   }
 }

@@ -1,6 +1,6 @@
-// Proof of work for joining a queue that asks for one (GET /api/v1/queue/{showId}/challenge): find
-// a nonce so that SHA-256(challenge + nonce) starts with `bits` zero bits. A small SHA-256 of our
-// own, because crypto.subtle is asynchronous and far too slow for a million short hashes.
+// Proof of work for joining a queue that asks for one (GET /api/v1/queue/{showId}/challenge):
+// find a nonce so that SHA-256(challenge + nonce) starts with `bits` zero bits. A small SHA-256 of
+// our own, because crypto.subtle is asynchronous and far too slow for a million short hashes.
 
 const K = new Uint32Array([
   0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,

@@ -1,59 +1,14 @@
-// The queue's public JSON API (/api/v1/queue/…, see /schema) as small async functions.
-// Every failure becomes an ApiError carrying the HTTP status (0 when the network failed),
-// the problem's `error` code and its Retry-After, so the caller can decide how to wait.
+// The queue's public JSON API as small async functions. Every failure is an ApiError
+// (lib/api.js) whose `retryable` says whether waiting and trying again may help.
 
-export class ApiError extends Error {
-  constructor(status, code, retryAfterSeconds, problem) {
-    super(`${status} ${code}`);
-    this.status = status;
-    this.code = code;
-    this.retryAfterSeconds = retryAfterSeconds;
-    this.problem = problem || {};
-  }
-
-  /** True when waiting and trying again may help (server busy, dependency down, network). */
-  get retryable() {
-    return this.status === 0 || this.status === 425 || this.status === 429 || this.status >= 500;
-  }
-}
+import { fetchJson } from "./lib/api.js";
 
 function base(showId) {
   return `/api/v1/queue/${encodeURIComponent(showId)}`;
 }
 
-async function call(url, options) {
-  let response;
-  try {
-    response = await fetch(url, { credentials: "same-origin", ...options });
-  } catch (err) {
-    throw new ApiError(0, "NETWORK_ERROR", null, { detail: String(err) });
-  }
-  if (response.status === 204) {
-    return null;
-  }
-  let body = null;
-  try {
-    body = await response.json();
-  } catch {
-    body = null;
-  }
-  if (!response.ok) {
-    const retryAfter = Number.parseInt(response.headers.get("Retry-After") || "", 10);
-    const code = (body && body.error) || `HTTP_${response.status}`;
-    throw new ApiError(response.status, code, Number.isFinite(retryAfter) ? retryAfter : null, body);
-  }
-  if (body === null) {
-    throw new ApiError(response.status, "BAD_RESPONSE", null, null);
-  }
-  return body;
-}
-
 function tokenHeaders(token) {
-  const headers = { Accept: "application/json" };
-  if (token) {
-    headers["X-Queue-Token"] = token;
-  }
-  return headers;
+  return token ? { "X-Queue-Token": token } : {};
 }
 
 /**
@@ -66,27 +21,27 @@ export function joinQueue(showId, token, proof) {
     headers["X-PoW-Challenge"] = proof.challenge;
     headers["X-PoW-Nonce"] = proof.nonce;
   }
-  return call(`${base(showId)}/join`, { method: "POST", headers, cache: "no-store" });
+  return fetchJson(`${base(showId)}/join`, { method: "POST", headers });
 }
 
 /** GET …/challenge: a proof-of-work challenge ({challenge, difficultyBits, expiresAt}). */
 export function fetchChallenge(showId) {
-  return call(`${base(showId)}/challenge`, { headers: { Accept: "application/json" }, cache: "no-store" });
+  return fetchJson(`${base(showId)}/challenge`);
 }
 
 /** GET …/status: keeps the place alive; answers WAITING with a position, or ADMITTED. */
 export function queueStatus(showId, token) {
-  return call(`${base(showId)}/status`, { headers: tokenHeaders(token), cache: "no-store" });
+  return fetchJson(`${base(showId)}/status`, { headers: tokenHeaders(token) });
 }
 
 /** GET …/progress: the same answer for every fan (a CDN may serve it). */
 export function queueProgress(showId) {
-  return call(`${base(showId)}/progress`, { headers: { Accept: "application/json" } });
+  return fetchJson(`${base(showId)}/progress`, { cache: "default" });
 }
 
 /** DELETE …/leave. */
 export function leaveQueue(showId, token) {
-  return call(`${base(showId)}/leave`, { method: "DELETE", headers: tokenHeaders(token), cache: "no-store" });
+  return fetchJson(`${base(showId)}/leave`, { method: "DELETE", headers: tokenHeaders(token) });
 }
 
 /**

@@ -1,6 +1,8 @@
 // What the fan sees and hears: page texts in the page's language, numbers in its locale,
 // and a polite live region that announces meaningful changes only (not every second).
 
+import { translator } from "./lib/i18n.js";
+
 const NOTICE_KIND = {
   prequeue: "info",
   paused: "info",
@@ -23,10 +25,8 @@ const BIG_CHANGE = 0.2;
 export class QueueView {
   constructor(root, config) {
     this.root = root;
-    this.strings = config.strings || {};
     this.config = config;
-    this.numbers = new Intl.NumberFormat(config.locale, { maximumFractionDigits: 0 });
-    this.plurals = new Intl.PluralRules(config.locale);
+    this.translate = translator(config);
     this.el = (id) => document.getElementById(id);
     this.announcer = this.el("queue-announcer");
     this.lastAnnouncedPosition = null;
@@ -34,22 +34,17 @@ export class QueueView {
     this.nearFrontAnnounced = false;
   }
 
-  /** The string `key` with `{name}` placeholders filled from `params`. */
+  /** The string `key` with `{name}` placeholders filled from `params` (lib/i18n.js). */
   t(key, params = {}) {
-    const template = this.strings[key] ?? key;
-    return template.replace(/\{([a-z_]+)\}/g, (match, name) =>
-      Object.prototype.hasOwnProperty.call(params, name) ? String(params[name]) : match,
-    );
+    return this.translate(key, params);
   }
 
   plural(key, count, params = {}) {
-    const category = this.plurals.select(count);
-    const chosen = this.strings[`${key}.${category}`] !== undefined ? category : "other";
-    return this.t(`${key}.${chosen}`, { n: this.number(count), ...params });
+    return this.translate.plural(key, count, params);
   }
 
   number(value) {
-    return this.numbers.format(value);
+    return this.translate.number(value);
   }
 
   /** A wait in words, the same rules as the server's `Locale.duration`. */

@@ -2,7 +2,7 @@
 // progress feed (Server-Sent Events, else polling) and works out its own position from its
 // ticket number, so a CDN can absorb a crowd's polling. It calls `status` only to keep its
 // place alive (every 30 s) and often once it nears the front; when admitted it keeps the
-// access token in sessionStorage and moves on to seat selection.
+// access token in sessionStorage (lib/storage.js) and moves on to seat selection.
 
 import {
   backoffSeconds,
@@ -13,6 +13,8 @@ import {
   queueStatus,
   streamProgress,
 } from "./queue-api.js";
+import { readConfig } from "./lib/i18n.js";
+import { localStore, readJSON, rememberAccess, writeJSON } from "./lib/storage.js";
 import { solve } from "./pow.js";
 import { QueueView } from "./queue-view.js";
 
@@ -79,20 +81,13 @@ class QueueController {
   // -- storage -------------------------------------------------------------------------
 
   loadPlace() {
-    try {
-      const saved = JSON.parse(window.localStorage.getItem(this.placeKey) || "null");
-      return saved && typeof saved.token === "string" ? saved : null;
-    } catch {
-      return null;
-    }
+    const saved = readJSON(this.placeKey, localStore());
+    return saved && typeof saved.token === "string" ? saved : null;
   }
 
   savePlace() {
-    try {
-      window.localStorage.setItem(this.placeKey, JSON.stringify(this.place));
-    } catch {
-      // Storage off (private mode): the place lives as long as this page.
-    }
+    // Storage off (private mode): the place lives as long as this page.
+    writeJSON(this.placeKey, this.place, localStore());
   }
 
   /** Tie an exact position to the feed's admittedThrough (now if fresh, else at the next). */
@@ -112,11 +107,7 @@ class QueueController {
     this.anchor = null;
     this.pendingExact = null;
     this.position = null;
-    try {
-      window.localStorage.removeItem(this.placeKey);
-    } catch {
-      // Nothing saved.
-    }
+    writeJSON(this.placeKey, null, localStore());
   }
 
   // -- timers --------------------------------------------------------------------------
@@ -402,14 +393,7 @@ class QueueController {
   }
 
   admitted(answer) {
-    try {
-      window.sessionStorage.setItem(`access_token:${this.showId}`, answer.accessToken);
-      if (answer.accessExpiresAt) {
-        window.sessionStorage.setItem(`access_expires_at:${this.showId}`, answer.accessExpiresAt);
-      }
-    } catch {
-      // Without sessionStorage the seat page cannot see the token; nothing else can be done.
-    }
+    rememberAccess(this.showId, answer.accessToken, answer.accessExpiresAt);
     this.dropPlace();
     this.stopFollowing();
     this.cancelAll();
@@ -563,11 +547,10 @@ class QueueController {
 
 function boot() {
   const root = document.getElementById("queue");
-  const configNode = document.getElementById("queue-config");
-  if (!root || !configNode) {
+  if (!root || !document.getElementById("queue-config")) {
     return;
   }
-  const controller = new QueueController(root, JSON.parse(configNode.textContent));
+  const controller = new QueueController(root, readConfig("queue-config"));
   controller.start();
 }
 

@@ -7,9 +7,10 @@
 // lock in sessionStorage; a seat taken meanwhile (409) is named, and the seats the server
 // suggests instead are offered, one click to pick them.
 
+import { readConfig, translator } from "./lib/i18n.js";
+import { accessToken, readJSON, writeJSON } from "./lib/storage.js";
 import {
-  accessToken, announce, callApi, formatMoney, holdKey, lastSeatsKey, makeTranslator, readConfig,
-  readJSON, showState, sortSeatIds, writeJSON,
+  announce, callApi, formatMoney, holdKey, lastSeatsKey, showState, sortSeatIds,
 } from "./seats-common.js";
 import { LiveSeats } from "./seat-live.js";
 import { SeatGrid } from "./seat-grid.js";
@@ -23,7 +24,7 @@ class SeatPage {
     this.root = root;
     this.config = config;
     this.showId = config.showId;
-    this.t = makeTranslator(config);
+    this.t = translator(config);
     this.el = (id) => document.getElementById(id);
     this.selected = new Set();
     this.currency = "INR";

@@ -1,40 +1,8 @@
-// What the seat page (seatmap.js) and the checkout page (hold.js) share: the page config, strings,
-// money formatting, the access token and the hold kept in sessionStorage, and JSON API calls.
-//
-// The access token is the one the queue page stored as `access_token:<showId>` when the fan was
-// admitted. It lives only in this tab's sessionStorage and goes to the API as
-// `Authorization: Bearer`; it is never put in a URL or a cookie.
+// What the seat page (seatmap.js) and the checkout page (hold.js) share: money formatting, the
+// keys of the hold kept in sessionStorage, and JSON API calls that learn the server's clock.
+// The page config, strings and the access token come from lib/ (i18n.js, storage.js).
 
-/** The page's JSON config (`<script type="application/json" id=...>`). */
-export function readConfig(id) {
-  const element = document.getElementById(id);
-  return JSON.parse(element ? element.textContent : "{}");
-}
-
-/** A string of the page's language with `{name}` placeholders filled. */
-export function makeTranslator(config) {
-  const strings = config.strings || {};
-  const t = (key, params = {}) => {
-    const template = strings[key];
-    if (typeof template !== "string") return key;
-    return template.replace(/\{([a-z_]+)\}/g, (whole, name) =>
-      Object.prototype.hasOwnProperty.call(params, name) ? String(params[name]) : whole);
-  };
-  const pluralRule = config.language === "hi"
-    ? (n) => (n === 0 || n === 1 ? "one" : "other")
-    : (n) => (n === 1 ? "one" : "other");
-  t.plural = (key, count, params = {}) =>
-    t(`${key}.${pluralRule(count)}`, { n: formatNumber(config.locale, count), ...params });
-  return t;
-}
-
-export function formatNumber(locale, value) {
-  try {
-    return new Intl.NumberFormat(locale).format(value);
-  } catch {
-    return String(value);
-  }
-}
+import { send } from "./lib/api.js";
 
 /** `₹1,200` or `₹1,200.50` for the page's locale (no paise when the sum is whole). */
 export function formatMoney(locale, amount, currency) {
@@ -58,41 +26,7 @@ export function showState(root, state) {
   }
 }
 
-// Storage --------------------------------------------------------------------------------------
-
-function storage() {
-  try {
-    return window.sessionStorage;
-  } catch {
-    return null;
-  }
-}
-
-export function readJSON(key) {
-  try {
-    const text = storage()?.getItem(key);
-    return text ? JSON.parse(text) : null;
-  } catch {
-    return null;
-  }
-}
-
-export function writeJSON(key, value) {
-  try {
-    if (value === null) storage()?.removeItem(key);
-    else storage()?.setItem(key, JSON.stringify(value));
-  } catch {
-    // Storage full or off: the page still works, it only forgets across reloads.
-  }
-}
-
-export function accessToken(showId) {
-  try {
-    return storage()?.getItem(`access_token:${showId}`) || null;
-  } catch {
-    return null;
-  }
-}
+// What the seat pages keep in sessionStorage (read and written with lib/storage.js) ----------
 
 /** The seats this tab holds for the show: `{lockId, expiresAt, seats, totalAmount, currency}`. */
 export const holdKey = (showId) => `hold:${showId}`;
@@ -123,15 +57,9 @@ function learnClock(response) {
  */
 export async function callApi(path, { method = "GET", token = null, body = undefined,
   headers = {} } = {}) {
-  const init = { method, headers: { Accept: "application/json", ...headers }, cache: "no-store" };
-  if (token) init.headers.Authorization = `Bearer ${token}`;
-  if (body !== undefined) {
-    init.headers["Content-Type"] = "application/json";
-    init.body = JSON.stringify(body);
-  }
   let response;
   try {
-    response = await fetch(path, init);
+    response = await send(path, { method, token, body, headers });
   } catch {
     return { status: 0, body: null };
   }

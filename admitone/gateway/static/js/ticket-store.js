@@ -1,7 +1,7 @@
-// Tickets kept on this device, to open at the venue without a network: IndexedDB database
+// Tickets kept on this device for the venue, where there may be no network: IndexedDB database
 // "admitone-tickets", store "tickets" keyed by bookingId, with the QR code as a data URL so a
-// ticket opens offline. Every function resolves (null / [] / false) rather than rejecting when
-// IndexedDB is off.
+// ticket opens offline.
+// Every function resolves (null / [] / false) rather than rejecting when IndexedDB is off.
 
 const DB_NAME = "admitone-tickets";
 const DB_VERSION = 1;

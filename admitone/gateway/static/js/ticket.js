@@ -5,8 +5,10 @@
 // IndexedDB and asks the service worker to keep the page: with no network (at the venue) the
 // worker serves the page and this script shows the saved copy.
 
-import { ApiError, getQrDataUrl, getTicket, openBooking } from "./booking-api.js";
-import { Formatter, readConfig } from "./page-format.js";
+import { getQrDataUrl, getTicket, openBooking } from "./booking-api.js";
+import { ApiError } from "./lib/api.js";
+import { readConfig } from "./lib/i18n.js";
+import { Formatter } from "./page-format.js";
 import {
   deleteTicket,
   keepPagesOffline,
