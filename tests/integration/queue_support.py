@@ -77,7 +77,8 @@ def scheduler_for(services: Services, tick_seconds: float = 1.0, lease_seconds: 
 async def tick(services: Services, show_id: str, clock: Clock | None = None) -> TickResult:
     """One admission tick of one room, as the scheduler would do it now (or at ``clock``'s
     time: a test moves the clock a second instead of sleeping for the bucket to refill)."""
-    store = None if clock is None else QueueStore(services.redis, clock=clock)
+    store = None if clock is None else QueueStore(
+        services.redis, prefix=services.settings.redis_key_prefix, clock=clock)
     # One holder for every tick of a test: it keeps the lease.
     scheduler = scheduler_for(services, holder="tests-tick", store=store)
     await scheduler.refresh()
