@@ -21,9 +21,12 @@ from admitone.booking_core.catalog import CatalogService
 from admitone.booking_core.checkout import CheckoutService
 from admitone.booking_core.outbox import OutboxWorker
 from admitone.booking_core.payments.gateway import PaymentGateway
+from admitone.booking_core.payments.providers import Provider, ProviderPayments
+from admitone.booking_core.payments.razorpay import RazorpayGateway
 from admitone.booking_core.payments.reconcile import PaymentReconciler
 from admitone.booking_core.payments.sandbox import SandboxGateway
 from admitone.booking_core.payments.service import PaymentService
+from admitone.booking_core.payments.stripe import StripeGateway
 from admitone.booking_core.repository import SeatLockRepository
 from admitone.booking_core.seat_events import SeatEvents
 from admitone.booking_core.service import SeatService
@@ -54,6 +57,7 @@ class Services:
     bookings: BookingService
     outbox: OutboxWorker
     rate_limiter: RateLimiter
+    provider_payments: ProviderPayments  # Razorpay or Stripe webhooks and pages (issue 13)
     revocations: RevocationCheck | None = None
     sandbox: SandboxGateway | None = None  # the sandbox's pages and test controls, when on
     admission: AdmissionServices | None = None  # the waiting room: queue, scheduler, rooms
@@ -68,6 +72,16 @@ async def _keep_session(_conn: asyncpg.Connection) -> None:
     LISTEN, no session advisory locks — the seat functions use transaction-scoped ones), and
     asyncpg still rolls back a connection returned inside a transaction.
     """
+
+
+def build_provider(pool: asyncpg.Pool, settings: Settings) -> Provider | None:
+    """The real payment provider ``ADMITONE_PAYMENT_PROVIDER`` names (None for the sandbox);
+    settings already refused a missing or malformed key."""
+    if settings.payment_provider == "razorpay":
+        return RazorpayGateway(pool, settings)
+    if settings.payment_provider == "stripe":
+        return StripeGateway(pool, settings)
+    return None
 
 
 async def create_pool(dsn: str, max_size: int = 20) -> asyncpg.Pool:
@@ -115,7 +129,9 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
             settings.data_dir, "payment-webhook-secret"
         )
         gateway = SandboxGateway(pool, settings, webhook_secret)
-        payments = PaymentService(pool, gateway, seat_events)
+        provider = build_provider(pool, settings)
+        charges: PaymentGateway = provider or gateway
+        payments = PaymentService(pool, charges, seat_events)
         catalog = CatalogService(pool, settings.max_seats_per_visitor)
         admission = build_admission(settings, pool, redis, tokens)
         services = Services(
@@ -134,13 +150,14 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
                 lock_seconds=settings.lock_seconds,
                 max_seats_per_lock=settings.max_seats_per_lock,
             ),
-            gateway=gateway,
+            gateway=charges,
             payments=payments,
+            provider_payments=ProviderPayments(payments, provider, settings.base_url),
             reconciler=PaymentReconciler(payments, after_seconds=settings.reconcile_after_seconds),
             sandbox=gateway if settings.sandbox_payments else None,
             checkout=CheckoutService(
                 pool,
-                gateway,
+                charges,
                 lock_seconds=settings.lock_seconds,
                 payment_timeout_seconds=settings.payment_timeout_seconds,
                 base_url=settings.base_url,

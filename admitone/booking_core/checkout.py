@@ -97,7 +97,9 @@ class CheckoutService:
             )
             if not fresh:
                 return await self._replay(conn, visitor_id, idempotency_key, request_hash)
-            stored, charge = await self._create_booking(conn, visitor_id, lock_id, request)
+            stored, charge = await self._create_booking(
+                conn, visitor_id, lock_id, request, idempotency_key
+            )
             await conn.execute(
                 "UPDATE idempotency_keys SET status_code = $3, response = $4::jsonb"
                 " WHERE visitor_id = $1 AND key = $2",
@@ -137,7 +139,8 @@ class CheckoutService:
         return StoredResponse(row["status_code"], row["response"].encode())
 
     async def _create_booking(
-        self, conn: Connection, visitor_id: str, lock_id: uuid.UUID, request: m.CheckoutIn
+        self, conn: Connection, visitor_id: str, lock_id: uuid.UUID, request: m.CheckoutIn,
+        idempotency_key: str,
     ) -> tuple[StoredResponse, Charge]:
         lock = await conn.fetchrow(
             "SELECT id, show_id, visitor_id FROM seat_locks WHERE id = $1", lock_id
@@ -206,13 +209,16 @@ class CheckoutService:
         )
         payment_expires = now + timedelta(seconds=self.payment_timeout_seconds)
         payment_id = await conn.fetchval(
-            "INSERT INTO payments (booking_id, amount, currency, method, expires_at)"
-            " VALUES ($1, $2, $3, $4, $5) RETURNING id",
+            "INSERT INTO payments"
+            " (booking_id, amount, currency, method, expires_at, gateway, idempotency_key)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
             booking_id,
             amount,
             currency,
             request.payment_method,
             payment_expires,
+            self.gateway.name,
+            idempotency_key,
         )
         await conn.execute(
             "INSERT INTO audit_log (actor, entity, entity_id, action, data)"
@@ -228,7 +234,7 @@ class CheckoutService:
                 }
             ).decode(),
         )
-        payment_url = f"{self.base_url}/sandbox/pay/{payment_id}"
+        payment_url = self.gateway.pay_url(str(payment_id))
         body = m.CheckoutOut(
             booking_id=str(booking_id),
             status="PENDING",

@@ -5,12 +5,16 @@ window, is looked up at the gateway. A SUCCESS or FAILED answer is settled throu
 :meth:`PaymentService.settle` as a webhook. A payment whose window closed while the gateway
 still says PENDING (or does not know it) is failed, which frees its seats; should the gateway
 capture it after all, the late success refunds automatically.
+
+A real provider (:class:`ReportsCharges`: Razorpay, Stripe) also reports the amount and
+currency it took; a success for anything else than the booking's is flagged and refunded.
 """
 
 from __future__ import annotations
 
 import structlog
 
+from admitone.booking_core.payments.charges import ChargeReport, ReportsCharges
 from admitone.booking_core.payments.decisions import Settlement
 from admitone.booking_core.payments.gateway import ChargeStatus, PaymentGateway
 from admitone.booking_core.payments.repository import PaymentRepository
@@ -33,10 +37,14 @@ class PaymentReconciler:
         changed = 0
         for row in await self.repository.due_payments(self.after_seconds, limit):
             payment_id = str(row["id"])
-            status = await self._fetch_status(payment_id)
+            report = await self._fetch_charge(payment_id)
+            status = report.status
             if status in {"SUCCESS", "FAILED"}:
                 result = await self.payments.settle(
-                    payment_id, "SUCCESS" if status == "SUCCESS" else "FAILED", actor="reconciler"
+                    payment_id, "SUCCESS" if status == "SUCCESS" else "FAILED", actor="reconciler",
+                    amount=report.amount, currency=report.currency,
+                    transaction_id=report.transaction_id,
+                    on_mismatch="refund" if isinstance(self.gateway, ReportsCharges) else "reject",
                 )
             elif row["expired"]:
                 result = await self.payments.settle(
@@ -50,9 +58,12 @@ class PaymentReconciler:
                          action=str(result.action))
         return changed
 
-    async def _fetch_status(self, payment_id: str) -> ChargeStatus:
+    async def _fetch_charge(self, payment_id: str) -> ChargeReport:
         try:
-            return await self.gateway.fetch_status(payment_id)
+            if isinstance(self.gateway, ReportsCharges):
+                return await self.gateway.fetch_charge(payment_id)
+            status: ChargeStatus = await self.gateway.fetch_status(payment_id)
         except Exception as exc:  # noqa: BLE001 - an unreachable gateway is an unknown status
             log.warning("gateway_status_unavailable", payment_id=payment_id, error=repr(exc))
-            return "UNKNOWN"
+            return ChargeReport("UNKNOWN")
+        return ChargeReport(status)

@@ -35,14 +35,15 @@ class PaymentRepository:
     # Reads under row locks, in lock order ------------------------------------------------
 
     async def record_event(
-        self, conn: Connection, event_id: str, payment_id: uuid.UUID, status: str
+        self, conn: Connection, event_id: str, payment_id: uuid.UUID | None, status: str,
+        provider: str = "SANDBOX",
     ) -> bool:
         """Record a webhook event id; False when it was seen before (the duplicate waits for
         the first delivery's transaction, so it never settles twice)."""
         fresh = await conn.fetchval(
-            "INSERT INTO webhook_events (event_id, payment_id, status) VALUES ($1, $2, $3)"
-            " ON CONFLICT (event_id) DO NOTHING RETURNING true",
-            event_id, payment_id, status,
+            "INSERT INTO webhook_events (event_id, payment_id, status, provider)"
+            " VALUES ($1, $2, $3, $4) ON CONFLICT (event_id) DO NOTHING RETURNING true",
+            event_id, payment_id, status, provider,
         )
         return bool(fresh)
 
@@ -156,6 +157,15 @@ class PaymentRepository:
             "SELECT id, payment_id, booking_id, amount, reason, status FROM refunds WHERE id = $1",
             refund_id,
         )
+
+    async def count_refund_attempt(self, refund_id: uuid.UUID, error: str) -> int:
+        """One more try at sending the refund, with its error; the number of tries so far."""
+        attempts: int = await self.pool.fetchval(
+            "UPDATE refunds SET attempts = attempts + 1, last_error = $2 WHERE id = $1"
+            " RETURNING attempts",
+            refund_id, error,
+        )
+        return attempts
 
     async def mark_refund(
         self, conn: Connection, refund_id: uuid.UUID, status: str
