@@ -23,6 +23,7 @@ from admitone.gateway import pages
 from admitone.gateway.deps import dependencies
 from admitone.gateway.metrics import metrics, metrics_middleware
 from admitone.gateway.middleware import request_id_middleware
+from admitone.gateway.payments import ROUTES as PROVIDER_PAYMENT_ROUTES
 from admitone.gateway.problems import EXCEPTION_HANDLERS
 from admitone.gateway.routes import admin_catalog, admin_rooms, browse, seats, service
 from admitone.gateway.routes import bookings as booking_routes
@@ -60,6 +61,7 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Lites
             *seats.ROUTES,
             *booking_routes.ROUTES,
             *payment_routes.ROUTES,
+            *PROVIDER_PAYMENT_ROUTES,  # Razorpay and Stripe webhooks and pages (issue 13)
             *(sandbox_routes.ROUTES if settings.sandbox_payments else []),
             admin_catalog.router,
             *queue_routes.ROUTES,

@@ -132,3 +132,31 @@ class ProviderStore:
                                     "providerRefundId": provider_refund_id}).decode(),
             )
         return True
+
+    async def retry_refund(self, refund_id: str, actor: str) -> asyncpg.Record | None:
+        """An operator sends a FAILED refund again: PENDING with its attempts reset, and a new
+        ``refund.requested`` outbox row. None when it is not FAILED (or does not exist)."""
+        rid = parse_uuid(refund_id)
+        if rid is None:
+            return None
+        async with self.pool.acquire() as conn, conn.transaction():
+            row = await conn.fetchrow(
+                "UPDATE refunds SET status = 'PENDING', attempts = 0, processed_at = NULL"
+                " WHERE id = $1 AND status = 'FAILED'"
+                " RETURNING id, payment_id, booking_id, amount, reason, last_error",
+                rid,
+            )
+            if row is None:
+                return None
+            ids = {"refundId": refund_id, "paymentId": str(row["payment_id"]),
+                   "bookingId": str(row["booking_id"])}
+            await conn.execute(
+                "INSERT INTO outbox (topic, payload) VALUES ('refund.requested', $1::jsonb)",
+                _encode({**ids, "amount": row["amount"], "reason": row["reason"]}).decode(),
+            )
+            await conn.execute(
+                "INSERT INTO audit_log (actor, entity, entity_id, action, data)"
+                " VALUES ($1, 'refund', $2, 'RETRY_REQUESTED', $3::jsonb)",
+                actor, refund_id, _encode({**ids, "lastError": row["last_error"]}).decode(),
+            )
+        return row

@@ -18,23 +18,43 @@ webhook is answered as soon as its transaction commits.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
 import structlog
 
 from admitone.booking_core.payments.charges import ProviderEvent
+from admitone.booking_core.payments.models import RefundOut, RefundRetryOut, RefundState
 from admitone.booking_core.payments.money import to_minor_units
 from admitone.booking_core.payments.provider_store import ProviderStore
 from admitone.booking_core.payments.razorpay import RazorpayGateway
 from admitone.booking_core.payments.service import PaymentService
 from admitone.booking_core.payments.stripe import StripeGateway
-from admitone.errors import NotFoundError, PaymentNotFoundError
+from admitone.errors import (
+    AdmitoneError,
+    ConflictError,
+    DependencyUnavailableError,
+    NotFoundError,
+    PaymentNotFoundError,
+)
 
 log = structlog.get_logger(__name__)
 
 Provider = RazorpayGateway | StripeGateway
+
+
+@contextmanager
+def provider_answers(name: str) -> Iterator[None]:
+    """A provider that fails to answer a fan's page is a 503 with Retry-After, not a 500."""
+    try:
+        yield
+    except AdmitoneError:
+        raise
+    except Exception as exc:
+        log.warning("provider_unavailable", provider=name, error=repr(exc)[:500])
+        raise DependencyUnavailableError(name.title()) from exc
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,30 +201,38 @@ class ProviderPayments:
             page, order_id=await provider.ensure_order(payment_id), key_id=provider.key_id,
             amount_minor=to_minor_units(row["amount"], row["currency"]),
             script_url=provider.settings.razorpay_checkout_script_url,
-            callback_url=f"{self.base_url}/payments/razorpay/callback",
+            callback_url=f"{self.base_url}/payments/{payment_id}/razorpay/callback",
             hosted_checkout_url=provider.hosted_checkout_url,
         )
 
-    async def razorpay_callback(self, fields: Mapping[str, str]) -> str:
+    async def razorpay_callback(self, payment_id: str, fields: Mapping[str, str]) -> str:
         """Checkout posted the payment back: verify its signature with the SDK, settle what
-        the order's payments say now (the webhook may be later), return the booking page."""
-        order_id = self._razorpay().verify_callback(fields)
-        payment_id = await self.store.payment_for_order(self._razorpay().name, order_id)
-        if payment_id is None:
-            raise PaymentNotFoundError(f"No payment has the Razorpay order {order_id[:64]!r}")
+        the order's payments say now (the webhook may be later), return the booking page.
+        A failed attempt comes back without a signature: the fan returns to the pay page."""
+        razorpay = self._razorpay()
+        if not fields.get("razorpay_signature") and any(k.startswith("error") for k in fields):
+            log.info("razorpay_checkout_attempt_failed", payment_id=payment_id[:64])
+            return razorpay.pay_url(payment_id)
+        order_id = razorpay.verify_callback(fields)
+        if await self.store.payment_for_order(razorpay.name, order_id) != payment_id:
+            raise PaymentNotFoundError(
+                f"The Razorpay order {order_id[:64]!r} is not this payment's"
+            )
         return await self._settle_now(payment_id)
 
     async def stripe_return(self, session_id: str) -> str:
         """The fan came back from Stripe Checkout: retrieve the session and its intent, settle
         what they say, return the booking page."""
-        payment_id = await self._stripe().session_payment(session_id)
+        with provider_answers("Stripe"):
+            payment_id = await self._stripe().session_payment(session_id)
         if payment_id is None:
             raise PaymentNotFoundError(f"No payment has the Stripe session {session_id[:64]!r}")
         return await self._settle_now(payment_id)
 
     async def _settle_now(self, payment_id: str) -> str:
         assert self.provider is not None  # noqa: S101 - checked by _razorpay / _stripe
-        report = await self.provider.fetch_charge(payment_id)
+        with provider_answers(self.provider.name):
+            report = await self.provider.fetch_charge(payment_id)
         if report.status == "SUCCESS":
             await self.payments.settle(
                 payment_id, "SUCCESS", actor="return", transaction_id=report.transaction_id,
@@ -215,3 +243,29 @@ class ProviderPayments:
         assert row is not None  # noqa: S101 - found just above
         return f"{self.base_url}/bookings/{row['booking_id']}"
 
+
+    # The operator's view of refunds -----------------------------------------------------------
+
+    async def refunds(self, status: RefundState, limit: int) -> list[RefundOut]:
+        """Refunds in ``status``, newest first: FAILED ones are those an operator must see."""
+        return [
+            RefundOut(
+                id=str(r["id"]), payment_id=str(r["payment_id"]), booking_id=str(r["booking_id"]),
+                reference=r["reference"], provider=r["gateway"], amount=r["amount"],
+                currency=r["currency"].strip(), reason=r["reason"], status=r["status"],
+                attempts=r["attempts"], last_error=r["last_error"],
+                provider_refund_id=r["provider_refund_id"], created_at=r["created_at"],
+                processed_at=r["processed_at"],
+            )
+            for r in await self.store.refunds(status, limit)
+        ]
+
+    async def retry_refund(self, refund_id: str, actor: str) -> RefundRetryOut:
+        """Send a FAILED refund again (the outbox worker picks it up within a second)."""
+        row = await self.store.retry_refund(refund_id, actor)
+        if row is None:
+            if await self.store.refund(refund_id) is None:
+                raise NotFoundError(f"No refund {refund_id[:64]!r}")
+            raise ConflictError("Only a FAILED refund can be sent again", refundId=refund_id)
+        log.info("refund_retry_requested", refund_id=refund_id, actor=actor)
+        return RefundRetryOut(id=refund_id, status="PENDING")
