@@ -131,7 +131,7 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
         gateway = SandboxGateway(pool, settings, webhook_secret)
         provider = build_provider(pool, settings)
         charges: PaymentGateway = provider or gateway
-        payments = PaymentService(pool, charges, seat_events)
+        payments = PaymentService(pool, charges, seat_events, others=(gateway,))
         catalog = CatalogService(pool, settings.max_seats_per_visitor)
         admission = build_admission(settings, pool, redis, tokens)
         services = Services(

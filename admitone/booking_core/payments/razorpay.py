@@ -94,9 +94,10 @@ class RazorpayGateway:
         if row["provider_order_id"]:
             return str(row["provider_order_id"])
         found = await self._call(self.client.order.all, {"receipt": row["reference"]})
-        existing = [
+        existing = [  # notes are a JSON object, or [] when empty
             order for order in found.get("items", [])
-            if order.get("notes", {}).get("payment_id") == payment_id
+            if isinstance(order.get("notes"), dict)
+            and order["notes"].get("payment_id") == payment_id
         ]
         if existing:
             order = existing[0]

@@ -29,7 +29,6 @@ class PaymentReconciler:
     def __init__(self, payments: PaymentService, *, after_seconds: int) -> None:
         self.payments = payments
         self.repository: PaymentRepository = payments.repository
-        self.gateway: PaymentGateway = payments.gateway
         self.after_seconds = after_seconds
 
     async def reconcile_once(self, limit: int = 100) -> int:
@@ -37,14 +36,15 @@ class PaymentReconciler:
         changed = 0
         for row in await self.repository.due_payments(self.after_seconds, limit):
             payment_id = str(row["id"])
-            report = await self._fetch_charge(payment_id)
+            gateway = self.payments.gateway_for(row["gateway"])
+            report = await self._fetch_charge(gateway, payment_id)
             status = report.status
             if status in {"SUCCESS", "FAILED"}:
                 result = await self.payments.settle(
                     payment_id, "SUCCESS" if status == "SUCCESS" else "FAILED", actor="reconciler",
                     amount=report.amount, currency=report.currency,
                     transaction_id=report.transaction_id,
-                    on_mismatch="refund" if isinstance(self.gateway, ReportsCharges) else "reject",
+                    on_mismatch="refund" if isinstance(gateway, ReportsCharges) else "reject",
                 )
             elif row["expired"]:
                 result = await self.payments.settle(
@@ -58,11 +58,11 @@ class PaymentReconciler:
                          action=str(result.action))
         return changed
 
-    async def _fetch_charge(self, payment_id: str) -> ChargeReport:
+    async def _fetch_charge(self, gateway: PaymentGateway, payment_id: str) -> ChargeReport:
         try:
-            if isinstance(self.gateway, ReportsCharges):
-                return await self.gateway.fetch_charge(payment_id)
-            status: ChargeStatus = await self.gateway.fetch_status(payment_id)
+            if isinstance(gateway, ReportsCharges):
+                return await gateway.fetch_charge(payment_id)
+            status: ChargeStatus = await gateway.fetch_status(payment_id)
         except Exception as exc:  # noqa: BLE001 - an unreachable gateway is an unknown status
             log.warning("gateway_status_unavailable", payment_id=payment_id, error=repr(exc))
             return ChargeReport("UNKNOWN")

@@ -154,7 +154,8 @@ class PaymentRepository:
 
     async def refund_row(self, refund_id: uuid.UUID) -> asyncpg.Record | None:
         return await self.pool.fetchrow(
-            "SELECT id, payment_id, booking_id, amount, reason, status FROM refunds WHERE id = $1",
+            "SELECT r.id, r.payment_id, r.booking_id, r.amount, r.reason, r.status, p.gateway"
+            " FROM refunds r JOIN payments p ON p.id = r.payment_id WHERE r.id = $1",
             refund_id,
         )
 

@@ -91,10 +91,14 @@ class PaymentService:
     """Settles payments and sends refunds to the gateway."""
 
     def __init__(
-        self, pool: asyncpg.Pool, gateway: PaymentGateway, seat_events: SeatEvents
+        self, pool: asyncpg.Pool, gateway: PaymentGateway, seat_events: SeatEvents,
+        *, others: tuple[PaymentGateway, ...] = (),
     ) -> None:
         self.pool = pool
-        self.gateway = gateway
+        self.gateway = gateway  # the one new checkouts pay through
+        # Every gateway by name: a payment is refunded and reconciled by the one that took it,
+        # also after ADMITONE_PAYMENT_PROVIDER changed (``payments.gateway``).
+        self.gateways = {g.name: g for g in (*others, gateway)}
         self.seat_events = seat_events
         self.repository = PaymentRepository(pool)
 
@@ -286,8 +290,9 @@ class PaymentService:
             return "UNKNOWN"
         if row["status"] != "PENDING":
             return str(row["status"])
+        gateway = self.gateway_for(row["gateway"])
         try:
-            await self.gateway.refund(
+            await gateway.refund(
                 payment_id=str(row["payment_id"]), refund_id=str(row["id"]), amount=row["amount"]
             )
         except RefundRejectedError as exc:
@@ -311,6 +316,10 @@ class PaymentService:
         await self._mark_refund(row["id"], "PROCESSED", {"amount": row["amount"]})
         log.info("refund_processed", refund_id=refund_id, payment_id=str(row["payment_id"]))
         return "PROCESSED"
+
+    def gateway_for(self, name: str | None) -> PaymentGateway:
+        """The gateway that took a payment (the current one for a name it does not know)."""
+        return self.gateways.get(name or "", self.gateway)
 
     async def _mark_refund(self, refund_id: uuid.UUID, status: str, data: dict[str, Any]) -> None:
         async with self.pool.acquire() as conn, conn.transaction():
