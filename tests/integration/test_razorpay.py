@@ -333,3 +333,25 @@ async def test_checkout_callback_signature_is_verified_and_settles_at_once(
     assert (await state_of(razorpay_services, checkout, show.id)).booking == "CONFIRMED"
     paid_page = await razorpay_client.get(f"/payments/{checkout.payment_id}/pay")
     assert paid_page.status_code == 303  # nothing left to pay: back to the booking
+
+
+async def test_order_made_but_not_stored_is_found_by_receipt_not_made_twice(
+    razorpay_client: Client, razorpay_services: Services, razorpay: RazorpayStub,
+    make_show: MakeShow, access_token: Callable[..., str],
+) -> None:
+    """If the order id never reached our database (a crash after Razorpay answered), the pay
+    page finds the order by its receipt instead of creating a second one."""
+    show = await make_show()
+    checkout = await lock_and_checkout(razorpay_client, show, access_token)
+    reference = await reference_of(razorpay_services, checkout)
+    order = razorpay.order_for_receipt(reference)
+    await razorpay_services.pool.execute(
+        "UPDATE payments SET provider_order_id = NULL WHERE id = $1",
+        uuid.UUID(checkout.payment_id))
+
+    page = await razorpay_client.get(f"/payments/{checkout.payment_id}/pay")
+
+    assert page.status_code == 200
+    assert order["id"] in page.text
+    assert [o["id"] for o in razorpay.orders.values() if o["receipt"] == reference] == [order["id"]]
+    assert razorpay.router.calls("GET", "/v1/orders")[-1].query == {"receipt": reference}
