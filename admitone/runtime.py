@@ -84,6 +84,21 @@ def build_provider(pool: asyncpg.Pool, settings: Settings) -> Provider | None:
     return None
 
 
+def other_providers(pool: asyncpg.Pool, settings: Settings) -> tuple[PaymentGateway, ...]:
+    """Providers not chosen but whose keys are still set: payments they took before a switch
+    are refunded and reconciled by them."""
+    found: list[PaymentGateway] = []
+    if settings.payment_provider != "razorpay" and settings.razorpay_key_id and (
+        settings.razorpay_key_secret and settings.razorpay_webhook_secret
+    ):
+        found.append(RazorpayGateway(pool, settings))
+    if settings.payment_provider != "stripe" and settings.stripe_secret_key and (
+        settings.stripe_webhook_secret
+    ):
+        found.append(StripeGateway(pool, settings))
+    return tuple(found)
+
+
 async def create_pool(dsn: str, max_size: int = 20) -> asyncpg.Pool:
     pool = await asyncpg.create_pool(
         dsn,
@@ -131,7 +146,9 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
         gateway = SandboxGateway(pool, settings, webhook_secret)
         provider = build_provider(pool, settings)
         charges: PaymentGateway = provider or gateway
-        payments = PaymentService(pool, charges, seat_events, others=(gateway,))
+        payments = PaymentService(
+            pool, charges, seat_events, others=(gateway, *other_providers(pool, settings))
+        )
         catalog = CatalogService(pool, settings.max_seats_per_visitor)
         admission = build_admission(settings, pool, redis, tokens)
         services = Services(

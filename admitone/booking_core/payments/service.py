@@ -290,11 +290,8 @@ class PaymentService:
             return "UNKNOWN"
         if row["status"] != "PENDING":
             return str(row["status"])
-        gateway = self.gateway_for(row["gateway"])
         try:
-            await gateway.refund(
-                payment_id=str(row["payment_id"]), refund_id=str(row["id"]), amount=row["amount"]
-            )
+            await self._gateway_refund(row)
         except RefundRejectedError as exc:
             attempts = await self.repository.count_refund_attempt(row["id"], str(exc)[:500])
             if attempts < MAX_REFUND_ATTEMPTS:
@@ -317,9 +314,17 @@ class PaymentService:
         log.info("refund_processed", refund_id=refund_id, payment_id=str(row["payment_id"]))
         return "PROCESSED"
 
-    def gateway_for(self, name: str | None) -> PaymentGateway:
-        """The gateway that took a payment (the current one for a name it does not know)."""
-        return self.gateways.get(name or "", self.gateway)
+    async def _gateway_refund(self, row: asyncpg.Record) -> None:
+        gateway = self.gateway_for(row["gateway"])
+        if gateway is None:  # an operator must give this process that provider's keys
+            raise RefundRejectedError(f"no {row['gateway']} gateway is configured here")
+        await gateway.refund(
+            payment_id=str(row["payment_id"]), refund_id=str(row["id"]), amount=row["amount"]
+        )
+
+    def gateway_for(self, name: str | None) -> PaymentGateway | None:
+        """The gateway that took a payment; None when this process has no keys for it."""
+        return self.gateways.get(name or "")
 
     async def _mark_refund(self, refund_id: uuid.UUID, status: str, data: dict[str, Any]) -> None:
         async with self.pool.acquire() as conn, conn.transaction():
