@@ -28,6 +28,14 @@ class StubRequest:
         return dict(parse_qsl(self.body.decode(), keep_blank_values=True))
 
 
+@dataclass(frozen=True)
+class Raw:
+    """A non-JSON answer: a page or a script the stub serves to a browser."""
+
+    content_type: str
+    text: str
+
+
 Answer = tuple[int, Any]
 Handler = Callable[[StubRequest], Answer]
 
@@ -83,8 +91,11 @@ class Router:
             body=body,
         )
         status, payload = self.dispatch(request)
-        data = json.dumps(payload).encode()
+        if isinstance(payload, Raw):
+            data, kind = payload.text.encode(), payload.content_type.encode()
+        else:
+            data, kind = json.dumps(payload).encode(), b"application/json"
         await send({"type": "http.response.start", "status": status,
-                    "headers": [(b"content-type", b"application/json"),
+                    "headers": [(b"content-type", kind),
                                 (b"content-length", str(len(data)).encode())]})
         await send({"type": "http.response.body", "body": data})

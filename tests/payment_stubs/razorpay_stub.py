@@ -18,9 +18,10 @@ import hmac
 import json
 import secrets
 import time
+from html import escape
 from typing import Any
 
-from tests.payment_stubs.asgi import Answer, Router, StubRequest
+from tests.payment_stubs.asgi import Answer, Raw, Router, StubRequest
 
 KEY_ID = "rzp_test_StubKey0001"
 KEY_SECRET = "StubKeySecret0123456789ab"
@@ -46,6 +47,8 @@ class RazorpayStub:
         self.payments: dict[str, dict[str, Any]] = {}
         self.refunds: dict[str, dict[str, Any]] = {}
         self.refuse_refunds = 0  # the next N refund calls are refused (400 BAD_REQUEST_ERROR)
+        self.opened: list[dict[str, str]] = []  # checkouts a browser opened (script or form)
+        self.url = ""
         self._routes()
 
     def _authorised(self, request: StubRequest) -> bool:
@@ -138,6 +141,39 @@ class RazorpayStub:
             items = [f for f in self.refunds.values() if f["payment_id"] == request.params["payment"]]
             return 200, _collection(items)
 
+        # The browser's side: Checkout's script, and the hosted checkout form's target. Both
+        # "pay" at once and post the signed result to the callback URL, as Razorpay does.
+
+        @r.route("GET", "/v1/checkout.js")
+        def checkout_script(request: StubRequest) -> Answer:
+            return 200, Raw("application/javascript", _CHECKOUT_JS.replace("STUB", self.url))
+
+        @r.route("GET", "/stub/checkout/(?P<order>[^/]+)")
+        def checkout_modal(request: StubRequest) -> Answer:
+            return self._pay_and_post_back(request.params["order"], request.query)
+
+        @r.route("POST", "/v1/checkout/embedded")
+        def hosted_checkout(request: StubRequest) -> Answer:
+            fields = request.form()
+            return self._pay_and_post_back(fields.get("order_id", ""), fields)
+
+    def _pay_and_post_back(self, order_id: str, fields: dict[str, str]) -> Answer:
+        order = self.orders.get(order_id)
+        key = fields.get("key") or fields.get("key_id")
+        if order is None or key != KEY_ID or not fields.get("callback_url"):
+            return 400, Raw("text/html", "<p>Bad checkout request</p>")
+        self.opened.append({"order_id": order_id, **fields})
+        payment = self.pay(order_id)
+        inputs = "".join(
+            f'<input type="hidden" name="{escape(name)}" value="{escape(value)}">'
+            for name, value in self.callback_fields(order_id, payment["id"]).items()
+        )
+        return 200, Raw("text/html", (
+            f'<!doctype html><form id="back" method="post" '
+            f'action="{escape(fields["callback_url"])}">{inputs}</form>'
+            "<script>document.getElementById('back').submit()</script>"
+        ))
+
     # Test controls: what a fan does in Checkout ---------------------------------------------
 
     def pay(self, order_id: str, *, status: str = "captured", amount: int | None = None,
@@ -200,3 +236,16 @@ class RazorpayStub:
                              hashlib.sha256).hexdigest()
         return {"razorpay_payment_id": payment_id, "razorpay_order_id": order_id,
                 "razorpay_signature": signature}
+
+
+# A stand-in for checkout.razorpay.com/v1/checkout.js: ``new Razorpay(options).open()`` goes to
+# the stub's "modal", which pays and posts the signed result to ``options.callback_url``.
+_CHECKOUT_JS = """
+window.Razorpay = function (options) { this.options = options; };
+window.Razorpay.prototype.open = function () {
+  const o = this.options;
+  const query = new URLSearchParams({ key: o.key, amount: String(o.amount),
+                                      currency: o.currency, callback_url: o.callback_url });
+  window.location.assign("STUB/stub/checkout/" + o.order_id + "?" + query.toString());
+};
+"""
