@@ -3,7 +3,17 @@ another one."""
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Callable
+
 import httpx
+
+from admitone.gateway.app import create_app
+from admitone.runtime import open_services
+from admitone.settings import Secret, Settings
+from tests.conftest import MakeShow
+from tests.integration.payment_support import lock_and_checkout
+from tests.payment_stubs import razorpay_stub as rz
 
 
 async def test_openapi_documents_provider_routes_with_problem_responses(
@@ -39,3 +49,30 @@ async def test_webhook_of_a_provider_not_configured_is_a_404_problem(
         assert answer.headers["content-type"].startswith("application/problem+json")
     page = await client.get("/payments/00000000-0000-0000-0000-000000000000/pay")
     assert page.status_code == 404
+
+
+async def test_provider_down_at_checkout_still_answers_and_the_pay_page_is_a_503(
+    make_settings: Callable[..., Settings], make_show: MakeShow,
+    access_token: Callable[..., str],
+) -> None:
+    """Razorpay unreachable: checkout still creates the booking (201, the order comes later),
+    and the pay page answers 503 with Retry-After instead of a 500."""
+    settings = make_settings(
+        payment_provider="razorpay", razorpay_key_id=rz.KEY_ID,
+        razorpay_key_secret=Secret(rz.KEY_SECRET),
+        razorpay_webhook_secret=Secret(rz.WEBHOOK_SECRET),
+        razorpay_api_url="http://127.0.0.1:9", provider_timeout_seconds=2.0,
+    )
+    async with open_services(settings) as down:
+        app = create_app(settings, services=down)
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                     base_url="http://admitone.test") as http:
+            show = await make_show()
+            checkout = await lock_and_checkout(http, show, access_token)
+            page = await http.get(f"/payments/{checkout.payment_id}/pay")
+            order = await down.pool.fetchval(
+                "SELECT provider_order_id FROM payments WHERE id = $1",
+                uuid.UUID(checkout.payment_id))
+    assert page.status_code == 503
+    assert page.headers["retry-after"]
+    assert order is None
