@@ -26,7 +26,9 @@ CHART = ROOT / "helm" / "admitone"
 TEMPLATES = CHART / "templates"
 # Set by the chart itself in the pod spec, or read from the Secret: never in values.config.
 CHART_SET = {"host", "port", "data_dir", "background_jobs"}
-SECRET_SET = {"database_url", "redis_url", "operator_token", "payment_webhook_secret", "smtp_url"}
+SECRET_SET = {"database_url", "redis_url", "operator_token", "payment_webhook_secret", "smtp_url",
+              "razorpay_key_id", "razorpay_key_secret", "razorpay_webhook_secret",
+              "stripe_secret_key", "stripe_webhook_secret"}
 
 VALUES_REF = re.compile(r"\.Values((?:\.[A-Za-z_][A-Za-z0-9_]*)+)")
 SPEC_REF = re.compile(r"\$spec\.([A-Za-z_][A-Za-z0-9_]*)")
