@@ -259,3 +259,25 @@ async def test_declined_card_keeps_seats_and_an_expired_session_frees_them(
                                      json={"showId": show.id, "seatIds": ["A1", "A2"]},
                                      headers=bearer(access_token(show.id)))
     assert other.status_code == 200
+
+
+async def test_payment_past_its_window_is_failed_and_its_session_expired(
+    stripe_client: Client, stripe_services: Services, stripe: StripeStub, make_show: MakeShow,
+    access_token: Callable[..., str],
+) -> None:
+    """The reconciler fails a payment whose window closed unpaid and expires its session at
+    Stripe, so the fan cannot pay it afterwards (sessions last Stripe's minimum, 30 minutes)."""
+    show = await make_show()
+    checkout = await lock_and_checkout(stripe_client, show, access_token)
+    session = stripe.session_for(checkout.payment_id)
+    assert 1790 <= session["expires_at"] - time.time() <= 1800
+    await stripe_services.pool.execute(
+        "UPDATE payments SET expires_at = clock_timestamp() - interval '1 second' WHERE id = $1",
+        uuid.UUID(checkout.payment_id))
+
+    await stripe_services.reconciler.reconcile_once()
+
+    state = await state_of(stripe_services, checkout, show.id)
+    assert (state.payment, state.booking) == ("FAILED", "FAILED")
+    assert stripe.sessions[session["id"]]["status"] == "expired"
+    assert stripe.router.calls("POST", f"/v1/checkout/sessions/{session['id']}/expire")

@@ -80,6 +80,9 @@ class StripeStub:
                 currency = form["line_items[0][price_data][currency]"]
             except (KeyError, ValueError):
                 return _invalid("line_items[0] needs price_data and quantity")
+            expires_at = int(form.get("expires_at", time.time() + 86400))
+            if not 1800 <= expires_at - time.time() + 5 <= 86400 + 5:
+                return _invalid("expires_at must be between 30 minutes and 24 hours from now")
             for needed in ("success_url", "mode"):
                 if needed not in form:
                     return _invalid(f"Missing required param: {needed}.", "parameter_missing")
@@ -94,7 +97,7 @@ class StripeStub:
                 "payment_intent": None, "payment_status": "unpaid", "status": "open",
                 "success_url": form["success_url"], "cancel_url": form.get("cancel_url"),
                 "url": f"{self.url}/c/pay/{session_id}", "created": int(time.time()),
-                "expires_at": int(time.time()) + 86400,
+                "expires_at": expires_at,
             }
             self.sessions[session_id] = session
             return 200, self._public(session)
@@ -106,6 +109,18 @@ class StripeStub:
             if session is None:
                 return _invalid(f"No such checkout.session: '{request.params['session']}'",
                                 "resource_missing", 404)
+            return 200, self._public(session)
+
+        @r.route("POST", "/v1/checkout/sessions/(?P<session>[^/]+)/expire")
+        @guarded
+        def expire_session(request: StubRequest) -> Answer:
+            session = self.sessions.get(request.params["session"])
+            if session is None:
+                return _invalid("No such checkout.session", "resource_missing", 404)
+            if session["status"] != "open":
+                return _invalid("Only Checkout Sessions with a status of open can be expired.",
+                                "checkout_session_not_open")
+            session["status"] = "expired"
             return 200, self._public(session)
 
         @r.route("GET", "/v1/payment_intents/(?P<intent>[^/]+)")

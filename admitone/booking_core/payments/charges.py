@@ -49,6 +49,16 @@ class ProviderEvent:
 
 
 @runtime_checkable
+class ClosesCharges(Protocol):
+    """A gateway that can stop a charge from being paid once our payment window has closed."""
+
+    async def close_charge(self, payment_id: str) -> None:
+        """Close the provider's order or session of ``payment_id`` (best effort: a payment
+        that still succeeds later is refunded)."""
+        ...
+
+
+@runtime_checkable
 class ReportsCharges(Protocol):
     """A gateway that reports the amount it captured, not only a status."""
 

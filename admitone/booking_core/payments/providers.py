@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import structlog
@@ -193,8 +194,8 @@ class ProviderPayments:
             amount=row["amount"], currency=row["currency"].strip(), reference=row["reference"],
             email=row["email"], return_url=return_url,
         )
-        if row["status"] != "INITIATED":
-            return replace(page, redirect_url=return_url)
+        if row["status"] != "INITIATED" or row["expires_at"] <= datetime.now(UTC):
+            return replace(page, redirect_url=return_url)  # paid, failed, or its window closed
         if isinstance(provider, StripeGateway):
             return replace(page, redirect_url=await provider.ensure_session(payment_id))
         return replace(

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import structlog
 
-from admitone.booking_core.payments.charges import ChargeReport, ReportsCharges
+from admitone.booking_core.payments.charges import ChargeReport, ClosesCharges, ReportsCharges
 from admitone.booking_core.payments.decisions import Settlement
 from admitone.booking_core.payments.gateway import ChargeStatus, PaymentGateway
 from admitone.booking_core.payments.repository import PaymentRepository
@@ -50,6 +50,8 @@ class PaymentReconciler:
                 result = await self.payments.settle(
                     payment_id, "FAILED", actor="reconciler", failure_reason="PAYMENT_EXPIRED"
                 )
+                if result.action is Settlement.FAIL and isinstance(gateway, ClosesCharges):
+                    await self._close(gateway, payment_id)
             else:
                 continue
             if result.action not in {None, Settlement.IGNORE}:
@@ -57,6 +59,12 @@ class PaymentReconciler:
                 log.info("payment_reconciled", payment_id=payment_id, gateway_status=status,
                          action=str(result.action))
         return changed
+
+    async def _close(self, gateway: ClosesCharges, payment_id: str) -> None:
+        try:
+            await gateway.close_charge(payment_id)
+        except Exception as exc:  # noqa: BLE001 - a late success is refunded all the same
+            log.warning("gateway_close_failed", payment_id=payment_id, error=repr(exc)[:500])
 
     async def _fetch_charge(
         self, gateway: PaymentGateway | None, payment_id: str

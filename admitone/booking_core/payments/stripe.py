@@ -21,6 +21,7 @@ The SDK's asynchronous methods run on httpx; ``ADMITONE_STRIPE_API_URL`` is the 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
@@ -41,6 +42,7 @@ log = structlog.get_logger(__name__)
 
 NAME = "STRIPE"
 _MAX_SIGNATURE_CHARS = 2048
+SESSION_SECONDS = 1800  # the least expires_at Stripe accepts: 30 minutes from creation
 # Errors that retrying cannot help: Stripe answered that the request itself is wrong.
 _REFUSALS = (stripe.InvalidRequestError, stripe.IdempotencyError, stripe.PermissionError)
 
@@ -104,6 +106,9 @@ class StripeGateway:
                 "metadata": metadata,
                 "payment_intent_data": {"metadata": metadata},
                 "success_url": self.success_url,
+                # Stripe's shortest session: a payment after our window closes is refunded,
+                # and the reconciler expires the session when it fails the payment.
+                "expires_at": int(time.time()) + SESSION_SECONDS,
                 "cancel_url": f"{self.settings.base_url}/bookings/{row['booking_id']}",
             },
             options={"idempotency_key": _idempotency_key(payment_id, row["idempotency_key"])},
@@ -111,6 +116,18 @@ class StripeGateway:
         await self.store.set_order(payment_id, session.id, session.url)
         log.info("stripe_session_ready", payment_id=payment_id, session_id=session.id)
         return str(session.url)
+
+    async def close_charge(self, payment_id: str) -> None:
+        """Expire the payment's Checkout Session so it can no longer be paid."""
+        row = await self.store.charge(payment_id)
+        if row is None or not row["provider_order_id"]:
+            return
+        try:
+            await self.client.v1.checkout.sessions.expire_async(row["provider_order_id"])
+        except stripe.InvalidRequestError:  # completed or expired already
+            return
+        log.info("stripe_session_expired", payment_id=payment_id,
+                 session_id=row["provider_order_id"])
 
     async def fetch_status(self, payment_id: str) -> ChargeStatus:
         return (await self.fetch_charge(payment_id)).status
