@@ -22,11 +22,9 @@ from admitone.booking_core.checkout import CheckoutService
 from admitone.booking_core.outbox import OutboxWorker
 from admitone.booking_core.payments.gateway import PaymentGateway
 from admitone.booking_core.payments.providers import Provider, ProviderPayments
-from admitone.booking_core.payments.razorpay import RazorpayGateway
 from admitone.booking_core.payments.reconcile import PaymentReconciler
 from admitone.booking_core.payments.sandbox import SandboxGateway
 from admitone.booking_core.payments.service import PaymentService
-from admitone.booking_core.payments.stripe import StripeGateway
 from admitone.booking_core.repository import SeatLockRepository
 from admitone.booking_core.seat_events import SeatEvents
 from admitone.booking_core.service import SeatService
@@ -76,7 +74,12 @@ async def _keep_session(_conn: asyncpg.Connection) -> None:
 
 def build_provider(pool: asyncpg.Pool, settings: Settings) -> Provider | None:
     """The real payment provider ``ADMITONE_PAYMENT_PROVIDER`` names (None for the sandbox);
-    settings already refused a missing or malformed key."""
+    settings already refused a missing or malformed key. The SDKs are imported here, not at
+    start: a sandbox-only process never loads them (nor ``requests``, which must not be
+    imported before gevent patches the standard library in the locust checks)."""
+    from admitone.booking_core.payments.razorpay import RazorpayGateway  # noqa: PLC0415
+    from admitone.booking_core.payments.stripe import StripeGateway  # noqa: PLC0415
+
     if settings.payment_provider == "razorpay":
         return RazorpayGateway(pool, settings)
     if settings.payment_provider == "stripe":
@@ -87,6 +90,9 @@ def build_provider(pool: asyncpg.Pool, settings: Settings) -> Provider | None:
 def other_providers(pool: asyncpg.Pool, settings: Settings) -> tuple[PaymentGateway, ...]:
     """Providers not chosen but whose keys are still set: payments they took before a switch
     are refunded and reconciled by them."""
+    from admitone.booking_core.payments.razorpay import RazorpayGateway  # noqa: PLC0415
+    from admitone.booking_core.payments.stripe import StripeGateway  # noqa: PLC0415
+
     found: list[PaymentGateway] = []
     if settings.payment_provider != "razorpay" and settings.razorpay_key_id and (
         settings.razorpay_key_secret and settings.razorpay_webhook_secret

@@ -1,5 +1,6 @@
 """Fixtures of the payment-provider tests: the Razorpay and Stripe API stubs on loopback ports,
-and admitone's services and app configured for each provider against its stub."""
+and admitone's services and app configured for each provider against its stub (per module,
+so their connection pools close when the module's tests are done)."""
 
 from __future__ import annotations
 
@@ -50,7 +51,7 @@ def stripe(stripe_api: StripeStub) -> StripeStub:
     return stripe_api
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 async def razorpay_services(
     make_settings: Callable[..., Settings], razorpay_api: RazorpayStub
 ) -> AsyncIterator[Services]:
@@ -64,7 +65,7 @@ async def razorpay_services(
         yield built
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 async def stripe_services(
     make_settings: Callable[..., Settings], stripe_api: StripeStub
 ) -> AsyncIterator[Services]:
@@ -84,14 +85,14 @@ async def _client(services: Services) -> AsyncIterator[httpx.AsyncClient]:
         yield http
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 async def razorpay_client(razorpay_services: Services) -> AsyncIterator[httpx.AsyncClient]:
     """HTTP to an admitone whose ADMITONE_PAYMENT_PROVIDER is razorpay."""
     async for http in _client(razorpay_services):
         yield http
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 async def stripe_client(stripe_services: Services) -> AsyncIterator[httpx.AsyncClient]:
     """HTTP to an admitone whose ADMITONE_PAYMENT_PROVIDER is stripe."""
     async for http in _client(stripe_services):

@@ -23,6 +23,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING, TypeAlias, cast
 
 import structlog
 
@@ -30,9 +31,7 @@ from admitone.booking_core.payments.charges import ProviderEvent
 from admitone.booking_core.payments.models import RefundOut, RefundRetryOut, RefundState
 from admitone.booking_core.payments.money import to_minor_units
 from admitone.booking_core.payments.provider_store import ProviderStore
-from admitone.booking_core.payments.razorpay import RazorpayGateway
 from admitone.booking_core.payments.service import PaymentService
-from admitone.booking_core.payments.stripe import StripeGateway
 from admitone.errors import (
     AdmitoneError,
     ConflictError,
@@ -41,9 +40,13 @@ from admitone.errors import (
     PaymentNotFoundError,
 )
 
+if TYPE_CHECKING:  # the SDKs load only when a provider is configured (runtime.build_provider)
+    from admitone.booking_core.payments.razorpay import RazorpayGateway
+    from admitone.booking_core.payments.stripe import StripeGateway
+
 log = structlog.get_logger(__name__)
 
-Provider = RazorpayGateway | StripeGateway
+Provider: TypeAlias = "RazorpayGateway | StripeGateway"
 
 
 @contextmanager
@@ -100,14 +103,14 @@ class ProviderPayments:
         self.store = ProviderStore(payments.pool)
 
     def _razorpay(self) -> RazorpayGateway:
-        if not isinstance(self.provider, RazorpayGateway):
+        if self.provider is None or self.provider.name != "RAZORPAY":
             raise NotFoundError("Razorpay is not this server's payment provider")
-        return self.provider
+        return cast("RazorpayGateway", self.provider)
 
     def _stripe(self) -> StripeGateway:
-        if not isinstance(self.provider, StripeGateway):
+        if self.provider is None or self.provider.name != "STRIPE":
             raise NotFoundError("Stripe is not this server's payment provider")
-        return self.provider
+        return cast("StripeGateway", self.provider)
 
     # Webhooks --------------------------------------------------------------------------------
 
@@ -196,14 +199,19 @@ class ProviderPayments:
         )
         if row["status"] != "INITIATED" or row["expires_at"] <= datetime.now(UTC):
             return replace(page, redirect_url=return_url)  # paid, failed, or its window closed
-        if isinstance(provider, StripeGateway):
-            return replace(page, redirect_url=await provider.ensure_session(payment_id))
+        if provider.name == "STRIPE":
+            with provider_answers(provider.name):
+                session_url = await self._stripe().ensure_session(payment_id)
+            return replace(page, redirect_url=session_url)
+        razorpay = self._razorpay()
+        with provider_answers(provider.name):
+            order_id = await razorpay.ensure_order(payment_id)
         return replace(
-            page, order_id=await provider.ensure_order(payment_id), key_id=provider.key_id,
+            page, order_id=order_id, key_id=razorpay.key_id,
             amount_minor=to_minor_units(row["amount"], row["currency"]),
-            script_url=provider.settings.razorpay_checkout_script_url,
+            script_url=razorpay.settings.razorpay_checkout_script_url,
             callback_url=f"{self.base_url}/payments/{payment_id}/razorpay/callback",
-            hosted_checkout_url=provider.hosted_checkout_url,
+            hosted_checkout_url=razorpay.hosted_checkout_url,
         )
 
     async def razorpay_callback(self, payment_id: str, fields: Mapping[str, str]) -> str:
