@@ -75,4 +75,5 @@ async def test_provider_down_at_checkout_still_answers_and_the_pay_page_is_a_503
                 uuid.UUID(checkout.payment_id))
     assert page.status_code == 503
     assert page.headers["retry-after"]
+    assert page.json()["dependency"] == "Razorpay"  # the provider, not a crash
     assert order is None
