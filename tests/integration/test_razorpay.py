@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Callable
 
 import httpx
+from structlog.testing import capture_logs
 
 from admitone.runtime import Services
 from tests.conftest import OPERATOR_TOKEN, MakeShow, bearer, expire_lock
@@ -19,6 +20,7 @@ from tests.integration.provider_support import (
     refund_of,
     run_refund_outbox,
 )
+from tests.payment_stubs import razorpay_stub as rz
 from tests.payment_stubs.razorpay_stub import RazorpayStub
 
 Client = httpx.AsyncClient
@@ -355,3 +357,29 @@ async def test_order_made_but_not_stored_is_found_by_receipt_not_made_twice(
     assert order["id"] in page.text
     assert [o["id"] for o in razorpay.orders.values() if o["receipt"] == reference] == [order["id"]]
     assert razorpay.router.calls("GET", "/v1/orders")[-1].query == {"receipt": reference}
+
+
+async def test_no_log_line_carries_a_key_or_secret(
+    razorpay_client: Client, razorpay_services: Services, razorpay: RazorpayStub,
+    make_show: MakeShow, access_token: Callable[..., str],
+) -> None:
+    """Through a checkout, a forged and a genuine webhook and a refund, the logs never hold the
+    key secret or the webhook secret, and the settings' repr masks them."""
+    show = await make_show()
+    with capture_logs() as logs:
+        checkout = await lock_and_checkout(razorpay_client, show, access_token)
+        order = razorpay.order_for_receipt(await reference_of(razorpay_services, checkout))
+        await expire_lock(razorpay_services, checkout.lock_id)
+        payment = razorpay.pay(order["id"])
+        forged_body, forged = razorpay.webhook("payment.captured", payment=payment,
+                                               secret="wrong-secret-entirely")
+        await razorpay_client.post(RAZORPAY_WEBHOOK, content=forged_body, headers=forged)
+        body, headers = razorpay.webhook("payment.captured", payment=payment)
+        await razorpay_client.post(RAZORPAY_WEBHOOK, content=body, headers=headers)
+        await run_refund_outbox(razorpay_services, checkout)
+
+    assert logs, "the flow logs what it does"
+    text = repr(logs) + repr(razorpay_services.settings)
+    assert rz.KEY_SECRET not in text
+    assert rz.WEBHOOK_SECRET not in text
+    assert (await refund_of(razorpay_services, checkout))["status"] == "PROCESSED"
