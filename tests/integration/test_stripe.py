@@ -281,3 +281,27 @@ async def test_payment_past_its_window_is_failed_and_its_session_expired(
     assert (state.payment, state.booking) == ("FAILED", "FAILED")
     assert stripe.sessions[session["id"]]["status"] == "expired"
     assert stripe.router.calls("POST", f"/v1/checkout/sessions/{session['id']}/expire")
+
+
+async def test_refund_an_operator_made_at_stripe_settles_a_failed_one(
+    stripe_client: Client, stripe_services: Services, stripe: StripeStub, make_show: MakeShow,
+    access_token: Callable[..., str],
+) -> None:
+    """A FAILED refund that the operator then makes in Stripe's dashboard becomes PROCESSED
+    when Stripe's charge.refunded arrives."""
+    show = await make_show()
+    checkout = await lock_and_checkout(stripe_client, show, access_token)
+    await expire_lock(stripe_services, checkout.lock_id)
+    stripe.refuse_refunds = 5
+    _, intent = await _paid(stripe_client, stripe, checkout)
+    for _ in range(5):
+        await run_refund_outbox(stripe_services, checkout)
+    assert (await refund_of(stripe_services, checkout))["status"] == "FAILED"
+
+    stripe.intents[str(intent["id"])]["amount_refunded"] = 40000  # refunded by hand at Stripe
+    answer = await _send(stripe_client, stripe, "charge.refunded", stripe.charge_of(intent))
+
+    assert answer.status_code == 200
+    refund = await refund_of(stripe_services, checkout)
+    assert refund["status"] == "PROCESSED"
+    assert "PROCESSED" in await audit_actions(stripe_services, str(refund["id"]))

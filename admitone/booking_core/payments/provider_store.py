@@ -114,16 +114,19 @@ class ProviderStore:
         return bool(fresh)
 
     async def confirm_refund(self, refund_id: str, provider_refund_id: str | None) -> bool:
-        """The provider says the refund is done: PENDING → PROCESSED (False if it was not
-        PENDING: our own call already recorded it, or an operator must look at it)."""
+        """The provider says the refund is done: PENDING or FAILED → PROCESSED (a FAILED one
+        an operator then made in the provider's dashboard is settled too). False when it was
+        PROCESSED already (our own call recorded it)."""
         async with self.pool.acquire() as conn, conn.transaction():
-            row = await conn.fetchrow(sql("refunds_mark"), uuid.UUID(refund_id), "PROCESSED")
+            row = await conn.fetchrow(
+                "UPDATE refunds SET status = 'PROCESSED', processed_at = clock_timestamp(),"
+                " provider_refund_id = coalesce(provider_refund_id, $2)"
+                " WHERE id = $1 AND status IN ('PENDING', 'FAILED')"
+                " RETURNING booking_id, payment_id",
+                uuid.UUID(refund_id), provider_refund_id,
+            )
             if row is None:
                 return False
-            await conn.execute(
-                "UPDATE refunds SET provider_refund_id = coalesce(provider_refund_id, $2)"
-                " WHERE id = $1", uuid.UUID(refund_id), provider_refund_id,
-            )
             await conn.execute(
                 "INSERT INTO audit_log (actor, entity, entity_id, action, data)"
                 " VALUES ('webhook', 'refund', $1, 'PROCESSED', $2::jsonb)",
