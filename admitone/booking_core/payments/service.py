@@ -154,14 +154,7 @@ class PaymentService:
             )
             audit: list[AuditEntry] = []
             if action is Settlement.REFUND_MISMATCH:
-                audit.append(("payment", str(pid), "FLAGGED", {
-                    "reason": "AMOUNT_MISMATCH", "expectedAmount": payment["amount"],
-                    "expectedCurrency": payment["currency"].strip(), "reportedAmount": amount,
-                    "reportedCurrency": currency,
-                }))
-                log.error("payment_amount_mismatch", payment_id=payment_id,
-                          expected=str(payment["amount"]), reported=str(amount),
-                          expected_currency=payment["currency"].strip(), reported_currency=currency)
+                audit.append(_flag_mismatch(payment, amount, currency))
             result = await self._apply(
                 conn, held, action, actor=actor, transaction_id=transaction_id,
                 failure_reason=failure_reason, audit=audit,
@@ -358,6 +351,21 @@ def _refund_amount(
         return amount
     refund: Decimal = payment["amount"]
     return refund
+
+
+def _flag_mismatch(
+    payment: asyncpg.Record, amount: Decimal | None, currency: str | None
+) -> AuditEntry:
+    """The audit row of a mismatched success that is refunded instead of confirmed."""
+    expected_currency = payment["currency"].strip()
+    log.error("payment_amount_mismatch", payment_id=str(payment["id"]),
+              expected=str(payment["amount"]), reported=str(amount),
+              expected_currency=expected_currency, reported_currency=currency)
+    return ("payment", str(payment["id"]), "FLAGGED", {
+        "reason": "AMOUNT_MISMATCH", "expectedAmount": payment["amount"],
+        "expectedCurrency": expected_currency, "reportedAmount": amount,
+        "reportedCurrency": currency,
+    })
 
 
 def _raise_mismatch(payment: asyncpg.Record, amount: Decimal | None) -> None:
