@@ -157,6 +157,13 @@ class SignatureInvalidError(AdmitoneError):
     title = "Invalid webhook signature"
 
 
+class WebhookBodyInvalidError(AdmitoneError):
+    """A provider's webhook is correctly signed but its body is not an event we can read (400)."""
+
+    code = "WEBHOOK_BODY_INVALID"
+    title = "Unreadable webhook body"
+
+
 class RateLimitedError(AdmitoneError):
     code = "RATE_LIMITED"
     title = "Too many requests"

@@ -27,6 +27,7 @@ from admitone.booking_core.checkout import CheckoutService
 from admitone.booking_core.inventory import SeatInventory
 from admitone.booking_core.outbox import OutboxWorker
 from admitone.booking_core.payments.provider import PaymentProvider
+from admitone.booking_core.payments.providers import Provider, ProviderPayments
 from admitone.booking_core.payments.reconcile import PaymentReconciler
 from admitone.booking_core.payments.sandbox import SandboxGateway
 from admitone.booking_core.payments.service import PaymentService
@@ -66,6 +67,7 @@ class Services:
     admission: AdmissionServices  # the waiting room: queue, scheduler, rooms
     seat_hub: SeatEventHub  # live seat maps: one Redis subscription for the process
     stream_tickets: StreamTickets  # what opens a seat stream (EventSource sends no headers)
+    provider_payments: ProviderPayments  # Razorpay or Stripe webhooks and pages (issue 13)
     revocations: RevocationCheck | None = None
     sandbox: SandboxGateway | None = None  # the sandbox's pages and test controls, when on
     extras: dict[str, object] = field(default_factory=dict)
@@ -96,6 +98,39 @@ async def _keep_session(_conn: asyncpg.Connection) -> None:
     LISTEN, no session advisory locks — the seat functions use transaction-scoped ones), and
     asyncpg still rolls back a connection returned inside a transaction.
     """
+
+
+def build_provider(pool: asyncpg.Pool, settings: Settings) -> Provider | None:
+    """The real payment provider ``ADMITONE_PAYMENT_PROVIDER`` names (None for the sandbox);
+    settings already refused a missing or malformed key. The SDKs are imported here, not at
+    start: a sandbox-only process never loads them (nor ``requests``, which must not be
+    imported before gevent patches the standard library in the locust checks)."""
+    from admitone.booking_core.payments.razorpay import RazorpayGateway  # noqa: PLC0415
+    from admitone.booking_core.payments.stripe import StripeGateway  # noqa: PLC0415
+
+    if settings.payment_provider == "razorpay":
+        return RazorpayGateway(pool, settings)
+    if settings.payment_provider == "stripe":
+        return StripeGateway(pool, settings)
+    return None
+
+
+def other_providers(pool: asyncpg.Pool, settings: Settings) -> tuple[PaymentProvider, ...]:
+    """Providers not chosen but whose keys are still set: payments they took before a switch
+    are refunded and reconciled by them."""
+    from admitone.booking_core.payments.razorpay import RazorpayGateway  # noqa: PLC0415
+    from admitone.booking_core.payments.stripe import StripeGateway  # noqa: PLC0415
+
+    found: list[PaymentProvider] = []
+    if settings.payment_provider != "razorpay" and settings.razorpay_key_id and (
+        settings.razorpay_key_secret and settings.razorpay_webhook_secret
+    ):
+        found.append(RazorpayGateway(pool, settings))
+    if settings.payment_provider != "stripe" and settings.stripe_secret_key and (
+        settings.stripe_webhook_secret
+    ):
+        found.append(StripeGateway(pool, settings))
+    return tuple(found)
 
 
 async def create_pool(
@@ -169,7 +204,11 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
             settings.data_dir, "payment-webhook-secret"
         )
         gateway = SandboxGateway(pool, settings, webhook_secret)
-        payments = PaymentService(pool, gateway, seat_events)
+        provider = build_provider(pool, settings)
+        charges: PaymentProvider = provider or gateway
+        payments = PaymentService(
+            pool, charges, seat_events, others=(gateway, *other_providers(pool, settings))
+        )
         catalog = CatalogService(pool, settings.max_seats_per_visitor, read_pool=replica)
         seat_inventory = SeatInventory(pool)
 
@@ -205,13 +244,14 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
                 lock_seconds=settings.lock_seconds,
                 max_seats_per_lock=settings.max_seats_per_lock,
             ),
-            gateway=gateway,
+            gateway=charges,
             payments=payments,
+            provider_payments=ProviderPayments(payments, provider, settings.base_url),
             reconciler=PaymentReconciler(payments, after_seconds=settings.reconcile_after_seconds),
             sandbox=gateway if settings.sandbox_payments else None,
             checkout=CheckoutService(
                 pool,
-                gateway,
+                charges,
                 lock_seconds=settings.lock_seconds,
                 payment_timeout_seconds=settings.payment_timeout_seconds,
                 base_url=settings.base_url,

@@ -25,6 +25,33 @@ _PREFIX = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 _PREFIX_CHAR = re.compile(r"[A-Za-z0-9_.-]")
 
 
+PaymentProviderName = Literal["sandbox", "razorpay", "stripe"]
+
+
+class Secret:
+    """A key or secret read from the environment or a file: its repr never shows it, so a
+    logged or printed :class:`Settings` cannot leak it. ``reveal()`` hands it to the SDK."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
 class SettingsError(Exception):
     """A setting has a bad value; the message names the variable."""
 
@@ -80,6 +107,17 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     admission_tick_seconds: float = 1.0
     scheduler_lease_seconds: float = 3.0
     pow_challenge_seconds: int = 120
+    # Payment providers (issue 13): which one takes the money, and its keys.
+    payment_provider: PaymentProviderName = "sandbox"
+    razorpay_key_id: str | None = None
+    razorpay_key_secret: Secret | None = None
+    razorpay_webhook_secret: Secret | None = None
+    razorpay_api_url: str = "https://api.razorpay.com"
+    razorpay_checkout_script_url: str = "https://checkout.razorpay.com/v1/checkout.js"
+    stripe_secret_key: Secret | None = None
+    stripe_webhook_secret: Secret | None = None
+    stripe_api_url: str = "https://api.stripe.com"
+    provider_timeout_seconds: float = 15.0
 
     @property
     def redis_key_prefix(self) -> str:
@@ -174,6 +212,22 @@ def _parse_choice(*choices: str) -> Callable[[str], str]:
     return parse
 
 
+def _parse_pattern(pattern: str, description: str) -> Callable[[str], str]:
+    compiled = re.compile(pattern)
+
+    def parse(raw: str) -> str:
+        if not compiled.fullmatch(raw):
+            raise ValueError(f"expected {description}")
+        return raw
+
+    return parse
+
+
+def _parse_key(pattern: str, description: str) -> Callable[[str], Secret]:
+    check = _parse_pattern(pattern, description)
+    return lambda raw: Secret(check(raw))
+
+
 _PARSERS: dict[str, Callable[[str], Any]] = {
     "database_url": _parse_url(("postgresql", "postgres")),
     "database_replica_url": _parse_url(("postgresql", "postgres")),
@@ -216,6 +270,33 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "admission_tick_seconds": _parse_positive_float,
     "scheduler_lease_seconds": _parse_positive_float,
     "pow_challenge_seconds": _parse_positive_int,
+    "payment_provider": _parse_choice("sandbox", "razorpay", "stripe"),
+    "razorpay_key_id": _parse_pattern(r"rzp_(test|live)_[A-Za-z0-9]{6,64}",
+                                      "a Razorpay key id such as rzp_test_…"),
+    "razorpay_key_secret": _parse_key(r"[A-Za-z0-9]{16,128}",
+                                      "a Razorpay key secret (16 or more letters and digits)"),
+    "razorpay_webhook_secret": _parse_key(r"\S{8,256}",
+                                          "a webhook secret of 8 or more characters, no spaces"),
+    "razorpay_api_url": _parse_url(("http", "https")),
+    "razorpay_checkout_script_url": _parse_url(("http", "https")),
+    "stripe_secret_key": _parse_key(r"(sk|rk)_(test|live)_[A-Za-z0-9]{10,255}",
+                                    "a Stripe secret key such as sk_test_…"),
+    "stripe_webhook_secret": _parse_key(r"whsec_[A-Za-z0-9+/=]{10,255}",
+                                        "a Stripe endpoint secret such as whsec_…"),
+    "stripe_api_url": _parse_url(("http", "https")),
+    "provider_timeout_seconds": _parse_positive_float,
+}
+# Settings that may come from a file named by ``<VARIABLE>_FILE`` (a mounted secret), and whose
+# value never appears in an error message.
+_SECRET_FIELDS = frozenset({
+    "operator_token", "payment_webhook_secret", "razorpay_key_id", "razorpay_key_secret",
+    "razorpay_webhook_secret", "stripe_secret_key", "stripe_webhook_secret",
+})
+# What each provider cannot start without.
+_PROVIDER_NEEDS: dict[str, tuple[str, ...]] = {
+    "razorpay": ("razorpay_key_id", "razorpay_key_secret", "razorpay_webhook_secret",
+                 "public_url"),
+    "stripe": ("stripe_secret_key", "stripe_webhook_secret", "public_url"),
 }
 
 
@@ -224,20 +305,47 @@ def env_name(field: str) -> str:
     return f"ADMITONE_{field.upper()}"
 
 
+def _raw_value(environ: Mapping[str, str], field: str) -> str | None:
+    """The variable's value, or for a secret the content of the file ``<VARIABLE>_FILE``
+    names (one trailing newline dropped, as ``echo`` and editors leave one)."""
+    name = env_name(field)
+    raw = environ.get(name)
+    path = environ.get(f"{name}_FILE") if field in _SECRET_FIELDS else None
+    if not path:
+        return raw
+    if raw:
+        raise SettingsError(f"{name} and {name}_FILE are both set: keep one")
+    try:
+        return Path(path).read_text(encoding="utf-8").removesuffix("\n").removesuffix("\r")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SettingsError(
+            f"{name}_FILE={path!r}: cannot read it ({exc.__class__.__name__})"
+        ) from None
+
+
 def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
     """Read every ``ADMITONE_*`` variable; raise :class:`SettingsError` naming a bad one."""
     environ = os.environ if environ is None else environ
     values: dict[str, Any] = {}
     for field, parse in _PARSERS.items():
-        raw = environ.get(env_name(field))
+        raw = _raw_value(environ, field)
         if raw is None or raw == "":
             continue
         try:
             values[field] = parse(raw)
         except ValueError as exc:
+            if field in _SECRET_FIELDS:  # name the variable, never echo the secret
+                raise SettingsError(f"{env_name(field)}: {exc}") from None
             raise SettingsError(f"{env_name(field)}={raw!r}: {exc}") from None
     values.update(overrides)
     settings = Settings(**values)
+    for field in _PROVIDER_NEEDS.get(settings.payment_provider, ()):
+        if getattr(settings, field) is None:
+            hint = f" (or {env_name(field)}_FILE)" if field in _SECRET_FIELDS else ""
+            raise SettingsError(
+                f"{env_name(field)}: required when "
+                f"{env_name('payment_provider')}={settings.payment_provider}; set it{hint}"
+            )
     if settings.payment_timeout_seconds >= settings.lock_seconds:
         raise SettingsError(
             f"{env_name('payment_timeout_seconds')}={settings.payment_timeout_seconds}: "

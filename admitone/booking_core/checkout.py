@@ -99,7 +99,9 @@ class CheckoutService:
                 conn, visitor_id, idempotency_key, request_hash
             ):
                 return await self._replay(conn, visitor_id, idempotency_key, request_hash)
-            stored, charge = await self._create_booking(conn, visitor_id, lock_id, request)
+            stored, charge = await self._create_booking(
+                conn, visitor_id, lock_id, request, idempotency_key
+            )
             await self.repository.store_response(
                 conn, visitor_id, idempotency_key, stored.status_code, stored.body.decode()
             )
@@ -129,7 +131,8 @@ class CheckoutService:
         return StoredResponse(row["status_code"], row["response"].encode())
 
     async def _create_booking(
-        self, conn: Connection, visitor_id: str, lock_id: uuid.UUID, request: CheckoutIn
+        self, conn: Connection, visitor_id: str, lock_id: uuid.UUID, request: CheckoutIn,
+        idempotency_key: str,
     ) -> tuple[StoredResponse, Charge]:
         lock = await self.repository.lock_owner(conn, lock_id)
         if lock is None or lock["visitor_id"] != visitor_id:
@@ -168,13 +171,14 @@ class CheckoutService:
         payment_expires = now + timedelta(seconds=self.payment_timeout_seconds)
         payment_id = await self.repository.insert_payment(
             conn, booking_id, amount=amount, currency=currency, method=request.payment_method,
-            expires_at=payment_expires,
+            expires_at=payment_expires, gateway=self.gateway.name,
+            idempotency_key=idempotency_key,
         )
         await self.repository.add_audit(conn, visitor_id, ("booking", str(booking_id), "PENDING", {
             "lockId": str(lock_id), "paymentId": str(payment_id), "amount": amount,
             "lockExtendedTo": until,
         }))
-        payment_url = f"{self.base_url}/sandbox/pay/{payment_id}"
+        payment_url = self.gateway.pay_url(str(payment_id))
         body = CheckoutOut(
             booking_id=str(booking_id),
             status="PENDING",

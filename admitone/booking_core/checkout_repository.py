@@ -103,10 +103,11 @@ class CheckoutRepository:
 
     async def insert_payment(
         self, conn: Connection, booking_id: uuid.UUID, *, amount: Decimal, currency: str,
-        method: str, expires_at: datetime,
+        method: str, expires_at: datetime, gateway: str, idempotency_key: str,
     ) -> uuid.UUID:
         payment: uuid.UUID = await conn.fetchval(
-            sql("insert_payment"), booking_id, amount, currency, method, expires_at
+            sql("insert_payment"), booking_id, amount, currency, method, expires_at, gateway,
+            idempotency_key,
         )
         return payment
 

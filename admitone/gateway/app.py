@@ -29,7 +29,7 @@ from admitone.gateway.metrics import metrics_middleware
 from admitone.gateway.middleware import request_id_middleware
 from admitone.gateway.operator import api as operator_api
 from admitone.gateway.payments import api as payment_api
-from admitone.gateway.payments import pages as sandbox_pages
+from admitone.gateway.payments import pages as payment_pages
 from admitone.gateway.problems import EXCEPTION_HANDLERS
 from admitone.gateway.queue import api as queue_api
 from admitone.gateway.queue import pages as queue_pages
@@ -68,7 +68,8 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Lites
             *queue_api.ROUTES, *queue_pages.ROUTES,
             *seat_api.ROUTES, *seat_pages.ROUTES,
             *booking_api.ROUTES, *booking_pages.ROUTES,
-            *payment_api.ROUTES, *(sandbox_pages.ROUTES if settings.sandbox_payments else []),
+            *payment_api.ROUTES, *payment_pages.ROUTES,
+            *(payment_pages.SANDBOX_ROUTES if settings.sandbox_payments else []),
             *operator_api.ROUTES,
             *failures.ROUTES,
             *assets.ROUTES,

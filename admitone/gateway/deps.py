@@ -63,6 +63,7 @@ _PROVIDED = {
     "revocations": "revocations",
     "sandbox": "sandbox",
     "readiness": "ready",  # Services.ready: whether PostgreSQL and Redis answer
+    "provider_payments": "provider_payments",
 }
 
 

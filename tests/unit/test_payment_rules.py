@@ -83,3 +83,15 @@ def test_a_failure_only_fails_an_open_payment(payment: str, booking: str, held: 
     """FAILED acts on an INITIATED payment only; anything else ignores it."""
     expected = Settlement.FAIL if payment == "INITIATED" else Settlement.IGNORE
     assert decide_settlement(payment, booking, "FAILED", seats_held=held) is expected
+
+
+@pytest.mark.parametrize("payment_status", ["INITIATED", "FAILED"])
+@pytest.mark.parametrize("seats_held", [True, False])
+def test_success_for_another_amount_is_refunded_never_confirmed(
+    payment_status: str, seats_held: bool
+) -> None:
+    """A mismatched success refunds whatever the seats; a settled payment ignores it."""
+    assert decide_settlement(payment_status, "PENDING", "SUCCESS", seats_held=seats_held,
+                             amount_matches=False) is Settlement.REFUND_MISMATCH
+    assert decide_settlement("SUCCESS", "CONFIRMED", "SUCCESS", seats_held=seats_held,
+                             amount_matches=False) is Settlement.IGNORE

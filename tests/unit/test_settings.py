@@ -30,11 +30,11 @@ def test_defaults_follow_the_contract() -> None:
     ],
 )
 def test_bad_value_names_the_variable(name: str, value: str) -> None:
-    """The error is one line that names the variable and its value."""
+    """The error is one line that names the variable (and its value, unless it is a secret)."""
     with pytest.raises(SettingsError) as caught:
         load_settings({name: value})
     message = str(caught.value)
-    assert message.startswith(f"{name}=")
+    assert message.startswith(f"{name}:" if name == "ADMITONE_OPERATOR_TOKEN" else f"{name}=")
     assert "\n" not in message
 
 

@@ -19,12 +19,14 @@ class Settlement(enum.StrEnum):
 
     CONFIRM = "CONFIRM"  # payment SUCCESS, booking CONFIRMED, seats BOOKED
     REFUND_SEATS_LOST = "REFUND_SEATS_LOST"  # money taken but the seats are gone: refund in full
+    REFUND_MISMATCH = "REFUND_MISMATCH"  # money taken, but not the booking's amount: flag, refund
     FAIL = "FAIL"  # payment FAILED, booking FAILED, seats freed
     IGNORE = "IGNORE"  # already settled (duplicate, or a late failure after a success)
 
 
 def decide_settlement(
-    payment_status: str, booking_status: str, reported: ReportedStatus, *, seats_held: bool
+    payment_status: str, booking_status: str, reported: ReportedStatus, *, seats_held: bool,
+    amount_matches: bool = True,
 ) -> Settlement:
     """The action for ``reported`` on a payment in ``payment_status``.
 
@@ -36,15 +38,15 @@ def decide_settlement(
       once: repeats are ignored.
     - A success reported after the payment was failed (the fan retried on the gateway's page
       after the seats were freed) refunds, because the seats are no longer held for it.
+    - A success for another amount or currency than the booking's (``amount_matches`` false)
+      never confirms: it is refunded whatever the seats' state.
     """
     if reported == "SUCCESS":
-        if payment_status == "INITIATED":
-            if seats_held and booking_status == "PENDING":
-                return Settlement.CONFIRM
-            return Settlement.REFUND_SEATS_LOST
-        if payment_status == "FAILED":
-            return Settlement.REFUND_SEATS_LOST
-        return Settlement.IGNORE  # SUCCESS or REFUNDED already
-    if payment_status == "INITIATED":
-        return Settlement.FAIL
-    return Settlement.IGNORE
+        if payment_status not in {"INITIATED", "FAILED"}:
+            return Settlement.IGNORE  # SUCCESS or REFUNDED already
+        if not amount_matches:
+            return Settlement.REFUND_MISMATCH
+        if payment_status == "INITIATED" and seats_held and booking_status == "PENDING":
+            return Settlement.CONFIRM
+        return Settlement.REFUND_SEATS_LOST
+    return Settlement.FAIL if payment_status == "INITIATED" else Settlement.IGNORE

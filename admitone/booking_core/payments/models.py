@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
@@ -59,3 +60,30 @@ class SandboxChargeOut(msgspec.Struct, frozen=True, kw_only=True, rename="camel"
     transaction_id: str
     refunded_amount: Decimal
     return_url: str
+
+
+RefundState = Literal["PENDING", "PROCESSED", "FAILED"]
+
+
+class RefundOut(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+    """A refund as an operator sees it: how often it was tried and the provider's last answer."""
+
+    id: str
+    payment_id: str
+    booking_id: str
+    reference: str
+    provider: str
+    amount: Decimal
+    currency: str
+    reason: str
+    status: str
+    attempts: int
+    last_error: str | None
+    provider_refund_id: str | None
+    created_at: datetime
+    processed_at: datetime | None
+
+
+class RefundRetryOut(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+    id: str
+    status: str

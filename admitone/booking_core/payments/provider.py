@@ -22,6 +22,10 @@ class PaymentProvider(Protocol):
         """Register a charge (idempotent per payment id); return the URL the fan pays at."""
         ...
 
+    def pay_url(self, payment_id: str) -> str:
+        """The page the fan pays at, known before the charge is registered (checkout's answer)."""
+        ...
+
     async def fetch_status(self, payment_id: str) -> ChargeStatus:
         """Ask the gateway what became of a charge (reconciliation of a lost webhook)."""
         ...

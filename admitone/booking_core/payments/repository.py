@@ -39,11 +39,12 @@ class PaymentRepository:
     # Reads under row locks, in lock order ------------------------------------------------
 
     async def record_event(
-        self, conn: Connection, event_id: str, payment_id: uuid.UUID, status: str
+        self, conn: Connection, event_id: str, payment_id: uuid.UUID | None, status: str,
+        provider: str = "SANDBOX",
     ) -> bool:
         """Record a webhook event id; False when it was seen before (the duplicate waits for
         the first delivery's transaction, so it never settles twice)."""
-        fresh = await conn.fetchval(sql("record_event"), event_id, payment_id, status)
+        fresh = await conn.fetchval(sql("record_event"), event_id, payment_id, status, provider)
         return bool(fresh)
 
     async def settlement_payment(
@@ -138,9 +139,19 @@ class PaymentRepository:
 
     async def refund_row(self, refund_id: uuid.UUID) -> asyncpg.Record | None:
         return await self.pool.fetchrow(
-            "SELECT id, payment_id, booking_id, amount, reason, status FROM refunds WHERE id = $1",
+            "SELECT r.id, r.payment_id, r.booking_id, r.amount, r.reason, r.status, p.gateway"
+            " FROM refunds r JOIN payments p ON p.id = r.payment_id WHERE r.id = $1",
             refund_id,
         )
+
+    async def count_refund_attempt(self, refund_id: uuid.UUID, error: str) -> int:
+        """One more try at sending the refund, with its error; the number of tries so far."""
+        attempts: int = await self.pool.fetchval(
+            "UPDATE refunds SET attempts = attempts + 1, last_error = $2 WHERE id = $1"
+            " RETURNING attempts",
+            refund_id, error,
+        )
+        return attempts
 
     async def mark_refund(
         self, conn: Connection, refund_id: uuid.UUID, status: str

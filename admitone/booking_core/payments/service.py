@@ -12,7 +12,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 import asyncpg
 import structlog
@@ -27,6 +27,11 @@ from admitone.ids import uuid_or_none
 from admitone.outages import translates
 
 log = structlog.get_logger(__name__)
+
+# A refund the provider refuses is tried this many times (the outbox row that asked for it
+# waits longer after each: 5 s, 10 s, 20 s, 40 s) before it is left FAILED for an operator.
+MAX_REFUND_ATTEMPTS = 5
+MismatchPolicy = Literal["reject", "refund"]
 
 AuditEntry = tuple[str, str, str, dict[str, Any]]
 
@@ -86,10 +91,14 @@ class PaymentService:
     """Settles payments and sends refunds to the gateway."""
 
     def __init__(
-        self, pool: asyncpg.Pool, gateway: PaymentProvider, seat_events: SeatEvents
+        self, pool: asyncpg.Pool, gateway: PaymentProvider, seat_events: SeatEvents,
+        *, others: tuple[PaymentProvider, ...] = (),
     ) -> None:
         self.pool = pool
-        self.gateway = gateway
+        self.gateway = gateway  # the one new checkouts pay through
+        # Every gateway by name: a payment is refunded and reconciled by the one that took it,
+        # also after ADMITONE_PAYMENT_PROVIDER changed (``payments.gateway``).
+        self.gateways = {g.name: g for g in (*others, gateway)}
         self.seat_events = seat_events
         self.repository = PaymentRepository(pool)
 
@@ -112,10 +121,18 @@ class PaymentService:
         self, payment_id: str, status: ReportedStatus, *, actor: str = "system",
         event_id: str | None = None, transaction_id: str | None = None,
         amount: Decimal | None = None, currency: str | None = None,
-        failure_reason: str = "PAYMENT_FAILED",
+        failure_reason: str = "PAYMENT_FAILED", on_mismatch: MismatchPolicy = "reject",
+        refund_now: bool = True, provider: str = "SANDBOX",
     ) -> SettleResult:
         """Apply the reported ``status`` to the payment in one transaction, then announce seat
-        changes and send a refund if one was created. Safe to call any number of times."""
+        changes and send a refund if one was created. Safe to call any number of times.
+
+        A success for another ``amount`` or ``currency`` than the payment's raises
+        :class:`PaymentMismatchError` with ``on_mismatch="reject"`` (the sandbox's webhook is
+        answered 422 and nothing changes); with ``"refund"`` (a real provider has taken that
+        money) the payment is flagged and refunded, never confirmed. ``refund_now=False``
+        leaves the refund to the outbox worker, so a webhook is answered without waiting for
+        the provider's refund API."""
         pid = _parse_payment_id(payment_id)
         if pid is None:
             return SettleResult(payment_id, None, known=False)
@@ -124,25 +141,30 @@ class PaymentService:
             if payment is None:
                 return SettleResult(payment_id, None, known=False)
             if event_id is not None and not await self.repository.record_event(
-                conn, event_id, pid, status
+                conn, event_id, pid, status, provider
             ):
                 return SettleResult(payment_id, None, duplicate=True)
-            if status == "SUCCESS":
-                _check_amount(payment, amount, currency)
+            matches = status != "SUCCESS" or _amount_matches(payment, amount, currency)
+            if not matches and on_mismatch == "reject":
+                _raise_mismatch(payment, amount)
             held = await self._hold(conn, payment)
             action = decide_settlement(
-                payment["status"], held.booking["status"], status, seats_held=held.seats_held()
+                payment["status"], held.booking["status"], status, seats_held=held.seats_held(),
+                amount_matches=matches,
             )
             audit: list[AuditEntry] = []
+            if action is Settlement.REFUND_MISMATCH:
+                audit.append(_flag_mismatch(payment, amount, currency))
             result = await self._apply(
                 conn, held, action, actor=actor, transaction_id=transaction_id,
                 failure_reason=failure_reason, audit=audit,
+                refund_amount=_refund_amount(payment, amount, currency),
             )
             context = {"source": actor, "eventId": event_id, "reported": status}
             await self.repository.add_audit(
                 conn, actor, [(e, i, a, {**context, **d}) for e, i, a, d in audit]
             )
-        await self._after_commit(result)
+        await self._after_commit(result, refund_now=refund_now)
         log.info(
             "payment_settled", payment_id=payment_id, action=action.value, reported=status,
             source=actor, previous_status=payment["status"],
@@ -160,6 +182,7 @@ class PaymentService:
     async def _apply(
         self, conn: Connection, held: _Held, action: Settlement, *, actor: str,
         transaction_id: str | None, failure_reason: str, audit: list[AuditEntry],
+        refund_amount: Decimal,
     ) -> SettleResult:
         payment, booking, now = held.payment, held.booking, held.now
         pid, bid = payment["id"], booking["id"]
@@ -206,22 +229,25 @@ class PaymentService:
             return done(freed_seats=freed)
 
         # REFUND_SEATS_LOST: the money was taken, but the seats are not held for it any more.
+        # REFUND_MISMATCH: the money taken is not what the booking costs; give back all of it.
+        reason = "AMOUNT_MISMATCH" if action is Settlement.REFUND_MISMATCH else "SEATS_LOST"
+        amount = refund_amount if action is Settlement.REFUND_MISMATCH else payment["amount"]
         await self.repository.mark_payment(conn, pid, "REFUNDED", transaction_id, now)
         refund = await self.repository.insert_refund(
-            conn, pid, bid, payment["amount"], "SEATS_LOST"
+            conn, pid, bid, amount, reason
         ) or await self.repository.refund_of(conn, pid)
         await self.repository.add_outbox(conn, "refund.requested", {
-            **ids, "refundId": str(refund), "amount": payment["amount"],
-            "currency": payment["currency"].strip(), "reason": "SEATS_LOST",
+            **ids, "refundId": str(refund), "amount": amount,
+            "currency": payment["currency"].strip(), "reason": reason,
         })
         audit += [
             ("payment", str(pid), "SUCCESS", {"transactionId": transaction_id}),
-            ("payment", str(pid), "REFUNDED", {"refundId": str(refund), "reason": "SEATS_LOST"}),
+            ("payment", str(pid), "REFUNDED", {"refundId": str(refund), "reason": reason}),
             ("refund", str(refund), "REQUESTED",
-             {"paymentId": str(pid), "amount": payment["amount"], "reason": "SEATS_LOST"}),
+             {"paymentId": str(pid), "amount": amount, "reason": reason}),
         ]
-        await self._fail_booking(conn, held, "SEATS_LOST", freed, ids=ids, audit=audit)
-        log.warning("payment_refunded_seats_lost", payment_id=str(pid), booking_id=str(bid))
+        await self._fail_booking(conn, held, reason, freed, ids=ids, audit=audit)
+        log.warning("payment_refunded", payment_id=str(pid), booking_id=str(bid), reason=reason)
         return done(freed_seats=freed, refund_id=str(refund))
 
     async def _fail_booking(
@@ -235,42 +261,64 @@ class PaymentService:
             })
             audit.append(("booking", str(bid), "FAILED", {"reason": reason, "freedSeats": freed}))
 
-    async def _after_commit(self, result: SettleResult) -> None:
+    async def _after_commit(self, result: SettleResult, *, refund_now: bool = True) -> None:
         if result.show_id and result.booked_seats:
             await self.seat_events.changed(result.show_id, "SEAT_BOOKED", result.booked_seats)
         if result.show_id and result.freed_seats:
             await self.seat_events.changed(result.show_id, "SEAT_RELEASED", result.freed_seats)
-        if result.refund_id:
+        if result.refund_id and refund_now:
             await self.send_refund(result.refund_id)
 
     # Refunds -------------------------------------------------------------------------------
 
     async def send_refund(self, refund_id: str) -> str:
-        """Send one PENDING refund to the gateway; return the refund's status afterwards
-        (PENDING again when the gateway could not be reached: the outbox worker retries it from
-        the ``refund.requested`` row written with the refund)."""
+        """Send one PENDING refund to the gateway; return the refund's status afterwards.
+
+        PENDING again when the gateway could not be reached, or refused it fewer than
+        :data:`MAX_REFUND_ATTEMPTS` times: the outbox worker retries it, with backoff, from the
+        ``refund.requested`` row written with the refund. A refund refused that many times is
+        FAILED, with the provider's answer in ``last_error`` and an audit row, and is listed by
+        the operator route ``GET /api/v1/admin/refunds?status=FAILED``."""
         row = await self.repository.refund_row(uuid.UUID(refund_id))
         if row is None:
             return "UNKNOWN"
         if row["status"] != "PENDING":
             return str(row["status"])
         try:
-            await self.gateway.refund(
-                payment_id=str(row["payment_id"]), refund_id=str(row["id"]), amount=row["amount"]
-            )
+            await self._gateway_refund(row)
         except RefundRejectedError as exc:
+            attempts = await self.repository.count_refund_attempt(row["id"], str(exc)[:500])
+            if attempts < MAX_REFUND_ATTEMPTS:
+                log.warning("refund_rejected_will_retry", refund_id=refund_id,
+                            payment_id=str(row["payment_id"]), attempts=attempts, error=str(exc))
+                return "PENDING"
             log.error(  # noqa: TRY400 - a refusal is an answer, not a crash: no traceback
                 "refund_rejected", refund_id=refund_id, payment_id=str(row["payment_id"]),
-                error=str(exc),
+                attempts=attempts, error=str(exc),
             )
-            await self._mark_refund(row["id"], "FAILED", {"error": str(exc)[:500]})
+            await self._mark_refund(
+                row["id"], "FAILED", {"error": str(exc)[:500], "attempts": attempts}
+            )
             return "FAILED"
         except Exception as exc:  # noqa: BLE001 - any other gateway failure is retried later
+            await self.repository.count_refund_attempt(row["id"], repr(exc)[:500])
             log.warning("refund_not_sent", refund_id=refund_id, error=repr(exc))
             return "PENDING"
         await self._mark_refund(row["id"], "PROCESSED", {"amount": row["amount"]})
         log.info("refund_processed", refund_id=refund_id, payment_id=str(row["payment_id"]))
         return "PROCESSED"
+
+    async def _gateway_refund(self, row: asyncpg.Record) -> None:
+        gateway = self.gateway_for(row["gateway"])
+        if gateway is None:  # an operator must give this process that provider's keys
+            raise RefundRejectedError(f"no {row['gateway']} gateway is configured here")
+        await gateway.refund(
+            payment_id=str(row["payment_id"]), refund_id=str(row["id"]), amount=row["amount"]
+        )
+
+    def gateway_for(self, name: str | None) -> PaymentProvider | None:
+        """The gateway that took a payment; None when this process has no keys for it."""
+        return self.gateways.get(name or "")
 
     async def _mark_refund(self, refund_id: uuid.UUID, status: str, data: dict[str, Any]) -> None:
         async with self.pool.acquire() as conn, conn.transaction():
@@ -282,16 +330,50 @@ class PaymentService:
                 )
 
 
-def _check_amount(payment: asyncpg.Record, amount: Decimal | None, currency: str | None) -> None:
+def _amount_matches(
+    payment: asyncpg.Record, amount: Decimal | None, currency: str | None
+) -> bool:
     """A success must be for what was asked: another amount or currency confirms nothing."""
     expected_currency = payment["currency"].strip()
-    if (amount is not None and amount != payment["amount"]) or (
-        currency is not None and currency.upper() != expected_currency
-    ):
-        log.error("payment_amount_mismatch", payment_id=str(payment["id"]),
-                  expected=str(payment["amount"]), reported=str(amount))
-        raise PaymentMismatchError(
-            "The reported amount or currency differs from the payment's",
-            paymentId=str(payment["id"]), expectedAmount=payment["amount"],
-            expectedCurrency=expected_currency,
-        )
+    return not (
+        (amount is not None and amount != payment["amount"])
+        or (currency is not None and currency.upper() != expected_currency)
+    )
+
+
+def _refund_amount(
+    payment: asyncpg.Record, amount: Decimal | None, currency: str | None
+) -> Decimal:
+    """What to give back of a mismatched success: what was taken when it is in the payment's
+    currency, else the payment's amount as the record (the provider refunds the whole capture,
+    see ``RazorpayGateway.refund`` and ``StripeGateway.refund``)."""
+    same_currency = currency is None or currency.upper() == payment["currency"].strip()
+    if amount is not None and same_currency:
+        return amount
+    refund: Decimal = payment["amount"]
+    return refund
+
+
+def _flag_mismatch(
+    payment: asyncpg.Record, amount: Decimal | None, currency: str | None
+) -> AuditEntry:
+    """The audit row of a mismatched success that is refunded instead of confirmed."""
+    expected_currency = payment["currency"].strip()
+    log.error("payment_amount_mismatch", payment_id=str(payment["id"]),
+              expected=str(payment["amount"]), reported=str(amount),
+              expected_currency=expected_currency, reported_currency=currency)
+    return ("payment", str(payment["id"]), "FLAGGED", {
+        "reason": "AMOUNT_MISMATCH", "expectedAmount": payment["amount"],
+        "expectedCurrency": expected_currency, "reportedAmount": amount,
+        "reportedCurrency": currency,
+    })
+
+
+def _raise_mismatch(payment: asyncpg.Record, amount: Decimal | None) -> None:
+    log.error("payment_amount_mismatch", payment_id=str(payment["id"]),
+              expected=str(payment["amount"]), reported=str(amount))
+    raise PaymentMismatchError(
+        "The reported amount or currency differs from the payment's",
+        paymentId=str(payment["id"]), expectedAmount=payment["amount"],
+        expectedCurrency=payment["currency"].strip(),
+    )

@@ -5,9 +5,10 @@ a visitor). Every waiting-room change is written to the audit log with who and w
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Request, Router, get, patch, post, put
+from litestar.params import Parameter
 
 from admitone.admission.models import RoomStats, WaitingRoomIn, WaitingRoomPatch
 from admitone.admission.services import AdmissionServices
@@ -22,8 +23,11 @@ from admitone.booking_core.models import (
     Theater,
     TheaterIn,
 )
+from admitone.booking_core.payments.models import RefundOut, RefundRetryOut, RefundState
+from admitone.booking_core.payments.providers import ProviderPayments
 from admitone.gateway.client import client_ip
 from admitone.gateway.guards import OPERATOR_SECURITY, operator_guard
+from admitone.gateway.payments.api import problem
 from admitone.queue.models import WaitingRoom
 from admitone.settings import Settings
 
@@ -106,6 +110,39 @@ async def revoke_visitor(
     await admission.revocations.revoke(show_id, visitor_id, actor(request, settings))
 
 
+# Refunds the provider refused ---------------------------------------------------------------
+
+
+@get(
+    "/refunds",
+    summary="Refunds by status: FAILED ones were refused by the provider after every retry",
+    description=(
+        "A refund the provider refuses is tried again by the outbox worker with backoff, up to "
+        "5 times; then it is FAILED, with the provider's last answer in `lastError` and an audit "
+        "row (`refund`, `FAILED`). `POST …/refunds/{refundId}/retry` sends it again."
+    ),
+    responses={401: problem("OPERATOR_UNAUTHORIZED")},
+)
+async def list_refunds(
+    provider_payments: ProviderPayments, status: RefundState = "FAILED",
+    limit: Annotated[int, Parameter(ge=1, le=500)] = 100,
+) -> list[RefundOut]:
+    return await provider_payments.refunds(status, limit)
+
+
+@post(
+    "/refunds/{refund_id:str}/retry", status_code=202,
+    summary="Send a FAILED refund to the provider again",
+    responses={401: problem("OPERATOR_UNAUTHORIZED"), 404: problem("NOT_FOUND: no such refund"),
+               409: problem("CONFLICT: the refund is not FAILED")},
+)
+async def retry_refund(
+    request: Request[Any, Any, Any], provider_payments: ProviderPayments, refund_id: str,
+    settings: Settings,
+) -> RefundRetryOut:
+    return await provider_payments.retry_refund(refund_id, actor(request, settings))
+
+
 ROUTES = [
     Router(
         path="/api/v1/admin",
@@ -119,6 +156,13 @@ ROUTES = [
         route_handlers=[put_room, patch_room, get_room, room_stats, revoke_visitor],
         guards=[operator_guard],
         tags=["operator: waiting rooms"],
+        security=OPERATOR_SECURITY,
+    ),
+    Router(
+        path="/api/v1/admin",
+        route_handlers=[list_refunds, retry_refund],
+        guards=[operator_guard],
+        tags=["operator: refunds"],
         security=OPERATOR_SECURITY,
     ),
 ]

@@ -1,1 +1,1 @@
-"""Payments: the provider's webhook and the sandbox provider's pages."""
+"""Payments: the providers' webhooks (api), their pay and return pages, the sandbox's pages."""

@@ -151,6 +151,36 @@ Environment variables from the Secret, for the gateway and the scheduler.
       name: {{ include "admitone.secretName" . }}
       key: smtp-url
       optional: true
+- name: ADMITONE_RAZORPAY_KEY_ID
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "admitone.secretName" . }}
+      key: razorpay-key-id
+      optional: true
+- name: ADMITONE_RAZORPAY_KEY_SECRET
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "admitone.secretName" . }}
+      key: razorpay-key-secret
+      optional: true
+- name: ADMITONE_RAZORPAY_WEBHOOK_SECRET
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "admitone.secretName" . }}
+      key: razorpay-webhook-secret
+      optional: true
+- name: ADMITONE_STRIPE_SECRET_KEY
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "admitone.secretName" . }}
+      key: stripe-secret-key
+      optional: true
+- name: ADMITONE_STRIPE_WEBHOOK_SECRET
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "admitone.secretName" . }}
+      key: stripe-webhook-secret
+      optional: true
 {{- end }}
 
 {{/*
