@@ -10,7 +10,7 @@ import signal
 import subprocess
 import sys
 from collections.abc import Iterator, Sequence
-from contextlib import ExitStack, contextmanager, suppress
+from contextlib import AsyncExitStack, ExitStack, contextmanager, suppress
 from typing import Any
 
 import asyncpg
@@ -126,6 +126,7 @@ def cmd_up(settings: Settings, demo: bool) -> int:
                 "http": "httptools",
                 "access_log": False,
                 "log_level": "warning",
+                "log_config": None,  # uvicorn's records go through admitone.logging's handler
                 "timeout_graceful_shutdown": 10,
             }
             if ready.workers == 1:
@@ -181,7 +182,11 @@ def cmd_jobs(settings: Settings) -> int:
     configure_logging(settings)
 
     async def run() -> None:
-        async with open_services(settings) as services, jobs.running(services):
+        async with AsyncExitStack() as stack:
+            services = await stack.enter_async_context(open_services(settings))
+            await stack.enter_async_context(jobs.running(services))
+            if services.monitoring is not None:  # this process's pool and Redis in /metrics
+                await stack.enter_async_context(services.monitoring.running())
             await asyncio.Event().wait()
 
     with suppress(KeyboardInterrupt, SystemExit):

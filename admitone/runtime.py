@@ -28,6 +28,7 @@ from admitone.booking_core.repository import SeatLockRepository
 from admitone.booking_core.seat_events import SeatEvents
 from admitone.booking_core.service import SeatService
 from admitone.gateway.ratelimit import RateLimiter
+from admitone.monitoring import MonitoringService
 from admitone.secrets_store import load_or_create_secret
 from admitone.settings import Settings
 
@@ -57,6 +58,7 @@ class Services:
     revocations: RevocationCheck | None = None
     sandbox: SandboxGateway | None = None  # the sandbox's pages and test controls, when on
     admission: AdmissionServices | None = None  # the waiting room: queue, scheduler, rooms
+    monitoring: MonitoringService | None = None  # /metrics beyond the in-process counters
     extras: dict[str, object] = field(default_factory=dict)
 
 
@@ -164,6 +166,11 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
             rate_limiter=RateLimiter(redis),
             revocations=admission.revocations,
             admission=admission,
+            monitoring=MonitoringService(
+                pool, redis, queue=admission.store,
+                # A sweep or settlement still under way is not a broken invariant.
+                invariant_grace_seconds=max(60.0, 10 * settings.sweep_interval_seconds),
+            ),
         )
         # A confirmed booking frees its visitor's slot in the waiting room (booking_core does
         # not know the queue: the outbox tells whoever listens).

@@ -13,6 +13,7 @@ from typing import TypeVar
 import msgspec
 import structlog
 
+from admitone import observability
 from admitone.admission import pow as proof
 from admitone.admission.models import ChallengeOut, JoinOut, ProgressOut, RoomStats, StatusOut
 from admitone.admission.rate import estimated_wait_seconds
@@ -84,6 +85,14 @@ class WaitingRoomService:
     ) -> JoinOut:
         """A place in the queue (the same one again for a valid queue token)."""
         show = canonical_show_id(show_id)
+        answer = await self._join(show, binding, queue_token, pow_answer)
+        observability.count_join(show, answer.status)
+        return answer
+
+    async def _join(
+        self, show: str, binding: str, queue_token: str | None,
+        pow_answer: tuple[str, str] | None,
+    ) -> JoinOut:
         claims = self._verify(show, queue_token, binding) if queue_token else None
         solved = self.pow.check(show, *pow_answer) if pow_answer else None
         try:

@@ -29,6 +29,7 @@ _PROVIDED = {
     "rate_limiter": "rate_limiter",
     "revocations": "revocations",
     "sandbox": "sandbox",
+    "monitoring": "monitoring",
 }
 
 

@@ -111,3 +111,11 @@ class Progress(msgspec.Struct, frozen=True, kw_only=True):
     abandoned_total: int
     observed_per_minute: float
     now_ms: int
+
+
+class RoomFigures(msgspec.Struct, frozen=True, kw_only=True):
+    """A room's progress with the rate and capacity it runs at (``/metrics`` at scrape time)."""
+
+    progress: Progress
+    release_rate_per_minute: int
+    max_active: int

@@ -19,7 +19,7 @@ from typing import Any
 from redis.asyncio import Redis
 
 from admitone.queue import keys
-from admitone.queue.models import Place, Progress, TickResult, WaitingRoom
+from admitone.queue.models import Place, Progress, RoomFigures, TickResult, WaitingRoom
 
 VISITOR_ID_BYTES = 9  # 72 random bits → 12 characters of base64url
 
@@ -61,6 +61,15 @@ def _place(reply: list[Any]) -> Place:
         visitor_id=_text(reply[1]), ticket=int(reply[2]), position=int(reply[3]),
         total=int(reply[4]), observed_per_minute=float(_text(reply[5])), at_ms=int(reply[6]),
         epoch=_text(reply[7]), phase=_text(reply[8]), release_rate_per_minute=int(reply[9]),
+    )
+
+
+def _progress(reply: list[Any]) -> Progress:
+    return Progress(
+        phase=_text(reply[0]),  # type: ignore[arg-type]  # lib.lua's phase() answers RoomPhase
+        admitted_through=int(reply[1]), waiting=int(reply[2]), active=int(reply[3]),
+        admitted_total=int(reply[4]), abandoned_total=int(reply[5]),
+        observed_per_minute=float(_text(reply[6])), now_ms=int(reply[7]),
     )
 
 
@@ -156,13 +165,30 @@ class QueueStore:
         )
 
     async def progress(self, show_id: str) -> Progress:
-        reply = await self._room("progress", show_id)
-        return Progress(
-            phase=_text(reply[0]),  # type: ignore[arg-type]  # lib.lua's phase() answers RoomPhase
-            admitted_through=int(reply[1]), waiting=int(reply[2]), active=int(reply[3]),
-            admitted_total=int(reply[4]), abandoned_total=int(reply[5]),
-            observed_per_minute=float(_text(reply[6])), now_ms=int(reply[7]),
-        )
+        return _progress(await self._room("progress", show_id))
+
+    async def room_figures(self, show_ids: list[str]) -> dict[str, RoomFigures]:
+        """Progress, rate and capacity of several rooms in one round trip (read only; for
+        ``/metrics`` at scrape time). Rooms whose settings Redis does not hold are left out."""
+        if not show_ids:
+            return {}
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for show in show_ids:
+                await self._scripts["progress"](
+                    keys=list(keys.RoomKeys.of(show)), args=[self._now()], client=pipe
+                )
+                pipe.hmget(keys.config_key(show), "rate", "max")
+            replies = await pipe.execute()
+        figures = {}
+        for index, show in enumerate(show_ids):
+            progress, config = replies[2 * index], replies[2 * index + 1]
+            if _text(progress[0]) == "NOCONFIG":
+                continue
+            figures[show] = RoomFigures(
+                progress=_progress(progress), release_rate_per_minute=int(config[0] or 0),
+                max_active=int(config[1] or 0),
+            )
+        return figures
 
     async def sync(
         self, room: WaitingRoom, revoked: list[tuple[str, int]], ticket_floor: int = 0
