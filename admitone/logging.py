@@ -30,6 +30,7 @@ _JWT = re.compile(r"eyJ[A-Za-z0-9_-]{6,}\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
 _URL_PASSWORD = re.compile(r"(://[^:/@\s]*:)[^@/\s]+@")
 _BEARER = re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]{8,}")
 _KEEP = 4
+_HANDLER_NAME = "admitone"
 _MAX_DEPTH = 3
 
 
@@ -135,8 +136,10 @@ def configure_logging(settings: Settings) -> None:
             _renderer(settings),
         ],
     ))
+    handler.set_name(_HANDLER_NAME)
     root = logging.getLogger()
-    root.handlers = [handler]
+    # Replace our own handler of an earlier call, leave any other (pytest's capture) alone.
+    root.handlers = [h for h in root.handlers if h.get_name() != _HANDLER_NAME] + [handler]
     root.setLevel(max(level, logging.WARNING))
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         # uvicorn's own handlers print plain text; its records go to the root handler instead.

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import re
 import shutil
 import subprocess
@@ -16,8 +17,12 @@ from typing import Any
 
 import httpx
 import pytest
+import structlog
+from litestar import Litestar, get
 from prometheus_client.parser import text_string_to_metric_families
+from structlog.testing import capture_logs
 
+from admitone.gateway.middleware import request_id_middleware
 from admitone.monitoring import MonitoringService
 from admitone.runtime import Services
 from tests.conftest import MakeShow, ShowFixture, bearer, expire_lock
@@ -383,3 +388,49 @@ def test_promtool_accepts_the_rules_and_their_tests() -> None:
         check=False, cwd=RULE_TESTS.parent,
     )
     assert tested.returncode == 0, tested.stdout + tested.stderr
+
+
+# Log lines -------------------------------------------------------------------------------------
+
+async def test_a_route_with_a_show_names_it_on_every_log_line() -> None:
+    """The request-id middleware binds the route's show id once, so a log line of the request
+    carries both without the code that logs naming either."""
+    @get("/things/{show_id:str}", sync_to_thread=False)
+    def thing(show_id: str) -> str:
+        structlog.get_logger().info("thing_read")
+        return show_id
+
+    app = Litestar([thing], middleware=[request_id_middleware])
+    transport = httpx.ASGITransport(app=app)
+    with capture_logs(processors=[structlog.contextvars.merge_contextvars]) as logs:
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+            response = await http.get("/things/s-42", headers={"X-Request-ID": "r-42"})
+    assert response.status_code == 200
+    (line,) = [entry for entry in logs if entry["event"] == "thing_read"]
+    assert (line["request_id"], line["show_id"]) == ("r-42", "s-42")
+
+
+async def test_a_booking_call_names_its_visitor_and_show_on_its_log_lines(
+    client: httpx.AsyncClient, make_show: MakeShow, access_token: Callable[..., str]
+) -> None:
+    """Verifying the access token binds its visitor and show: the lock conflict's log line
+    names them with the request id."""
+    show = await make_show(rows=1, seats_per_row=2)
+    lock = {"showId": show.id, "seatIds": ["A1"]}
+    first = await client.post("/api/v1/bookings/lock", json=lock,
+                              headers=bearer(access_token(show.id)))
+    assert first.status_code == 200
+    previous = structlog.get_config()["wrapper_class"]
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.INFO))
+    try:
+        with capture_logs(processors=[structlog.contextvars.merge_contextvars]) as logs:
+            second = await client.post(
+                "/api/v1/bookings/lock", json=lock,
+                headers={**bearer(access_token(show.id, "v-second")), "X-Request-ID": "r-7"},
+            )
+    finally:
+        structlog.configure(wrapper_class=previous)
+    assert second.status_code == 409
+    (line,) = [entry for entry in logs if entry["event"] == "seats_unavailable"]
+    assert (line["request_id"], line["visitor_id"], line["show_id"]) == ("r-7", "v-second",
+                                                                          show.id)
