@@ -88,6 +88,9 @@ REDIS_PING_FAILURES = Counter(
 )
 
 
+_children: dict[tuple[object, str, str], object] = {}
+
+
 class ShowLabels:
     """The shows that may appear as a ``show`` label value in this process."""
 
@@ -100,24 +103,28 @@ class ShowLabels:
 
     def replace(self, show_ids: list[str]) -> None:
         """Label these shows from now on (the first ``MAX_LABELLED_SHOWS``)."""
-        self._shows = frozenset(show_ids[:MAX_LABELLED_SHOWS])
+        shows = frozenset(show_ids[:MAX_LABELLED_SHOWS])
+        if shows != self._shows:
+            self._shows = shows
+            _children.clear()  # children were chosen by the old set
 
     def label(self, show_id: str) -> str:
         return show_id if show_id in self._shows else OTHER_SHOW
 
 
 SHOW_LABELS = ShowLabels()
-_children: dict[tuple[object, str, str], object] = {}
 
 
 def _child(metric: Counter, show_id: str, value: str) -> Counter:
-    """The metric's child for (show label, value), made once (``labels()`` takes a lock)."""
-    key = (metric, SHOW_LABELS.label(show_id), value)
+    """The metric's child for (show, value), looked up once per labelled set: a hit costs one
+    dictionary lookup (``labels()`` takes a lock and builds its key every time)."""
+    key = (metric, show_id, value)
     child = _children.get(key)
     if child is None:
         if len(_children) > _MAX_CHILDREN:
             _children.clear()
-        child = metric.labels(key[1], value) if value else metric.labels(key[1])
+        show = SHOW_LABELS.label(show_id)
+        child = metric.labels(show, value) if value else metric.labels(show)
         _children[key] = child
     return child  # type: ignore[return-value]  # a child of a Counter is a Counter
 
