@@ -7,9 +7,10 @@ its joins. Counting costs a dictionary lookup and an increment — no I/O on the
 Two kinds of figures reach ``/metrics`` (README, "Observability"):
 
 - counted here, per process: requests and their latency, joins, lock attempts, payments,
-  webhook signature failures, seats freed by expiry, the process's PostgreSQL pool and its Redis
-  pings. With several workers (``admitone up`` sets ``PROMETHEUS_MULTIPROC_DIR``) prometheus_client
-  writes them to shared files and a scrape sums every process, the jobs process included.
+  webhook signature failures, seats freed by expiry, admission rounds and who leads them, the
+  process's PostgreSQL pool and its Redis pings. With several workers (``admitone up`` sets
+  ``PROMETHEUS_MULTIPROC_DIR``) prometheus_client writes them to shared files and a scrape
+  sums every process, the jobs process included.
 - read at scrape time from Redis and PostgreSQL, the one truth every worker shares: queue length,
   active sessions, admissions, abandonments, bookings and seats by state, and the invariant
   check (``admitone/monitoring.py``).
@@ -82,6 +83,16 @@ REDIS_PING = Histogram(
     "admitone_redis_ping_duration_seconds",
     "Round trip of a PING to Redis, sampled by every process every few seconds",
     buckets=(0.0002, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 2.5),
+)
+ADMISSION_LEADER = Gauge(
+    "admitone_admission_leader",
+    "1 in the process whose admission scheduler holds the lease (summed: how many lead)",
+    multiprocess_mode="livesum",
+)
+ADMISSION_ROUND = Histogram(
+    "admitone_admission_round_duration_seconds",
+    "Time of one admission round of the leading scheduler over every open room",
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
 )
 REDIS_PING_FAILURES = Counter(
     "admitone_redis_ping_failures_total", "Sampled PINGs to Redis that failed or timed out"

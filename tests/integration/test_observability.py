@@ -55,6 +55,8 @@ EXPECTED_METRICS: dict[str, set[str]] = {
     "admitone_postgres_pool_max_connections": set(),
     "admitone_redis_ping_duration_seconds": set(),
     "admitone_redis_ping_failures": set(),
+    "admitone_admission_leader": set(),
+    "admitone_admission_round_duration_seconds": set(),
     "admitone_queue_waiting": {"show"},
     "admitone_queue_active": {"show"},
     "admitone_queue_admitted": {"show"},
