@@ -17,7 +17,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import ExitStack, contextmanager, suppress
+from contextlib import AsyncExitStack, ExitStack, contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -164,6 +164,7 @@ def _uvicorn_options(settings: Settings) -> dict[str, Any]:
         "http": "httptools",
         "access_log": False,
         "log_level": "warning",
+        "log_config": None,  # uvicorn's records go through admitone.logging's handler
         "timeout_graceful_shutdown": 10,
     }
 
@@ -252,7 +253,11 @@ def cmd_jobs(settings: Settings) -> int:
 
     async def run() -> None:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        async with open_services(settings) as services, jobs.running(services):
+        async with AsyncExitStack() as stack:
+            services = await stack.enter_async_context(open_services(settings))
+            await stack.enter_async_context(jobs.running(services))
+            if services.monitoring is not None:  # this process's pool and Redis in /metrics
+                await stack.enter_async_context(services.monitoring.running())
             await _beat(settings.data_dir / HEARTBEAT_FILE)
 
     with suppress(KeyboardInterrupt, SystemExit):

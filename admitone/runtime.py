@@ -35,6 +35,7 @@ from admitone.booking_core.seat_events import SeatEvents
 from admitone.booking_core.seat_repository import SeatLockRepository
 from admitone.booking_core.seat_stream import SeatEventHub, StreamTickets
 from admitone.booking_core.seats import SeatService
+from admitone.monitoring import MonitoringService
 from admitone.redis_client import RedisClient, create_redis
 from admitone.secrets_store import load_or_create_secret
 from admitone.settings import Settings
@@ -70,6 +71,7 @@ class Services:
     provider_payments: ProviderPayments  # Razorpay or Stripe webhooks and pages (issue 13)
     revocations: RevocationCheck | None = None
     sandbox: SandboxGateway | None = None  # the sandbox's pages and test controls, when on
+    monitoring: MonitoringService | None = None  # /metrics beyond the in-process counters
     extras: dict[str, object] = field(default_factory=dict)
     # The read replica's pool (ADMITONE_DATABASE_REPLICA_URL): catalog and seat-map reads.
     replica_pool: asyncpg.Pool | None = None
@@ -271,6 +273,11 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
             revocations=admission.revocations,
             admission=admission,
             replica_pool=replica,
+            monitoring=MonitoringService(
+                pool, redis, queue=admission.store,
+                # A sweep or settlement still under way is not a broken invariant.
+                invariant_grace_seconds=max(60.0, 10 * settings.sweep_interval_seconds),
+            ),
         )
         # A confirmed booking frees its visitor's slot in the waiting room (booking_core does
         # not know the queue: the outbox tells whoever listens).

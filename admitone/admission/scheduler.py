@@ -16,6 +16,7 @@ from collections.abc import Callable
 
 import structlog
 
+from admitone import observability
 from admitone.admission.draws import Draws
 from admitone.admission.inventory import InventorySource, conversion, seats_per_order
 from admitone.admission.lease import SchedulerLease
@@ -71,6 +72,7 @@ class AdmissionScheduler:
                     deadline, delay = loop.time(), 0
                 await asyncio.sleep(delay)
         finally:
+            observability.ADMISSION_LEADER.set(0)
             with contextlib.suppress(Exception):
                 async with asyncio.timeout(1):
                     await self.lease.release()
@@ -80,15 +82,19 @@ class AdmissionScheduler:
         try:
             fence = await self.lease.hold()
         except REDIS_DOWN as exc:
+            observability.ADMISSION_LEADER.set(0)
             log.warning("scheduler_lease_unavailable", error=repr(exc))
             return {}
+        observability.ADMISSION_LEADER.set(1 if fence else 0)
         if not fence:
             return {}
         if time.monotonic() - self._refreshed_at >= self.refresh_seconds:
             await self.refresh()
+        started = time.perf_counter()
         results = await asyncio.gather(
             *(self._tick_room(room, fence) for room in list(self.rooms.values()))
         )
+        observability.ADMISSION_ROUND.observe(time.perf_counter() - started)
         self.ticks += 1
         done = {show: result for show, result in results if result is not None}
         if self.on_tick is not None:

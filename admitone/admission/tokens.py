@@ -15,6 +15,7 @@ from typing import Any
 
 import jwt
 import msgspec
+import structlog
 
 from admitone.admission.signing_keys import KeyRing
 from admitone.errors import TokenInvalidError, TokenWrongShowError
@@ -166,6 +167,8 @@ class TokenService:
             raise TokenWrongShowError(
                 "This access token is for another show", tokenShowId=claims.show_id
             )
+        # Every log line of the request from here on names the visitor and its show.
+        structlog.contextvars.bind_contextvars(visitor_id=claims.sub, show_id=claims.show_id)
         return claims
 
     def verify_booking_token(self, token: str) -> BookingTokenClaims:

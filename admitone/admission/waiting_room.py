@@ -13,6 +13,7 @@ from typing import Literal, TypeVar
 import msgspec
 import structlog
 
+from admitone import observability
 from admitone.admission import draw
 from admitone.admission import pow as proof
 from admitone.admission.draws import Draws
@@ -148,6 +149,14 @@ class WaitingRoomService:
         """A place in the queue (the same one again for a valid queue token, and for the same
         verified ``identity``: one identity, one place)."""
         show = canonical_show_id(show_id)
+        answer = await self._join(show, binding, queue_token, pow_answer, identity)
+        observability.count_join(show, answer.status)
+        return answer
+
+    async def _join(
+        self, show: str, binding: str, queue_token: str | None,
+        pow_answer: tuple[str, str] | None, identity: str,
+    ) -> JoinOut:
         claims = self._verify(show, queue_token, binding) if queue_token else None
         solved = self.pow.check(show, *pow_answer) if pow_answer else None
 

@@ -11,6 +11,7 @@ from decimal import Decimal
 import msgspec
 import structlog
 
+from admitone import observability
 from admitone.booking_core.alternatives import SeatPlace, suggest_alternatives
 from admitone.booking_core.catalog import parse_uuid
 from admitone.booking_core.models import (
@@ -114,7 +115,11 @@ class SeatService:
             )
         lock_id = uuid.uuid4()
         result = await self.repository.lock(show, seat_ids, visitor_id, lock_id, self.lock_seconds)
-        if result.outcome == "LOCKED":
+        locked = result.outcome == "LOCKED"
+        observability.count_lock(
+            str(show), result.outcome.lower(), len(seat_ids) if locked else 0
+        )
+        if locked:
             assert result.expires_at is not None  # noqa: S101 - set for LOCKED
             await self.events.changed(str(show), "SEAT_LOCKED", seat_ids)
             seats = sorted(result.seats)
@@ -203,6 +208,7 @@ class SeatService:
         for show_id, seat_id in freed:
             by_show[show_id].append(seat_id)
         for show_id, seats in by_show.items():
+            observability.count_expired_seats(show_id, len(seats))
             await self.events.changed(show_id, "SEAT_RELEASED", seats)
         if freed:
             log.info("expired_locks_swept", seats=len(freed), shows=len(by_show))

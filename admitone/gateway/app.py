@@ -55,6 +55,8 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Lites
             )
             if settings.background_jobs:
                 await stack.enter_async_context(jobs.running(app.state.services))
+            if app.state.services.monitoring is not None:
+                await stack.enter_async_context(app.state.services.monitoring.running())
             yield
 
     # Never empty: Litestar replaces an empty (falsy) State with its own, and the providers of

@@ -64,6 +64,7 @@ _PROVIDED = {
     "sandbox": "sandbox",
     "readiness": "ready",  # Services.ready: whether PostgreSQL and Redis answer
     "provider_payments": "provider_payments",
+    "monitoring": "monitoring",
 }
 
 

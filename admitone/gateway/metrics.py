@@ -1,36 +1,24 @@
-"""Prometheus metrics: a request counter and latency histogram per route, and ``/metrics``.
+"""Prometheus metrics of HTTP: a request counter and latency histogram per route, and ``/metrics``.
 
 A plain ASGI middleware rather than Litestar's: that one builds a wrapped ``send`` and its
 label dictionaries on every request (about 30 µs each on this machine's benchmark, a third of
 what a cached progress answer costs). Here each (method, route, status) gets its metric
-children once and a request costs two dictionary lookups and two updates. With several
-workers, ``admitone up`` sets ``PROMETHEUS_MULTIPROC_DIR`` and a scrape sums every worker.
+children once and a request costs two dictionary lookups and two updates. The metrics
+themselves are defined in ``admitone/observability.py``; what ``/metrics`` shows beyond them is
+built by ``admitone/monitoring.py`` (README, "Observability").
 """
 
 from __future__ import annotations
 
-import os
 import time
 
 from litestar import Response, get
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
-from prometheus_client import (
-    CONTENT_TYPE_LATEST,
-    REGISTRY,
-    CollectorRegistry,
-    Counter,
-    Histogram,
-    generate_latest,
-    multiprocess,
-)
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram
 
-REQUESTS = Counter(
-    "admitone_requests_total", "HTTP requests answered", ["method", "path", "status_code"]
-)
-LATENCY = Histogram(
-    "admitone_request_duration_seconds", "Time to answer an HTTP request", ["method", "path"],
-    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
-)
+from admitone.monitoring import MonitoringService, process_metrics_text
+from admitone.observability import HTTP_LATENCY, HTTP_REQUESTS
+
 _children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
 
 
@@ -57,7 +45,7 @@ def metrics_middleware(app: ASGIApp) -> ASGIApp:
             key = (method, scope.get("path_template") or "unmatched", status)
             children = _children.get(key)
             if children is None:
-                children = (REQUESTS.labels(*key), LATENCY.labels(key[0], key[1]))
+                children = (HTTP_REQUESTS.labels(*key), HTTP_LATENCY.labels(key[0], key[1]))
                 _children[key] = children
             children[0].inc()
             children[1].observe(time.perf_counter() - started)
@@ -65,11 +53,8 @@ def metrics_middleware(app: ASGIApp) -> ASGIApp:
     return middleware
 
 
-@get("/metrics", include_in_schema=False, sync_to_thread=False)
-def metrics() -> Response[bytes]:
-    """Prometheus text format; with several workers, all of them summed."""
-    registry = REGISTRY
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
-    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+@get("/metrics", include_in_schema=False)
+async def metrics(monitoring: MonitoringService | None) -> Response[bytes]:
+    """Prometheus text format: every worker's counters summed, and the shared figures."""
+    body = await monitoring.scrape() if monitoring is not None else process_metrics_text()
+    return Response(body, media_type=CONTENT_TYPE_LATEST)

@@ -129,3 +129,11 @@ class DrawnPrequeue(msgspec.Struct, frozen=True, kw_only=True):
     drawn_at_ms: int
     first_ticket: int
     entries: list[str]
+
+
+class RoomFigures(msgspec.Struct, frozen=True, kw_only=True):
+    """A room's progress with the rate and capacity it runs at (``/metrics`` at scrape time)."""
+
+    progress: Progress
+    release_rate_per_minute: int
+    max_active: int

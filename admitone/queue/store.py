@@ -10,6 +10,7 @@ with the show's tag in it, and a small hash object), ~280 in all: over the budge
 
 from __future__ import annotations
 
+import asyncio
 import importlib.resources
 import random
 import secrets
@@ -17,7 +18,14 @@ from collections.abc import Callable
 from typing import Any
 
 from admitone.queue import keys
-from admitone.queue.models import DrawnPrequeue, Place, Progress, TickResult, WaitingRoom
+from admitone.queue.models import (
+    DrawnPrequeue,
+    Place,
+    Progress,
+    RoomFigures,
+    TickResult,
+    WaitingRoom,
+)
 from admitone.redis_client import RedisClient
 
 VISITOR_ID_BYTES = 9  # 72 random bits → 12 characters of base64url
@@ -71,6 +79,16 @@ def _place(reply: list[Any]) -> Place:
         epoch=_text(reply[7]), phase=_text(reply[8]), release_rate_per_minute=int(reply[9]),
         seats_left=int(reply[10]), seats_per_order=float(_text(reply[11])),
         buying_share=float(_text(reply[12])), active=int(reply[13]),
+    )
+
+
+def _progress(reply: list[Any]) -> Progress:
+    return Progress(
+        phase=_text(reply[0]),  # type: ignore[arg-type]  # lib.lua's phase() answers RoomPhase
+        admitted_through=int(reply[1]), waiting=int(reply[2]), active=int(reply[3]),
+        admitted_total=int(reply[4]), abandoned_total=int(reply[5]),
+        observed_per_minute=float(_text(reply[6])), now_ms=int(reply[7]),
+        merged_total=int(reply[8]),
     )
 
 
@@ -182,14 +200,26 @@ class QueueStore:
         )
 
     async def progress(self, show_id: str) -> Progress:
-        reply = await self._room("progress", show_id)
-        return Progress(
-            phase=_text(reply[0]),  # type: ignore[arg-type]  # lib.lua's phase() answers RoomPhase
-            admitted_through=int(reply[1]), waiting=int(reply[2]), active=int(reply[3]),
-            admitted_total=int(reply[4]), abandoned_total=int(reply[5]),
-            observed_per_minute=float(_text(reply[6])), now_ms=int(reply[7]),
-            merged_total=int(reply[8]),
-        )
+        return _progress(await self._room("progress", show_id))
+
+    async def room_figures(self, show_ids: list[str]) -> dict[str, RoomFigures]:
+        """Progress, rate and capacity of several rooms (read only; for ``/metrics`` at scrape
+        time), asked side by side: on a Cluster the rooms live on different nodes. Rooms whose
+        settings Redis does not hold are left out."""
+
+        async def one(show: str) -> tuple[str, RoomFigures | None]:
+            progress = await self._scripts["progress"](
+                keys=list(keys.RoomKeys.of(self.prefix, show)), args=[self._now()]
+            )
+            if _text(progress[0]) == "NOCONFIG":
+                return show, None
+            rate, most = await self.redis.hmget(keys.config_key(self.prefix, show), "rate", "max")
+            return show, RoomFigures(progress=_progress(progress),
+                                     release_rate_per_minute=int(rate or 0),
+                                     max_active=int(most or 0))
+
+        answers = await asyncio.gather(*(one(show) for show in show_ids))
+        return {show: figures for show, figures in answers if figures is not None}
 
     async def sync(
         self, room: WaitingRoom, revoked: list[tuple[str, int]], ticket_floor: int = 0

@@ -27,10 +27,10 @@ async def test_metrics_count_requests_by_route_template(
     show = await make_show(rows=1, seats_per_row=2)
     await client.get(f"/api/v1/shows/{show.id}/seats", headers=bearer(access_token(show.id)))
     body = (await client.get("/metrics")).text
-    assert "# TYPE admitone_requests_total counter" in body
-    assert 'path="/api/v1/shows/{show_id}/seats",status_code="200"' in body
-    assert "admitone_request_duration_seconds_bucket" in body
-    assert show.id not in body  # ids never become labels
+    assert "# TYPE admitone_http_requests_total counter" in body
+    assert 'route="/api/v1/shows/{show_id}/seats",status="200"' in body
+    assert "admitone_http_request_duration_seconds_bucket" in body
+    assert show.id not in body  # a show not on sale never becomes a label
 
 
 async def test_openapi_follows_the_contract(client: httpx.AsyncClient) -> None:

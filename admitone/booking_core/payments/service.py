@@ -17,6 +17,7 @@ from typing import Any, Literal
 import asyncpg
 import structlog
 
+from admitone import observability
 from admitone.booking_core.payments.decisions import ReportedStatus, Settlement, decide_settlement
 from admitone.booking_core.payments.models import WebhookIn
 from admitone.booking_core.payments.provider import PaymentProvider, RefundRejectedError
@@ -34,6 +35,11 @@ MAX_REFUND_ATTEMPTS = 5
 MismatchPolicy = Literal["reject", "refund"]
 
 AuditEntry = tuple[str, str, str, dict[str, Any]]
+# The ``outcome`` label of admitone_payments_total for each settlement.
+_OUTCOMES = {
+    Settlement.CONFIRM: "confirmed", Settlement.FAIL: "failed",
+    Settlement.REFUND_SEATS_LOST: "refunded", Settlement.IGNORE: "ignored",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,6 +171,8 @@ class PaymentService:
                 conn, actor, [(e, i, a, {**context, **d}) for e, i, a, d in audit]
             )
         await self._after_commit(result, refund_now=refund_now)
+        if result.show_id:
+            observability.count_payment(result.show_id, _OUTCOMES[action])
         log.info(
             "payment_settled", payment_id=payment_id, action=action.value, reported=status,
             source=actor, previous_status=payment["status"],

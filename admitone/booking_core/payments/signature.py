@@ -10,6 +10,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 
+from admitone import observability
+
 SIGNATURE_HEADER = "X-Signature"
 _MAX_HEADER_CHARS = 1024  # a real header is ~80 characters; anything far longer is not ours
 
@@ -47,10 +49,21 @@ def parse_signature_header(header: str) -> tuple[int, list[str]] | None:
 
 
 def verify_signature(
-    secret: str, header: str | None, body: bytes, *, now: float, tolerance_seconds: int
+    secret: str, header: str | None, body: bytes, *, now: float, tolerance_seconds: int,
+    provider: str = "sandbox",
 ) -> bool:
     """True when ``header`` signs ``body`` with ``secret`` and is at most ``tolerance_seconds``
-    old (or as far in the future, for clock skew). Every v1 value is compared in constant time."""
+    old (or as far in the future, for clock skew). Every v1 value is compared in constant time.
+    A refusal is counted (``admitone_webhook_signature_failures_total{provider}``)."""
+    if _signature_matches(secret, header, body, now=now, tolerance_seconds=tolerance_seconds):
+        return True
+    observability.count_signature_failure(provider)
+    return False
+
+
+def _signature_matches(
+    secret: str, header: str | None, body: bytes, *, now: float, tolerance_seconds: int
+) -> bool:
     parsed = parse_signature_header(header or "")
     if parsed is None:
         return False
