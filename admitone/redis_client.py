@@ -150,8 +150,21 @@ def create_redis(url: str, *, max_connections: int = MAX_CONNECTIONS) -> RedisCl
             "ssl": parsed.tls,
         },
     )
-    client: Redis = sentinel.master_for(
+    client: SentinelMaster = sentinel.master_for(
         parsed.master, db=parsed.db, ssl=parsed.tls, max_connections=max_connections,
-        **auth, **common,
+        redis_class=SentinelMaster, **auth, **common,
     )
+    client.sentinels = list(sentinel.sentinels)
     return client
+
+
+class SentinelMaster(Redis):
+    """The master a Sentinel names; closing it also closes the connections to the Sentinels
+    that were asked for it (left open, they would outlive the client)."""
+
+    sentinels: list[Redis]
+
+    async def aclose(self, close_connection_pool: bool | None = None) -> None:
+        await super().aclose(close_connection_pool)
+        for sentinel in getattr(self, "sentinels", []):
+            await sentinel.aclose()

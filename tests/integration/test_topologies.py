@@ -70,8 +70,9 @@ def _token(services: Services, show_id: str) -> str:
 
 
 async def _replayed(replica: asyncpg.Pool, primary: asyncpg.Pool) -> None:
-    """Wait until the replica has replayed everything the primary has written so far."""
-    target = await primary.fetchval("SELECT pg_current_wal_lsn()")
+    """Wait until the replica has replayed everything the primary has written so far (the
+    insert position: the write position lags it while commits are not synchronous)."""
+    target = await primary.fetchval("SELECT pg_current_wal_insert_lsn()")
     for _ in range(100):
         if await replica.fetchval("SELECT pg_last_wal_replay_lsn() >= $1", target):
             return

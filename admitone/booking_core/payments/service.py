@@ -38,7 +38,8 @@ AuditEntry = tuple[str, str, str, dict[str, Any]]
 # The ``outcome`` label of admitone_payments_total for each settlement.
 _OUTCOMES = {
     Settlement.CONFIRM: "confirmed", Settlement.FAIL: "failed",
-    Settlement.REFUND_SEATS_LOST: "refunded", Settlement.IGNORE: "ignored",
+    Settlement.REFUND_SEATS_LOST: "refunded", Settlement.REFUND_MISMATCH: "refunded",
+    Settlement.IGNORE: "ignored",
 }
 
 
