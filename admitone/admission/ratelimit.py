@@ -63,13 +63,17 @@ class RateLimiter:
         return bool(allowed), int(retry_ms) / 1000
 
     async def allows(
-        self, scope: str, subject: str, rate_per_second: float, burst: float
+        self, scope: str, subject: str, rate_per_second: float, burst: float, *,
+        quiet: bool = False,
     ) -> tuple[bool, float]:
-        """One token from ``subject``'s bucket of ``scope``; ``(True, 0)`` when Redis is down."""
+        """One token from ``subject``'s bucket of ``scope``; ``(True, 0)`` when Redis is down,
+        logged unless ``quiet`` (the join path: a crowd would write a line per fan, and the
+        join itself reports Redis's state)."""
         try:
             return await self.take(bucket_key(scope, subject), rate_per_second, burst)
         except DependencyUnavailableError as exc:
-            log.warning("rate_limiter_unavailable", limiter=scope, error=repr(exc.__cause__))
+            if not quiet:
+                log.warning("rate_limiter_unavailable", limiter=scope, error=repr(exc.__cause__))
             return True, 0.0
 
 

@@ -63,7 +63,7 @@ async def join(
     ip = client_ip(request, settings.trusted_proxy_hops)
     # Per client IP, a Redis token bucket; if Redis is down the join itself decides.
     allowed, retry = await queue_routes.rate_limiter.allows(
-        "join", ip, settings.queue_join_rate_per_second, settings.queue_join_burst)
+        "join", ip, settings.queue_join_rate_per_second, settings.queue_join_burst, quiet=True)
     if not allowed:
         raise errors.RateLimitedError(retry_after_header(retry))
     challenge = request.headers.get("x-pow-challenge", "")

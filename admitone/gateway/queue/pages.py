@@ -210,7 +210,7 @@ async def join_form(
     # The same per-IP join limit as the JSON route (if Redis is down the join decides).
     allowed, _retry = await rate_limiter.allows(
         "join", client_ip(request, settings.trusted_proxy_hops),
-        settings.queue_join_rate_per_second, settings.queue_join_burst)
+        settings.queue_join_rate_per_second, settings.queue_join_burst, quiet=True)
     if not allowed:
         return _render(request, loc, show, "busy")
     token = request.cookies.get(QUEUE_COOKIE)
