@@ -215,7 +215,8 @@ class CatalogService:
             raise ShowNotFoundError(f"No show has the id {show_id}")
         limit = (await self.get_show(show_id)).max_seats_per_visitor
         return ShowDetails(
-            id=str(row["id"]), title=row["title"], show_time=row["show_time"],
+            id=str(row["id"]), movie_id=str(row["movie_id"]), title=row["title"],
+            show_time=row["show_time"],
             language=row["language"], duration_minutes=row["duration_minutes"],
             theater=row["theater"], city=row["city"], address=row["address"],
             timezone=row["timezone"], screen=row["screen"], currency=row["currency"],

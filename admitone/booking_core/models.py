@@ -150,6 +150,7 @@ class ShowDetails(msgspec.Struct, frozen=True, kw_only=True):
     """
 
     id: str
+    movie_id: str
     title: str
     show_time: datetime
     language: str

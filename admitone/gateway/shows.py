@@ -18,6 +18,11 @@ from admitone.booking_core.catalog import CatalogService
 log = structlog.get_logger(__name__)
 
 
+def draw_path(show_id: str) -> str:
+    """The published pre-queue draw of a show (JSON; ``admitone verify-draw`` checks it)."""
+    return f"/api/v1/queue/{show_id}/draw"
+
+
 def queue_path(show_id: str) -> str:
     return f"/shows/{show_id}/queue"
 
@@ -43,6 +48,7 @@ class ShowInfo:
     city: str | None
     screen: str | None = None
     max_seats_per_visitor: int | None = None
+    movie_id: str | None = None  # the movie's page lists the show's other dates
 
 
 async def show_for_page(catalog: CatalogService, show_id: str) -> ShowInfo | None:
@@ -59,4 +65,5 @@ async def show_for_page(catalog: CatalogService, show_id: str) -> ShowInfo | Non
         id=details.id, title=details.title, show_time=details.show_time,
         timezone=details.timezone, theater=details.theater, city=details.city,
         screen=details.screen, max_seats_per_visitor=details.max_seats_per_visitor,
+        movie_id=details.movie_id,
     )

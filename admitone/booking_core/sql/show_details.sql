@@ -1,6 +1,6 @@
 -- CatalogService.show_details: $1 show id: title, time and place of the show, for pages,
 -- tickets and e-mails.
-SELECT sh.id, sh.show_time, sh.currency, mv.title, mv.language, mv.duration_minutes,
+SELECT sh.id, sh.movie_id, sh.show_time, sh.currency, mv.title, mv.language, mv.duration_minutes,
        t.name AS theater, t.city, t.address, t.timezone, sc.name AS screen
   FROM shows sh
   JOIN movies mv ON mv.id = sh.movie_id

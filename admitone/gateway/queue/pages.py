@@ -115,13 +115,18 @@ def _not_found(request: Request[Any, Any, Any], loc: i18n.Locale) -> Template:
                        page_title=loc.t("queue.not_found_title"), status_code=404)
 
 
+def _access_cookies(request: Request[Any, Any, Any], show_id: str, access_token: str,
+                    expires_at: datetime | None) -> list[Cookie]:
+    seconds = int((expires_at - datetime.now(UTC)).total_seconds()) if expires_at else 600
+    return [*_clear_place(request, show_id),
+            _cookie(request, show_id, ACCESS_COOKIE, access_token, max(1, seconds))]
+
+
 def _admitted(request: Request[Any, Any, Any], show_id: str, access_token: str,
               expires_at: datetime | None) -> Redirect:
     """Move a fan without JavaScript on to seat selection, its access token in a cookie."""
-    seconds = int((expires_at - datetime.now(UTC)).total_seconds()) if expires_at else 600
-    cookies = [*_clear_place(request, show_id),
-               _cookie(request, show_id, ACCESS_COOKIE, access_token, max(1, seconds))]
-    return Redirect(seats_path(show_id), status_code=303, cookies=cookies,
+    return Redirect(seats_path(show_id), status_code=303,
+                    cookies=_access_cookies(request, show_id, access_token, expires_at),
                     headers={"Cache-Control": "no-store"})
 
 
@@ -131,7 +136,7 @@ def _numbers(answer: StatusOut, progress: ProgressOut | None, start: str | None)
         position=answer.position, total_in_queue=answer.total_in_queue,
         ticket_number=answer.ticket_number, estimated_wait_seconds=answer.estimated_wait_seconds,
         observed_per_minute=progress.observed_admissions_per_minute if progress else None,
-        initial_ahead=initial,
+        initial_ahead=initial, chance=answer.chance, entry_id=answer.entry_id,
     )
 
 
@@ -173,11 +178,19 @@ async def _page_with_place(
         return _render(request, loc, show, state, times=times,
                        cookies=None if keep else _clear_place(request, show.id))
     if answer.status == "ADMITTED" and answer.access_token:
+        if answer.few_seats_left and answer.seats_left is not None:
+            # Told before the seat map, not after: the page says so and links on.
+            notice = loc.t("queue.few_seats", seats=loc.number(answer.seats_left))
+            return _render(request, loc, show, "admitted", notice=notice, times=times,
+                           cookies=_access_cookies(request, show.id, answer.access_token,
+                                                   answer.access_expires_at))
         return _admitted(request, show.id, answer.access_token, answer.access_expires_at)
     progress = await _progress(admission, show.id)
     numbers = _numbers(answer, progress, request.cookies.get(START_COOKIE))
     if answer.status == "PREQUEUE":
         return _render(request, loc, show, "prequeue", numbers=numbers, times=times)
+    if answer.status == "SOLD_OUT":
+        return _render(request, loc, show, "sold_out", numbers=numbers, times=times)
     paused = progress is not None and progress.status == "PAUSED"
     return _render(request, loc, show, "paused" if paused else "waiting", numbers=numbers,
                    times=times)

@@ -11,24 +11,27 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
+from admitone.admission.inventory import Chance
 from admitone.gateway.i18n import Locale
 from admitone.gateway.rendering import script_json
-from admitone.gateway.shows import ShowInfo, queue_path, seats_path
+from admitone.gateway.shows import ShowInfo, draw_path, queue_path, seats_path
 
 PageState = Literal[
-    "joining", "waiting", "prequeue", "paused", "unavailable", "busy", "not_open", "closed",
-    "expired", "left", "error", "admitted",
+    "joining", "waiting", "prequeue", "paused", "sold_out", "unavailable", "busy", "not_open",
+    "closed", "expired", "left", "error", "admitted",
 ]
 
 NOTICE_KIND: dict[str, str] = {
-    "prequeue": "info", "paused": "info", "unavailable": "warning", "busy": "warning",
+    "prequeue": "info", "paused": "info", "sold_out": "warning", "unavailable": "warning",
+    "busy": "warning",
     "not_open": "info", "closed": "info", "expired": "warning", "left": "info",
     "error": "error", "admitted": "success",
 }
 # Seconds between re-renders of a page without JavaScript, by state (absent: no refresh).
 # Every refresh calls `status`, which keeps the place alive (the abandonment grace is 60 s).
 REFRESH_SECONDS: dict[str, int] = {
-    "waiting": 10, "prequeue": 10, "paused": 10, "unavailable": 10, "busy": 10, "not_open": 30,
+    "waiting": 10, "prequeue": 10, "paused": 10, "sold_out": 15, "unavailable": 10, "busy": 10,
+    "not_open": 30,
 }
 NEAR_FRONT_REFRESH_SECONDS = 3
 # Strings the page's script needs (it gets only these, not the whole catalog).
@@ -45,6 +48,9 @@ class PlaceNumbers:
     estimated_wait_seconds: int | None = None
     observed_per_minute: float | None = None
     initial_ahead: int | None = None
+    chance: Chance | None = None  # how likely tickets are at this place (once the room knows)
+    entry_id: str | None = None  # the fan's entry in a random pre-queue's draw
+    seats_left: int | None = None  # for an admitted fan told that few are left
 
 
 @dataclass(frozen=True)
@@ -74,6 +80,11 @@ class QueueView:
     config_json: str
     has_place: bool
     has_position: bool
+    chance_level: str  # LIKELY / UNCERTAIN / UNLIKELY, or "" while unknown
+    chance_text: str
+    entry_id: str
+    draw_url: str
+    other_dates_url: str
 
 
 def progress_percent(ahead: int, initial_ahead: int | None) -> int:
@@ -93,6 +104,14 @@ def wait_seconds(
     return fallback
 
 
+def chance_text(loc: Locale, chance: Chance | None) -> str:
+    """How likely tickets are at the fan's place, in plain words with the numbers behind it."""
+    if chance is None:
+        return ""
+    return loc.t(f"queue.chance.{chance.level}", seats=loc.number(chance.seats_left),
+                 people=loc.number(chance.people_ahead))
+
+
 def notice_for(
     loc: Locale, state: str, *, opens_at_text: str, starts_at_text: str, has_place: bool = True
 ) -> str:
@@ -102,8 +121,8 @@ def notice_for(
     if state == "not_open":
         return (loc.t("queue.not_open_text", time=opens_at_text) if opens_at_text
                 else loc.t("queue.not_open_text_soon"))
-    if state == "admitted":
-        return loc.t("queue.admitted_text")
+    if state in {"admitted", "sold_out"}:
+        return loc.t(f"queue.{state}_text")
     if state == "unavailable" and not has_place:
         return loc.t("queue.unavailable_text_joining")
     if state in NOTICE_KIND:
@@ -133,6 +152,7 @@ def build_view(
         "language": loc.language,
         "locale": loc.tag,
         "seatsUrl": seats_path(show.id),
+        "drawUrl": draw_path(show.id),
         "opensAtText": opens_at_text,
         "startsAtText": starts_at_text,
         "strings": loc.strings(*SCRIPT_STRING_PREFIXES),
@@ -169,4 +189,9 @@ def build_view(
         config_json=script_json(config),
         has_place=has_place,
         has_position=position is not None,
+        chance_level=numbers.chance.level if numbers.chance else "",
+        chance_text=chance_text(loc, numbers.chance),
+        entry_id=numbers.entry_id or "",
+        draw_url=draw_path(show.id),
+        other_dates_url=f"/movies/{show.movie_id}" if show.movie_id else "/",
     )

@@ -6,6 +6,7 @@ import { translator } from "./lib/i18n.js";
 const NOTICE_KIND = {
   prequeue: "info",
   paused: "info",
+  sold_out: "warning",
   unavailable: "warning",
   busy: "warning",
   not_open: "info",
@@ -117,6 +118,7 @@ export class QueueView {
       case "unavailable":
         return held ? this.t("queue.unavailable_text") : this.t("queue.unavailable_text_joining");
       case "paused":
+      case "sold_out":
       case "busy":
       case "closed":
       case "expired":
@@ -164,6 +166,36 @@ export class QueueView {
     if (ticket !== null && ticket !== undefined) {
       this.el("queue-ticket").textContent = `#${this.number(ticket)}`;
     }
+  }
+
+  /** How likely tickets are at the fan's place, in plain words (null: not known yet). */
+  renderChance(chance) {
+    const node = this.el("queue-chance");
+    if (!chance) {
+      node.dataset.empty = "";
+      return;
+    }
+    const text = this.t(`queue.chance.${chance.level}`, {
+      seats: this.number(chance.seatsLeft),
+      people: this.number(chance.peopleAhead),
+    });
+    node.className = `chance chance--${chance.level.toLowerCase()}`;
+    node.dataset.chance = chance.level;
+    if (node.textContent !== text) {
+      node.textContent = text;
+    }
+    delete node.dataset.empty;
+  }
+
+  /** The fan's entry id in the pre-queue draw, with the link that checks the draw. */
+  renderEntry(entryId) {
+    const node = this.el("queue-entry");
+    if (!entryId) {
+      node.dataset.empty = "";
+      return;
+    }
+    this.el("queue-entry-id").textContent = entryId;
+    delete node.dataset.empty;
   }
 
   /** Say `text` in the live region now. */

@@ -23,11 +23,14 @@ const KEEPALIVE_MS = 30000;
 const NEAR_FRONT_STATUS_MS = 2000;
 const TICK_SECONDS = 1;
 const NAVIGATE_DELAY_MS = 1000;
+const FEW_SEATS_DELAY_MS = 6000; // time to read that few seats are left (a link goes at once)
 const MAX_PROOF_TRIES = 3;
 // A progress answer younger than this may anchor an exact position from join or status.
 const FRESH_PROGRESS_MS = 2000;
 // States in which the fan holds a place.
-const HOLDING = new Set(["waiting", "paused", "prequeue", "unavailable", "busy"]);
+// The page state of each waiting status of a join or status answer.
+const WAITING_STATES = { WAITING: "waiting", PREQUEUE: "prequeue", SOLD_OUT: "sold_out" };
+const HOLDING = new Set(["waiting", "paused", "prequeue", "sold_out", "unavailable", "busy"]);
 
 /** Solve a proof-of-work challenge in a worker (on the page itself if workers fail). */
 function solveProof(challenge, bits) {
@@ -68,6 +71,8 @@ class QueueController {
     this.serverEta = null;
     this.total = null;
     this.rate = null;
+    this.chance = null; // how likely tickets are at our place (status and join answers)
+    this.entryId = this.place ? this.place.entryId ?? null : null; // our entry in the draw
     this.state = root.dataset.state;
     this.timers = new Map();
     this.live = null;
@@ -226,6 +231,7 @@ class QueueController {
     }
     this.total = answer.totalInQueue ?? this.total;
     this.serverEta = answer.estimatedWaitSeconds ?? null;
+    this.learn(answer);
     if (answer.status === "ADMITTED") {
       if (answer.accessToken) {
         this.admitted(answer);
@@ -234,7 +240,7 @@ class QueueController {
       }
       return;
     }
-    this.setState(answer.status === "PREQUEUE" ? "prequeue" : "waiting");
+    this.setState(WAITING_STATES[answer.status] || "waiting");
     this.render();
     this.lastStatusAt = Date.now();
     this.followProgress();
@@ -325,6 +331,17 @@ class QueueController {
       return;
     }
     this.total = answer.totalInQueue ?? this.total;
+    this.learn(answer);
+    if (answer.status === "SOLD_OUT") {
+      this.position = answer.position ?? this.position;
+      if (this.state !== "sold_out") {
+        this.setState("sold_out");
+        this.view.announce(this.view.t("queue.announce.sold_out"));
+      }
+      this.render();
+      this.scheduleStatus();
+      return;
+    }
     if (answer.status === "PREQUEUE" || answer.position === null || answer.position === undefined) {
       if (answer.status === "PREQUEUE") {
         this.setState("prequeue");
@@ -341,6 +358,7 @@ class QueueController {
     }
     this.anchorOn(answer.position);
     if (this.state !== "waiting" && this.state !== "paused") {
+      // Back from sold out or the pre-queue (seats came back, or the draw numbered us).
       this.setState(this.progress && this.progress.status === "PAUSED" ? "paused" : "waiting");
     }
     this.render();
@@ -397,9 +415,29 @@ class QueueController {
     this.dropPlace();
     this.stopFollowing();
     this.cancelAll();
-    this.setState("admitted");
-    this.view.announce(this.view.t("queue.announce.admitted"));
-    window.setTimeout(() => window.location.assign(this.config.seatsUrl), NAVIGATE_DELAY_MS);
+    // Fewer seats left than fans choosing: say so before the seat map, and give time to read.
+    const few = answer.fewSeatsLeft && answer.seatsLeft !== null && answer.seatsLeft !== undefined;
+    const notice = few
+      ? this.view.t("queue.few_seats", { seats: this.view.number(answer.seatsLeft) })
+      : undefined;
+    this.setState("admitted", notice);
+    this.view.announce(notice || this.view.t("queue.announce.admitted"));
+    window.setTimeout(() => window.location.assign(this.config.seatsUrl),
+      few ? FEW_SEATS_DELAY_MS : NAVIGATE_DELAY_MS);
+  }
+
+  /** Keep what a join or status answer says beyond the place: chance and draw entry. */
+  learn(answer) {
+    if (answer.chance !== undefined) {
+      this.chance = answer.chance;
+    }
+    if (answer.entryId) {
+      this.entryId = answer.entryId;
+      if (this.place && this.place.entryId !== answer.entryId) {
+        this.place.entryId = answer.entryId; // still shown after the draw and a reload
+        this.savePlace();
+      }
+    }
   }
 
   // -- progress ------------------------------------------------------------------------
@@ -469,6 +507,14 @@ class QueueController {
       this.render();
       return;
     }
+    if (data.status === "SOLD_OUT") {
+      if (this.state !== "sold_out") {
+        this.setState("sold_out");
+        this.view.announce(this.view.t("queue.announce.sold_out"));
+      }
+      this.render();
+      return;
+    }
     const drawn = previous && previous.status === "PREQUEUE";
     if (this.pendingExact !== null && !drawn) {
       this.anchor = data.admittedThrough + this.pendingExact;
@@ -530,6 +576,8 @@ class QueueController {
       rate: this.rate,
       ticket: this.place ? this.place.ticketNumber : null,
     });
+    this.view.renderChance(this.chance);
+    this.view.renderEntry(this.entryId);
     if (this.state === "waiting" && this.position !== null) {
       this.view.announcePosition(this.position, eta);
     }
