@@ -16,9 +16,11 @@ from redis.asyncio import BlockingConnectionPool, Redis
 from admitone.admission.keys import KeyRing
 from admitone.admission.services import AdmissionServices, build_admission
 from admitone.admission.tokens import AccessTokenClaims, TokenService
+from admitone.booking_core.backoffice import BackOffice
 from admitone.booking_core.bookings import BookingService
 from admitone.booking_core.catalog import CatalogService
 from admitone.booking_core.checkout import CheckoutService
+from admitone.booking_core.live_stats import LiveStats
 from admitone.booking_core.outbox import OutboxWorker
 from admitone.booking_core.payments.gateway import PaymentGateway
 from admitone.booking_core.payments.reconcile import PaymentReconciler
@@ -57,6 +59,8 @@ class Services:
     revocations: RevocationCheck | None = None
     sandbox: SandboxGateway | None = None  # the sandbox's pages and test controls, when on
     admission: AdmissionServices | None = None  # the waiting room: queue, scheduler, rooms
+    live_stats: LiveStats | None = None  # the operator console's per-minute figures and funnel
+    backoffice: BackOffice | None = None  # the operator console's lists, seats, audit log
     extras: dict[str, object] = field(default_factory=dict)
 
 
@@ -107,6 +111,7 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
     redis = create_redis(settings.redis_url)
     gateway: SandboxGateway | None = None
     seat_events: SeatEvents | None = None
+    live_stats = LiveStats(redis)
     try:
         keys = KeyRing.load(settings.data_dir / "keys")
         tokens = TokenService(keys, settings.access_token_issuer, settings.access_token_audience)
@@ -115,9 +120,9 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
             settings.data_dir, "payment-webhook-secret"
         )
         gateway = SandboxGateway(pool, settings, webhook_secret)
-        payments = PaymentService(pool, gateway, seat_events)
+        payments = PaymentService(pool, gateway, seat_events, live_stats)
         catalog = CatalogService(pool, settings.max_seats_per_visitor)
-        admission = build_admission(settings, pool, redis, tokens)
+        admission = build_admission(settings, pool, redis, tokens, recorder=live_stats)
         services = Services(
             settings=settings,
             pool=pool,
@@ -133,6 +138,7 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
                 seat_events,
                 lock_seconds=settings.lock_seconds,
                 max_seats_per_lock=settings.max_seats_per_lock,
+                stats=live_stats,
             ),
             gateway=gateway,
             payments=payments,
@@ -144,6 +150,7 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
                 lock_seconds=settings.lock_seconds,
                 payment_timeout_seconds=settings.payment_timeout_seconds,
                 base_url=settings.base_url,
+                stats=live_stats,
             ),
             bookings=BookingService(
                 pool,
@@ -164,6 +171,8 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
             rate_limiter=RateLimiter(redis),
             revocations=admission.revocations,
             admission=admission,
+            live_stats=live_stats,
+            backoffice=BackOffice(pool, seat_events),
         )
         # A confirmed booking frees its visitor's slot in the waiting room (booking_core does
         # not know the queue: the outbox tells whoever listens).
@@ -175,5 +184,6 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
             await gateway.aclose()  # delayed sandbox webhooks still waiting
         if seat_events is not None:
             await seat_events.aclose()  # seat changes not yet announced
+        await live_stats.aclose()  # the last second of the console's figures
         await redis.aclose()
         await pool.close()

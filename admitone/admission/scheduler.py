@@ -17,6 +17,7 @@ from collections.abc import Callable
 import structlog
 
 from admitone.admission.lease import SchedulerLease
+from admitone.admission.recorder import NoRecorder, RoomEventRecorder
 from admitone.admission.rooms import REDIS_DOWN, RoomSettings
 from admitone.queue.models import TickResult, WaitingRoom
 from admitone.queue.store import QueueStore, RoomStateMissingError
@@ -31,8 +32,10 @@ class AdmissionScheduler:
         self, store: QueueStore, settings: RoomSettings, lease: SchedulerLease, *,
         tick_seconds: float = 1.0, refresh_seconds: float = 2.0, max_looked: int = 10_000,
         on_tick: Callable[[dict[str, TickResult]], None] | None = None,
+        recorder: RoomEventRecorder | None = None,
     ) -> None:
         self.store = store
+        self.recorder: RoomEventRecorder = recorder or NoRecorder()
         self.settings = settings
         self.lease = lease
         self.tick_seconds = tick_seconds
@@ -112,10 +115,23 @@ class AdmissionScheduler:
         if result.config_version != room.version:
             await self._resync(show)
         await self._keep_ticket_floor(show, result.tickets_issued)
+        self._record(self.rooms.get(show, room), result)
         if result.admitted or result.abandoned:
             log.info("batch_admitted", show_id=show, count=len(result.admitted),
                      abandoned=result.abandoned, active=result.active, waiting=result.waiting)
         return show, result
+
+    def _record(self, room: WaitingRoom, result: TickResult) -> None:
+        """The tick for the operator console: levels sampled, admissions and skips counted."""
+        show, recorder = room.show_id, self.recorder
+        recorder.gauge(show, "waiting", result.waiting)
+        recorder.gauge(show, "active", result.active)
+        recorder.gauge(show, "rate", room.release_rate_per_minute)
+        if result.admitted:
+            recorder.count(show, "admitted", len(result.admitted))
+            recorder.visit(show, "admitted", result.admitted)
+        if result.abandoned:
+            recorder.count(show, "abandoned", result.abandoned)
 
     async def _keep_ticket_floor(self, show: str, issued: int) -> None:
         """Keep PostgreSQL's ticket floor above every ticket handed out, with room for as many

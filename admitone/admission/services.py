@@ -15,6 +15,7 @@ from admitone.admission.keys import KeyRing
 from admitone.admission.lease import SchedulerLease
 from admitone.admission.models import WaitingRoomIn
 from admitone.admission.pow import ProofOfWork
+from admitone.admission.recorder import RoomEventRecorder
 from admitone.admission.revocation import Revocations
 from admitone.admission.rooms import RoomRepository, RoomSettings
 from admitone.admission.scheduler import AdmissionScheduler
@@ -74,7 +75,8 @@ class AdmissionServices:
 
 
 def build_admission(
-    settings: Settings, pool: asyncpg.Pool, redis: Redis, tokens: TokenService
+    settings: Settings, pool: asyncpg.Pool, redis: Redis, tokens: TokenService,
+    recorder: RoomEventRecorder | None = None,
 ) -> AdmissionServices:
     store = QueueStore(redis)
     room_settings = RoomSettings(RoomRepository(pool), store)
@@ -86,12 +88,12 @@ def build_admission(
         settings=room_settings,
         rooms=WaitingRoomService(
             store, room_settings, tokens, pow_checker,
-            queue_token_seconds=settings.queue_token_seconds,
+            queue_token_seconds=settings.queue_token_seconds, recorder=recorder,
         ),
         revocations=Revocations(store, room_settings),
         scheduler=AdmissionScheduler(
             store, room_settings, SchedulerLease(store, settings.scheduler_lease_seconds),
-            tick_seconds=settings.admission_tick_seconds,
+            tick_seconds=settings.admission_tick_seconds, recorder=recorder,
         ),
         tokens=tokens,
         keys_folder=settings.data_dir / "keys",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
@@ -20,6 +21,7 @@ import structlog
 from asyncpg.pool import PoolConnectionProxy
 
 from admitone.booking_core import models as m
+from admitone.booking_core.live_stats import LiveStats
 from admitone.booking_core.payments.gateway import PaymentGateway
 from admitone.booking_core.sqlfiles import sql
 from admitone.errors import (
@@ -49,6 +51,7 @@ class Charge:
     currency: str
     method: str
     return_url: str
+    show_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,9 +69,11 @@ class CheckoutService:
         lock_seconds: int,
         payment_timeout_seconds: int,
         base_url: str,
+        stats: LiveStats | None = None,
     ) -> None:
         self.pool = pool
         self.gateway = gateway
+        self.stats = stats
         self.lock_seconds = lock_seconds
         self.payment_timeout_seconds = payment_timeout_seconds
         self.base_url = base_url
@@ -86,7 +91,7 @@ class CheckoutService:
         except ValueError:
             raise LockNotFoundError(f"No lock has the id {request.lock_id[:64]!r}") from None
         request_hash = hashlib.sha256(_encode(request)).hexdigest()
-
+        started = time.perf_counter()
         async with self.pool.acquire() as conn, conn.transaction():
             fresh = await conn.fetchval(
                 "INSERT INTO idempotency_keys (visitor_id, key, request_hash) VALUES ($1, $2, $3)"
@@ -106,6 +111,10 @@ class CheckoutService:
                 stored.status_code,
                 stored.body.decode(),
             )
+        if self.stats is not None:  # the operator console's figures and funnel
+            self.stats.count(charge.show_id, "checkouts")
+            self.stats.observe(charge.show_id, "checkout", time.perf_counter() - started)
+            self.stats.visit(charge.show_id, "checkout", [visitor_id])
         # The charge is registered after commit: a gateway that is down leaves the payment
         # INITIATED, and reconciliation fails it once its window has passed.
         try:
@@ -244,6 +253,7 @@ class CheckoutService:
             currency=currency,
             method=request.payment_method,
             return_url=f"{self.base_url}/bookings/{booking_id}",
+            show_id=str(lock["show_id"]),
         )
         log.info("booking_pending", booking_id=str(booking_id), payment_id=str(payment_id))
         return StoredResponse(201, _encode(body)), charge

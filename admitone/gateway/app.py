@@ -23,6 +23,8 @@ from admitone.gateway import pages
 from admitone.gateway.deps import dependencies
 from admitone.gateway.metrics import metrics, metrics_middleware
 from admitone.gateway.middleware import request_id_middleware
+from admitone.gateway.operator import console_api
+from admitone.gateway.operator import pages as operator_pages
 from admitone.gateway.problems import EXCEPTION_HANDLERS
 from admitone.gateway.routes import admin_catalog, admin_rooms, browse, seats, service
 from admitone.gateway.routes import bookings as booking_routes
@@ -66,6 +68,7 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Lites
             *token_routes.ROUTES,
             admin_rooms.router,
             *pages.ROUTES,
+            *operator_pages.ROUTES, *console_api.ROUTES,  # the operator console (/admin…)
             pages.static_router(),
             metrics,
         ],

@@ -29,6 +29,9 @@ _PROVIDED = {
     "rate_limiter": "rate_limiter",
     "revocations": "revocations",
     "sandbox": "sandbox",
+    "operator_token": "operator_token",
+    "live_stats": "live_stats",  # the operator console (gateway/operator)
+    "backoffice": "backoffice",
 }
 
 

@@ -17,6 +17,7 @@ from typing import Any
 import asyncpg
 import structlog
 
+from admitone.booking_core.live_stats import LiveStats
 from admitone.booking_core.payments.decisions import ReportedStatus, Settlement, decide_settlement
 from admitone.booking_core.payments.gateway import PaymentGateway, RefundRejectedError
 from admitone.booking_core.payments.models import WebhookIn
@@ -86,9 +87,11 @@ class PaymentService:
     """Settles payments and sends refunds to the gateway."""
 
     def __init__(
-        self, pool: asyncpg.Pool, gateway: PaymentGateway, seat_events: SeatEvents
+        self, pool: asyncpg.Pool, gateway: PaymentGateway, seat_events: SeatEvents,
+        stats: LiveStats | None = None,
     ) -> None:
         self.pool = pool
+        self.stats = stats
         self.gateway = gateway
         self.seat_events = seat_events
         self.repository = PaymentRepository(pool)
@@ -143,11 +146,28 @@ class PaymentService:
                 conn, actor, [(e, i, a, {**context, **d}) for e, i, a, d in audit]
             )
         await self._after_commit(result)
+        self._record(held.booking, action)
         log.info(
             "payment_settled", payment_id=payment_id, action=action.value, reported=status,
             source=actor, previous_status=payment["status"],
         )
         return result
+
+    def _record(self, booking: asyncpg.Record, action: Settlement) -> None:
+        """For the operator console: payments by outcome, sales and revenue per minute, and
+        the fan in the funnel (paid; confirmed when the seats were still held)."""
+        if self.stats is None or action is Settlement.IGNORE:
+            return
+        show, visitor = str(booking["show_id"]), [booking["visitor_id"]]
+        if action is Settlement.FAIL:
+            self.stats.count(show, "payments_failed")
+            return
+        self.stats.count(show, "payments_ok")
+        self.stats.visit(show, "paid", visitor)
+        if action is Settlement.CONFIRM:
+            self.stats.count(show, "sales")
+            self.stats.count(show, "revenue_minor", int(booking["amount"] * 100))
+            self.stats.visit(show, "confirmed", visitor)
 
     async def _hold(self, conn: Connection, payment: asyncpg.Record) -> _Held:
         booking = await self.repository.settlement_booking(conn, payment["booking_id"])

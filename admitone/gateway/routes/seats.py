@@ -22,8 +22,8 @@ _SECURITY: list[dict[str, list[str]]] = [{"accessToken": []}]
     responses={200: ResponseSpec(data_container=m.SeatMap, description="Seats and their states")},
 )
 async def seat_map(request: Request[Any, Any, Any], show_id: str) -> Response[bytes]:
-    await require_access(request, show_id)
-    body = await services(request).seats.seat_map_json(show_id)
+    claims = await require_access(request, show_id)
+    body = await services(request).seats.seat_map_json(show_id, viewer=claims.sub)
     return Response(body, media_type="application/json", headers={"Cache-Control": "no-store"})
 
 
