@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 from markupsafe import Markup, escape
 
-WIDTH, HEIGHT = 640, 200
-LEFT, RIGHT, TOP, BOTTOM = 48, 12, 12, 28
+WIDTH, HEIGHT = 420, 200
+LEFT, RIGHT, TOP, BOTTOM = 40, 10, 12, 28
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,8 +103,7 @@ def _frame(kind: str, top: int, text: ChartText, number: str) -> list[str]:
 def _svg(kind: str, parts: list[str]) -> Markup:
     return Markup(  # noqa: S704 - every text above is escaped; numbers are formatted here
         f'<svg data-chart="{kind}" class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img"'
-        f' aria-labelledby="chart-{kind}-title chart-{kind}-desc"'
-        f' preserveAspectRatio="none">{"".join(parts)}</svg>'
+        f' aria-labelledby="chart-{kind}-title chart-{kind}-desc">{"".join(parts)}</svg>'
     )
 
 
@@ -125,6 +124,6 @@ def bar_chart(kind: str, values: Sequence[int], text: ChartText,
     parts = _frame(kind, top, text, f"{top:g}")
     parts += _bars(values, top)
     if target:
-        parts.append(f'<path class="chart__target" data-series="rate"'
+        parts.append(f'<path class="chart__target" data-series="rate" data-last="{target[-1]}"'
                      f' d="{line_path(target, top)}"/>')
     return _svg(kind, parts)

@@ -106,7 +106,7 @@ def _latency(minutes: Sequence[MinuteFigures], name: str) -> dict[str, str]:
         for bucket, count in minute.latency.get(name, {}).items():
             merged[bucket] = merged.get(bucket, 0) + count
     found = {q: quantile_ms(merged, level) for q, level in (("p50", 0.5), ("p99", 0.99))}
-    return {q: "–" if value is None else f"{value:g}" for q, value in found.items()}
+    return {q: "–" if value is None else f"{value:g} ms" for q, value in found.items()}
 
 
 def _chart_text(loc: i18n.Locale, kind: str, now_value: int, peak: int) -> ChartText:
@@ -126,7 +126,7 @@ def live_view(loc: i18n.Locale, stats: RoomStats | None, sales: ShowSales,
     metrics = {
         "waiting": room.waiting if room else 0,
         "active": room.active if room else 0,
-        "admittedLastMinute": round(room.observed_admissions_per_minute) if room else 0,
+        "admittedLastMinute": _last_minute(minutes, "admitted", moment),
         "releaseRatePerMinute": room.release_rate_per_minute if room else 0,
         "maxActive": room.max_active if room else 0,
         "abandoned": room.abandoned_total if room else 0,
