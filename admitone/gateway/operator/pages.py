@@ -226,7 +226,7 @@ async def release_lock(request: Request[Any, Any, Any], show_id: str, lock_id: s
     except errors.ConflictError as exc:
         return render(request, "message.html", title=loc.t("op.seats.release_refused"),
                       status_code=409, heading=loc.t("op.seats.release_refused"),
-                      message=exc.detail if hasattr(exc, "detail") else str(exc),
+                      message=exc.detail,
                       back=f"/admin/shows/{show.id}/seats")
     return Redirect(f"/admin/shows/{show.id}/seats?done={len(freed)}", status_code=303)
 
