@@ -71,6 +71,19 @@ async def test_a_wrong_token_shows_the_form_again_with_an_error(app: Litestar) -
         assert (await http.get("/admin")).status_code == 303
 
 
+async def test_sign_in_attempts_are_limited_per_address(app: Litestar) -> None:
+    """After a burst of attempts from one address, even the right token waits (429), so the
+    token cannot be guessed quickly."""
+    async with console_client(app) as http:
+        answers = [(await http.post("/admin/login", data={"token": f"guess-{n}"})).status_code
+                   for n in range(10)]
+        assert answers == [401] * 10
+        late = await http.post("/admin/login", data={"token": OPERATOR_TOKEN})
+    assert late.status_code == 429
+    assert "Too many" in late.text
+    assert sessions.SESSION_COOKIE not in late.cookies
+
+
 async def test_sign_in_sets_an_http_only_strict_cookie(app: Litestar) -> None:
     """The operator token gives an HttpOnly, SameSite=Strict session cookie and 303 to /admin,
     after which the console's pages answer."""

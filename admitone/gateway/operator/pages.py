@@ -41,7 +41,7 @@ from admitone.gateway.ratelimit import RateLimiter, bucket_key
 from admitone.settings import Settings
 
 DEFAULT_ZONE = "Asia/Kolkata"
-LOGIN_RATE_PER_SECOND, LOGIN_BURST = 0.2, 10  # wrong tokens: 10 at once, then one per 5 s
+LOGIN_RATE_PER_SECOND, LOGIN_BURST = 0.2, 10  # sign-in attempts: 10 at once, then one per 5 s
 CONTROLS = ("rate", "maxActive", "pause", "resume", "end")
 
 
@@ -90,18 +90,21 @@ async def login_page(request: Request[Any, Any, Any]) -> Template:
 @post("/login", opt={"public": True}, status_code=303)
 async def login(request: Request[Any, Any, Any], settings: Settings, rate_limiter: RateLimiter,
                 operator_token: str) -> Response[Any]:
-    """The operator token in, a session cookie out; a wrong token shows the form again."""
+    """The operator token in, a session cookie out; a wrong token shows the form again.
+    Attempts are limited per client address (``LOGIN_BURST``, then one per 5 s), checked
+    before the token is, so guessing from one address is slow whatever the guess."""
     loc = i18n.locale_for(request)
+    ip = client_ip(request, settings.trusted_proxy_hops)
+    allowed, _ = await rate_limiter.take(bucket_key("operator-login", ip),
+                                         LOGIN_RATE_PER_SECOND, LOGIN_BURST)
+    if not allowed:
+        return _login_page(request, error=loc.t("op.login.slow"), status_code=429)
     form = await request.form()
     given = form.get("token")
-    ip = client_ip(request, settings.trusted_proxy_hops)
     if not isinstance(given, str) or not hmac.compare_digest(
         given.strip().encode(), operator_token.encode()
     ):
-        allowed, _ = await rate_limiter.take(bucket_key("operator-login", ip),
-                                             LOGIN_RATE_PER_SECOND, LOGIN_BURST)
-        message = loc.t("op.login.wrong" if allowed else "op.login.slow")
-        return _login_page(request, error=message, status_code=401)
+        return _login_page(request, error=loc.t("op.login.wrong"), status_code=401)
     zone = text_field(form, "timezone", DEFAULT_ZONE)
     found = sessions.new_session(zone if zone in time_zones() else DEFAULT_ZONE)
     cookie = Cookie(key=sessions.SESSION_COOKIE, value=sessions.sign_session(operator_token, found),
