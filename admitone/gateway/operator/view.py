@@ -198,7 +198,8 @@ class FunnelStep:
 
 
 def _percent(part: int, whole: int) -> str:
-    return f"{100 * part / whole:.1f}" if whole else "0.0"
+    """``part`` of ``whole`` in percent; empty when there is no whole to take a part of."""
+    return f"{100 * part / whole:.1f}" if whole else ""
 
 
 def funnel_steps(loc: i18n.Locale, counts: dict[str, int]) -> list[FunnelStep]:
