@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 from litestar import Litestar
+from redis.asyncio import Redis
 
 from admitone.gateway.operator import session as sessions
 from admitone.runtime import Services
@@ -378,3 +379,26 @@ async def test_the_live_figures_answer_as_json(app: Litestar, room_show: str) ->
     for kind in ("queue", "admissions", "sales"):
         assert f'data-chart="{kind}"' in live["charts"][kind]
     assert 'data-series="rate"' in live["charts"]["admissions"]
+
+
+async def test_the_live_view_keeps_seats_and_sales_while_redis_is_down(
+    app: Litestar, services: Services, room_show: str
+) -> None:
+    """With the console's Redis store not answering, the live view still answers 200 with the
+    seats from PostgreSQL and says the crowd figures are paused."""
+    assert services.live_stats is not None
+    original = services.live_stats.redis
+    services.live_stats.redis = Redis.from_url("redis://127.0.0.1:9/0",
+                                               socket_connect_timeout=0.2)
+    try:
+        async with console_client(app) as http:
+            await sign_in(http)
+            page = await http.get(f"/admin/shows/{room_show}")
+            live = (await http.get(f"/admin/shows/{room_show}/live")).json()
+    finally:
+        await services.live_stats.redis.aclose()
+        services.live_stats.redis = original
+    assert page.status_code == 200
+    assert "Redis is not answering" in page.text
+    assert live["degraded"] is True
+    assert live["metrics"]["seatsAvailable"] == "20"

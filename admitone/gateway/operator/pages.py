@@ -67,9 +67,19 @@ async def room_stats(admission: AdmissionServices, show_id: str) -> RoomStats | 
 async def build_live_view(request: Request[Any, Any, Any], show_id: str, *,
                           admission: AdmissionServices, backoffice: BackOffice,
                           live_stats: LiveStats) -> view.LiveView:
-    stats = await room_stats(admission, show_id)
+    """The live view's figures. With Redis not answering, the seats and sales (PostgreSQL)
+    still show and the page says the crowd figures and charts are paused."""
+    degraded = False
+    try:
+        stats = await room_stats(admission, show_id)
+    except (errors.QueueUnavailableError, errors.DependencyUnavailableError):
+        stats, degraded = None, True
+    try:
+        minutes = await live_stats.minutes(show_id)
+    except errors.DependencyUnavailableError:
+        minutes, degraded = [], True
     return view.live_view(i18n.locale_for(request), stats, await backoffice.sales(show_id),
-                          await live_stats.minutes(show_id))
+                          minutes, degraded=degraded)
 
 
 # Sign-in and out -------------------------------------------------------------------------

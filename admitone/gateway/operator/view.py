@@ -72,10 +72,12 @@ class LiveView:
     phase_label: str
     paused: bool
     has_room: bool
+    degraded: bool = False  # Redis did not answer: crowd figures and charts are not live
 
     def to_json(self) -> dict[str, Any]:
         return {"metrics": self.metrics, "latency": self.latency, "phase": self.phase,
                 "phaseLabel": self.phase_label, "paused": self.paused,
+                "degraded": self.degraded,
                 "charts": {k: str(v) for k, v in self.charts.items()}}
 
 
@@ -120,7 +122,8 @@ def _chart_text(loc: i18n.Locale, kind: str, now_value: int, peak: int) -> Chart
 
 
 def live_view(loc: i18n.Locale, stats: RoomStats | None, sales: ShowSales,
-              minutes: Sequence[MinuteFigures], now: float | None = None) -> LiveView:
+              minutes: Sequence[MinuteFigures], now: float | None = None, *,
+              degraded: bool = False) -> LiveView:
     moment = time.time() if now is None else now
     room = stats
     metrics = {
@@ -164,7 +167,7 @@ def live_view(loc: i18n.Locale, stats: RoomStats | None, sales: ShowSales,
     return LiveView(
         metrics=texts, latency={name: _latency(minutes, name) for name in LATENCIES},
         charts=charts, phase=phase, phase_label=loc.t(f"op.phase.{phase}"),
-        paused=bool(room and room.paused), has_room=room is not None,
+        paused=bool(room and room.paused), has_room=room is not None, degraded=degraded,
     )
 
 

@@ -115,7 +115,12 @@ function startLiveRefresh() {
         return;
       }
       if (response.ok) {
-        applyLive(root, await response.json());
+        const live = await response.json();
+        if (String(live.degraded) !== root.dataset.degraded) {
+          window.location.reload(); // Redis went away or came back: the page says which
+          return;
+        }
+        applyLive(root, live);
         root.dataset.updated = String(Date.now());
       }
     } catch {
