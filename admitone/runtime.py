@@ -21,10 +21,12 @@ from admitone.admission.ratelimit import RateLimiter
 from admitone.admission.services import AdmissionServices, build_admission
 from admitone.admission.signing_keys import KeyRing
 from admitone.admission.tokens import AccessTokenClaims, TokenService
+from admitone.booking_core.backoffice import BackOffice
 from admitone.booking_core.bookings import BookingService
 from admitone.booking_core.catalog import CatalogService
 from admitone.booking_core.checkout import CheckoutService
 from admitone.booking_core.inventory import SeatInventory
+from admitone.booking_core.live_stats import LiveStats
 from admitone.booking_core.outbox import OutboxWorker
 from admitone.booking_core.payments.provider import PaymentProvider
 from admitone.booking_core.payments.providers import Provider, ProviderPayments
@@ -72,6 +74,8 @@ class Services:
     revocations: RevocationCheck | None = None
     sandbox: SandboxGateway | None = None  # the sandbox's pages and test controls, when on
     monitoring: MonitoringService | None = None  # /metrics beyond the in-process counters
+    live_stats: LiveStats | None = None  # the operator console's per-minute figures and funnel
+    backoffice: BackOffice | None = None  # the operator console's lists, seats, audit log
     extras: dict[str, object] = field(default_factory=dict)
     # The read replica's pool (ADMITONE_DATABASE_REPLICA_URL): catalog and seat-map reads.
     replica_pool: asyncpg.Pool | None = None
@@ -198,6 +202,7 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
     prefix = settings.redis_key_prefix
     gateway: SandboxGateway | None = None
     seat_events: SeatEvents | None = None
+    live_stats = LiveStats(redis, settings.redis_key_prefix)
     try:
         keys = KeyRing.load(settings.data_dir / "keys")
         tokens = TokenService(keys, settings.access_token_issuer, settings.access_token_audience)
@@ -209,7 +214,8 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
         provider = build_provider(pool, settings)
         charges: PaymentProvider = provider or gateway
         payments = PaymentService(
-            pool, charges, seat_events, others=(gateway, *other_providers(pool, settings))
+            pool, charges, seat_events, live_stats,
+            others=(gateway, *other_providers(pool, settings)),
         )
         catalog = CatalogService(pool, settings.max_seats_per_visitor, read_pool=replica)
         seat_inventory = SeatInventory(pool)
@@ -229,7 +235,8 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
             smtp_from=settings.smtp_from,
         )
         admission = build_admission(settings, pool, redis, tokens, inventory=inventory,
-                                    send_code=outbox.send_identity_code)
+                                    send_code=outbox.send_identity_code,
+                                    recorder=live_stats)
         services = Services(
             settings=settings,
             pool=pool,
@@ -245,6 +252,7 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
                 seat_events,
                 lock_seconds=settings.lock_seconds,
                 max_seats_per_lock=settings.max_seats_per_lock,
+                stats=live_stats,
             ),
             gateway=charges,
             payments=payments,
@@ -257,6 +265,7 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
                 lock_seconds=settings.lock_seconds,
                 payment_timeout_seconds=settings.payment_timeout_seconds,
                 base_url=settings.base_url,
+                stats=live_stats,
             ),
             bookings=BookingService(
                 pool,
@@ -278,6 +287,8 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
                 # A sweep or settlement still under way is not a broken invariant.
                 invariant_grace_seconds=max(60.0, 10 * settings.sweep_interval_seconds),
             ),
+            live_stats=live_stats,
+            backoffice=BackOffice(pool, seat_events),
         )
         # A confirmed booking frees its visitor's slot in the waiting room (booking_core does
         # not know the queue: the outbox tells whoever listens).
@@ -289,6 +300,7 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
             await gateway.aclose()  # delayed sandbox webhooks still waiting
         if seat_events is not None:
             await seat_events.aclose()  # seat changes not yet announced
+        await live_stats.aclose()  # the last second of the console's figures
         await redis.aclose()
         await pool.close()
         if replica is not None:

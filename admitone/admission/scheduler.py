@@ -20,6 +20,7 @@ from admitone import observability
 from admitone.admission.draws import Draws
 from admitone.admission.inventory import InventorySource, conversion, seats_per_order
 from admitone.admission.lease import SchedulerLease
+from admitone.admission.recorder import NoRecorder, RoomEventRecorder
 from admitone.admission.rooms import RoomSettings
 from admitone.errors import DependencyUnavailableError
 from admitone.outages import REDIS_DOWN
@@ -37,11 +38,13 @@ class AdmissionScheduler:
         tick_seconds: float = 1.0, refresh_seconds: float = 2.0, max_looked: int = 10_000,
         on_tick: Callable[[dict[str, TickResult]], None] | None = None,
         draws: Draws | None = None, inventory: InventorySource | None = None,
+        recorder: RoomEventRecorder | None = None,
     ) -> None:
         self.draws = draws
         self.inventory = inventory  # the booking core's seat counts of a show
         self._published: set[str] = set()  # rooms whose pre-queue draw is in PostgreSQL
         self.store = store
+        self.recorder: RoomEventRecorder = recorder or NoRecorder()
         self.settings = settings
         self.lease = lease
         self.tick_seconds = tick_seconds
@@ -128,6 +131,7 @@ class AdmissionScheduler:
             await self._resync(show)
         await self._keep_ticket_floor(show, result.tickets_issued)
         await self._publish_draw(room, result)
+        self._record(self.rooms.get(show, room), result)
         if result.admitted or result.abandoned:
             log.info("batch_admitted", show_id=show, count=len(result.admitted),
                      abandoned=result.abandoned, active=result.active, waiting=result.waiting)
@@ -164,6 +168,18 @@ class AdmissionScheduler:
             return
         if published.status == "DRAWN":
             self._published.add(show)
+
+    def _record(self, room: WaitingRoom, result: TickResult) -> None:
+        """The tick for the operator console: levels sampled, admissions and skips counted."""
+        show, recorder = room.show_id, self.recorder
+        recorder.gauge(show, "waiting", result.waiting)
+        recorder.gauge(show, "active", result.active)
+        recorder.gauge(show, "rate", room.release_rate_per_minute)
+        if result.admitted:
+            recorder.count(show, "admitted", len(result.admitted))
+            recorder.visit(show, "admitted", result.admitted)
+        if result.abandoned:
+            recorder.count(show, "abandoned", result.abandoned)
 
     async def _keep_ticket_floor(self, show: str, issued: int) -> None:
         """Keep PostgreSQL's ticket floor above every ticket handed out, with room for as many

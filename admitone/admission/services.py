@@ -15,6 +15,7 @@ from admitone.admission.inventory import InventorySource
 from admitone.admission.lease import SchedulerLease
 from admitone.admission.models import WaitingRoomIn
 from admitone.admission.pow import ProofOfWork
+from admitone.admission.recorder import RoomEventRecorder
 from admitone.admission.revocation import Revocations
 from admitone.admission.rooms import RoomRepository, RoomSettings
 from admitone.admission.scheduler import AdmissionScheduler
@@ -82,6 +83,7 @@ class AdmissionServices:
 def build_admission(
     settings: Settings, pool: asyncpg.Pool, redis: RedisClient, tokens: TokenService, *,
     inventory: InventorySource | None = None, send_code: SendCode | None = None,
+    recorder: RoomEventRecorder | None = None,
 ) -> AdmissionServices:
     store = QueueStore(redis, prefix=settings.redis_key_prefix)
     room_settings = RoomSettings(RoomRepository(pool), store)
@@ -99,12 +101,13 @@ def build_admission(
         settings=room_settings,
         rooms=WaitingRoomService(
             store, room_settings, tokens, pow_checker,
-            queue_token_seconds=settings.queue_token_seconds, draws=draws,
+            queue_token_seconds=settings.queue_token_seconds, draws=draws, recorder=recorder,
         ),
         revocations=Revocations(store, room_settings),
         scheduler=AdmissionScheduler(
             store, room_settings, SchedulerLease(store, settings.scheduler_lease_seconds),
             tick_seconds=settings.admission_tick_seconds, draws=draws, inventory=inventory,
+            recorder=recorder,
         ),
         draws=draws,
         tokens=tokens,

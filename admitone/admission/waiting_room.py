@@ -27,6 +27,7 @@ from admitone.admission.models import (
     StatusOut,
 )
 from admitone.admission.rate import estimated_wait_seconds
+from admitone.admission.recorder import NoRecorder, RoomEventRecorder
 from admitone.admission.revocation import session_jti
 from admitone.admission.rooms import RoomSettings, canonical_show_id
 from admitone.admission.tokens import QueueTokenClaims, TokenService
@@ -114,10 +115,11 @@ class WaitingRoomService:
     def __init__(
         self, store: QueueStore, settings: RoomSettings, tokens: TokenService,
         pow_checker: proof.ProofOfWork, *, queue_token_seconds: int,
-        draws: Draws | None = None,
+        draws: Draws | None = None, recorder: RoomEventRecorder | None = None,
     ) -> None:
         self.store = store
         self.draws = draws
+        self.recorder: RoomEventRecorder = recorder or NoRecorder()
         self.settings = settings
         self.tokens = tokens
         self.pow = pow_checker
@@ -157,6 +159,7 @@ class WaitingRoomService:
         self, show: str, binding: str, queue_token: str | None,
         pow_answer: tuple[str, str] | None, identity: str,
     ) -> JoinOut:
+        started = time.perf_counter()
         claims = self._verify(show, queue_token, binding) if queue_token else None
         solved = self.pow.check(show, *pow_answer) if pow_answer else None
 
@@ -192,6 +195,7 @@ class WaitingRoomService:
         self._refuse_closed(place)
         if place.status == "GONE":  # not answered by join.lua; kept for completeness
             raise QueuePlaceGoneError("Your place in the queue has expired")
+        self._record_join(show, place.visitor_id, started, fresh=claims is None)
         token = self.tokens.issue_queue_token(
             show_id=show, visitor_id=place.visitor_id, ticket=place.ticket, epoch=place.epoch,
             binding=binding, ttl_seconds=self.queue_token_seconds,
@@ -230,6 +234,13 @@ class WaitingRoomService:
         ):
             return draw.entry_id(place.visitor_id)
         return None
+
+    def _record_join(self, show: str, visitor: str, started: float, *, fresh: bool) -> None:
+        """For the operator console: the join's time, and the fan in the funnel."""
+        if fresh:
+            self.recorder.count(show, "joined")
+        self.recorder.observe(show, "join", time.perf_counter() - started)
+        self.recorder.visit(show, "joined", [visitor])
 
     def _refuse_closed(self, place: Place) -> None:
         if place.status == "CLOSED":
@@ -271,6 +282,8 @@ class WaitingRoomService:
             ttl_seconds=self.queue_token_seconds,
         )
         log.info("fan_admitted_without_room", show_id=show, visitor_id=visitor)
+        self.recorder.visit(show, "joined", [visitor])
+        self.recorder.visit(show, "admitted", [visitor])
         return JoinOut(status="ADMITTED", token=token, ticket_number=None, position=0,
                        total_in_queue=0, estimated_wait_seconds=0, access_token=access,
                        access_expires_at=expires)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
@@ -22,6 +23,7 @@ import structlog
 
 from admitone.booking_core.booking_repository import Connection
 from admitone.booking_core.checkout_repository import CheckoutRepository
+from admitone.booking_core.live_stats import LiveStats
 from admitone.booking_core.models import (
     CheckoutIn,
     CheckoutOut,
@@ -54,6 +56,7 @@ class Charge:
     currency: str
     method: str
     return_url: str
+    show_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,9 +75,11 @@ class CheckoutService:
         lock_seconds: int,
         payment_timeout_seconds: int,
         base_url: str,
+        stats: LiveStats | None = None,
     ) -> None:
         self.pool = pool
         self.gateway = gateway
+        self.stats = stats
         self.lock_seconds = lock_seconds
         self.payment_timeout_seconds = payment_timeout_seconds
         self.base_url = base_url
@@ -93,7 +98,7 @@ class CheckoutService:
         except ValueError:
             raise LockNotFoundError(f"No lock has the id {request.lock_id[:64]!r}") from None
         request_hash = hashlib.sha256(_encode(request)).hexdigest()
-
+        started = time.perf_counter()
         async with self.pool.acquire() as conn, conn.transaction():
             if not await self.repository.claim_idempotency_key(
                 conn, visitor_id, idempotency_key, request_hash
@@ -105,6 +110,10 @@ class CheckoutService:
             await self.repository.store_response(
                 conn, visitor_id, idempotency_key, stored.status_code, stored.body.decode()
             )
+        if self.stats is not None:  # the operator console's figures and funnel
+            self.stats.count(charge.show_id, "checkouts")
+            self.stats.observe(charge.show_id, "checkout", time.perf_counter() - started)
+            self.stats.visit(charge.show_id, "checkout", [visitor_id])
         # The charge is registered after commit: a gateway that is down leaves the payment
         # INITIATED, and reconciliation fails it once its window has passed.
         try:
@@ -194,6 +203,7 @@ class CheckoutService:
             currency=currency,
             method=request.payment_method,
             return_url=f"{self.base_url}/bookings/{booking_id}",
+            show_id=str(lock["show_id"]),
         )
         log.info("booking_pending", booking_id=str(booking_id), payment_id=str(payment_id))
         return StoredResponse(201, _encode(body)), charge

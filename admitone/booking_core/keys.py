@@ -18,3 +18,14 @@ def seat_channel(prefix: str, show_id: str) -> str:
 def stream_ticket_key(prefix: str, show_id: str, ticket: str) -> str:
     """A seat-stream ticket (value: the visitor id); it opens only this show's stream."""
     return f"{prefix}:bc:{{show:{show_id}}}:stream-ticket:{ticket}"
+
+
+def live_minute_key(prefix: str, show_id: str, minute: int) -> str:
+    """Hash: one minute (unix seconds // 60) of a show's live figures for the operator console:
+    counters, the last sample of each gauge, latency histogram buckets (``live_stats.py``)."""
+    return f"{prefix}:bc:{{show:{show_id}}}:live:{minute}"
+
+
+def funnel_key(prefix: str, show_id: str, step: str) -> str:
+    """Set: the distinct visitors of a show who reached one funnel step (``live_stats.py``)."""
+    return f"{prefix}:bc:{{show:{show_id}}}:funnel:{step}"

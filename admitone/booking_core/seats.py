@@ -14,6 +14,7 @@ import structlog
 from admitone import observability
 from admitone.booking_core.alternatives import SeatPlace, suggest_alternatives
 from admitone.booking_core.catalog import parse_uuid
+from admitone.booking_core.live_stats import LiveStats
 from admitone.booking_core.models import (
     ExtendOut,
     Layout,
@@ -59,17 +60,23 @@ class SeatService:
         *,
         lock_seconds: int,
         max_seats_per_lock: int,
+        stats: LiveStats | None = None,
     ) -> None:
         self.repository = repository
+        self.stats = stats
         self.events = events
         self.lock_seconds = lock_seconds
         self.max_seats_per_lock = max_seats_per_lock
         self._snapshots: dict[uuid.UUID, tuple[float, list[SeatPlace]]] = {}
 
-    async def seat_map_json(self, show_id: str) -> bytes:
-        """The show's seat map as JSON bytes, from the short-lived cache when it is warm."""
+    async def seat_map_json(self, show_id: str, viewer: str | None = None) -> bytes:
+        """The show's seat map as JSON bytes, from the short-lived cache when it is warm;
+        ``viewer`` (the admitted visitor asking) is counted in the show's funnel."""
         show = parse_uuid(show_id, "show")
-        return await self.events.cached(str(show), lambda: self._load_seat_map(show))
+        body = await self.events.cached(str(show), lambda: self._load_seat_map(show))
+        if viewer is not None and self.stats is not None:
+            self.stats.visit(str(show), "seat_map_viewed", [viewer])
+        return body
 
     async def seat_map(self, show_id: str) -> SeatMap:
         return msgspec.json.decode(await self.seat_map_json(show_id), type=SeatMap)
@@ -114,11 +121,13 @@ class SeatService:
                 maxSeats=self.max_seats_per_lock,
             )
         lock_id = uuid.uuid4()
+        started = time.perf_counter()
         result = await self.repository.lock(show, seat_ids, visitor_id, lock_id, self.lock_seconds)
         locked = result.outcome == "LOCKED"
         observability.count_lock(
             str(show), result.outcome.lower(), len(seat_ids) if locked else 0
         )
+        self._record_lock(str(show), visitor_id, result.outcome, time.perf_counter() - started)
         if locked:
             assert result.expires_at is not None  # noqa: S101 - set for LOCKED
             await self.events.changed(str(show), "SEAT_LOCKED", seat_ids)
@@ -143,6 +152,17 @@ class SeatService:
         if result.outcome == "SHOW_CLOSED":
             raise ShowClosedError("This show is no longer on sale")
         raise ShowNotFoundError(f"No show has the id {request.show_id}")
+
+    def _record_lock(self, show: str, visitor_id: str, outcome: str, seconds: float) -> None:
+        """For the operator console: locks by outcome, their time, the fan in the funnel."""
+        if self.stats is None:
+            return
+        self.stats.observe(show, "lock", seconds)
+        if outcome == "LOCKED":
+            self.stats.count(show, "locks")
+            self.stats.visit(show, "locked", [visitor_id])
+        elif outcome == "UNAVAILABLE":
+            self.stats.count(show, "lock_conflicts")
 
     async def _alternatives(self, show: uuid.UUID, wanted: list[str]) -> list[str]:
         """Suggestions from a snapshot of the map at most ``ALTERNATIVES_SNAPSHOT_SECONDS`` old.

@@ -28,6 +28,8 @@ from admitone.gateway.deps import dependencies
 from admitone.gateway.metrics import metrics_middleware
 from admitone.gateway.middleware import request_id_middleware
 from admitone.gateway.operator import api as operator_api
+from admitone.gateway.operator import console_api
+from admitone.gateway.operator import pages as operator_pages
 from admitone.gateway.payments import api as payment_api
 from admitone.gateway.payments import pages as payment_pages
 from admitone.gateway.problems import EXCEPTION_HANDLERS
@@ -72,7 +74,7 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Lites
             *booking_api.ROUTES, *booking_pages.ROUTES,
             *payment_api.ROUTES, *payment_pages.ROUTES,
             *(payment_pages.SANDBOX_ROUTES if settings.sandbox_payments else []),
-            *operator_api.ROUTES,
+            *operator_api.ROUTES, *console_api.ROUTES, *operator_pages.ROUTES,
             *failures.ROUTES,
             *assets.ROUTES,
         ],

@@ -65,6 +65,9 @@ _PROVIDED = {
     "readiness": "ready",  # Services.ready: whether PostgreSQL and Redis answer
     "provider_payments": "provider_payments",
     "monitoring": "monitoring",
+    "operator_token": "operator_token",
+    "live_stats": "live_stats",  # the operator console (gateway/operator)
+    "backoffice": "backoffice",
 }
 
 

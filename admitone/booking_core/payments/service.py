@@ -18,6 +18,7 @@ import asyncpg
 import structlog
 
 from admitone import observability
+from admitone.booking_core.live_stats import LiveStats
 from admitone.booking_core.payments.decisions import ReportedStatus, Settlement, decide_settlement
 from admitone.booking_core.payments.models import WebhookIn
 from admitone.booking_core.payments.provider import PaymentProvider, RefundRejectedError
@@ -99,9 +100,10 @@ class PaymentService:
 
     def __init__(
         self, pool: asyncpg.Pool, gateway: PaymentProvider, seat_events: SeatEvents,
-        *, others: tuple[PaymentProvider, ...] = (),
+        stats: LiveStats | None = None, *, others: tuple[PaymentProvider, ...] = (),
     ) -> None:
         self.pool = pool
+        self.stats = stats
         self.gateway = gateway  # the one new checkouts pay through
         # Every gateway by name: a payment is refunded and reconciled by the one that took it,
         # also after ADMITONE_PAYMENT_PROVIDER changed (``payments.gateway``).
@@ -174,11 +176,28 @@ class PaymentService:
         await self._after_commit(result, refund_now=refund_now)
         if result.show_id:
             observability.count_payment(result.show_id, _OUTCOMES[action])
+        self._record(held.booking, action)
         log.info(
             "payment_settled", payment_id=payment_id, action=action.value, reported=status,
             source=actor, previous_status=payment["status"],
         )
         return result
+
+    def _record(self, booking: asyncpg.Record, action: Settlement) -> None:
+        """For the operator console: payments by outcome, sales and revenue per minute, and
+        the fan in the funnel (paid; confirmed when the seats were still held)."""
+        if self.stats is None or action is Settlement.IGNORE:
+            return
+        show, visitor = str(booking["show_id"]), [booking["visitor_id"]]
+        if action is Settlement.FAIL:
+            self.stats.count(show, "payments_failed")
+            return
+        self.stats.count(show, "payments_ok")
+        self.stats.visit(show, "paid", visitor)
+        if action is Settlement.CONFIRM:
+            self.stats.count(show, "sales")
+            self.stats.count(show, "revenue_minor", int(booking["amount"] * 100))
+            self.stats.visit(show, "confirmed", visitor)
 
     async def _hold(self, conn: Connection, payment: asyncpg.Record) -> _Held:
         booking = await self.repository.settlement_booking(conn, payment["booking_id"])

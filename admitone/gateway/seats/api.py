@@ -70,8 +70,8 @@ _MAX_TOKEN_CHARS = 4096
 async def seat_map(
     request: Request[Any, Any, Any], show_id: str, seat_routes: SeatRouteServices
 ) -> Response[bytes]:
-    await require_access(request, seat_routes.admission, show_id)
-    body = await seat_routes.seats.seat_map_json(show_id)
+    claims = await require_access(request, seat_routes.admission, show_id)
+    body = await seat_routes.seats.seat_map_json(show_id, viewer=claims.sub)
     return Response(body, media_type="application/json", headers={"Cache-Control": "no-store"})
 
 
