@@ -35,7 +35,7 @@ async def test_two_workers_add_up_and_a_third_reads_the_sum(redis_url: str) -> N
         assert quantile_ms(now.latency["lock"], 0.5) == 200
         assert quantile_ms(now.latency["lock"], 0.25) == 5
         assert (await reader.funnel("s"))["joined"] == 3
-        ttl = await redis.ttl(keys.live_minute_key("s", now.minute))
+        ttl = await redis.ttl(keys.live_minute_key("admitone", "s", now.minute))
         assert 0 < ttl <= MINUTE_TTL_SECONDS
         for stats in (one, two, reader):
             await stats.aclose()
@@ -50,7 +50,7 @@ async def test_events_reach_redis_within_a_second_without_a_flush_call(redis_url
         stats = LiveStats(redis, flush_seconds=0.2)
         stats.visit("t", "locked", ["v1"])
         await asyncio.sleep(0.6)
-        assert await redis.scard(keys.funnel_key("t", "locked")) == 1
+        assert await redis.scard(keys.funnel_key("admitone", "t", "locked")) == 1
         await stats.aclose()
     finally:
         await redis.aclose()
