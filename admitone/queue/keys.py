@@ -46,6 +46,12 @@ def admissions_key(show_id: str) -> str:
     return f"{_tag(show_id)}:admissions"
 
 
+def admission_log_key(show_id: str) -> str:
+    """Stream: one entry per admission tick that had fans waiting or let any in, with the fans
+    it let in (``scripts/admit.lua``); capped, read by ``loadtests/check.py``."""
+    return f"{_tag(show_id)}:admission-log"
+
+
 def revoked_key(show_id: str) -> str:
     """Sorted set: revoked visitor ids scored by when their tokens would have expired (unix ms)."""
     return f"{_tag(show_id)}:revoked"

@@ -22,6 +22,9 @@ from admitone.queue import keys
 from admitone.queue.models import Place, Progress, TickResult, WaitingRoom
 
 VISITOR_ID_BYTES = 9  # 72 random bits → 12 characters of base64url
+# The admission log keeps this many ticks (about two hours at one tick a second); each entry
+# holds the fans that tick let in, ~40 bytes each.
+ADMISSION_LOG_TICKS = 7_200
 
 _LIB = "lib.lua"
 _ROOM_SCRIPTS = ("join", "status", "leave", "revoke", "admit", "progress")
@@ -146,7 +149,9 @@ class QueueStore:
         self, show_id: str, fence: int, tick_ms: int, max_looked: int = 10_000
     ) -> TickResult | None:
         """One admission tick (admit.lua); ``None`` when ``fence`` is stale."""
-        reply = await self._room("admit", show_id, fence, tick_ms, max_looked)
+        reply = await self._room("admit", show_id, fence, tick_ms, max_looked,
+                                 ADMISSION_LOG_TICKS,
+                                 extra_keys=(keys.admission_log_key(show_id),))
         if _text(reply[0]) == "STALE":
             return None
         return TickResult(
