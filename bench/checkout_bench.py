@@ -33,9 +33,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import redis
-from booking_bench import PG, ROOT, Server, free_port, quietly, show_payload, sql
+from booking_bench import ROOT, Server, free_port, pg, quietly, redis_port, show_payload, sql
 
 if str(ROOT) not in sys.path:  # loadtests/ is a folder of the repository, not a package
     sys.path.append(str(ROOT))
@@ -57,9 +56,13 @@ def _row(index: int) -> str:
     return chr(65 + index // 26 - 1) + chr(65 + index % 26) if index >= 26 else chr(65 + index)
 
 
-SCREEN = {"name": "Big", "layout": {"rows": [{"name": _row(r), "seats": PER_ROW}
-                                             for r in range(ROWS)]}}
-SEAT_IDS = [f"{_row(r)}{n}" for r in range(ROWS) for n in range(1, PER_ROW + 1)]
+def screen(rows: int) -> dict[str, Any]:
+    return {"name": "Big", "layout": {"rows": [{"name": _row(r), "seats": PER_ROW}
+                                              for r in range(rows)]}}
+
+
+def seat_ids(rows: int) -> list[str]:
+    return [f"{_row(r)}{n}" for r in range(rows) for n in range(1, PER_ROW + 1)]
 
 
 @dataclass
@@ -76,9 +79,9 @@ class Outcome:
 
 
 class Buyers:
-    def __init__(self, port: int, show_id: str, tokens: TokenService) -> None:
+    def __init__(self, port: int, show_id: str, tokens: TokenService, seats: list[str]) -> None:
         self.port, self.show_id, self.tokens = port, show_id, tokens
-        self.free = set(SEAT_IDS)  # what the buyers believe is still free
+        self.free = set(seats)  # what the buyers believe is still free
         self.outcome = Outcome()
         self.rng = random.Random(7)
 
@@ -144,7 +147,7 @@ class Buyers:
 
 
 async def _seed_database(dsn: str) -> None:
-    conn = await asyncpg.connect(dsn)
+    conn = await check.connect(dsn)
     try:
         await migrate(conn)
     finally:
@@ -154,7 +157,7 @@ async def _seed_database(dsn: str) -> None:
 async def _verify(dsn: str, show_id: str) -> dict[str, int]:
     """What PostgreSQL says: seats BOOKED, seats in more or fewer than one confirmed booking,
     confirmed bookings, SUCCESS payments."""
-    conn = await asyncpg.connect(dsn)
+    conn = await check.connect(dsn)
     try:
         row = await conn.fetchrow("""
             SELECT (SELECT count(*) FROM show_seats WHERE show_id = $1 AND status = 'BOOKED')
@@ -183,21 +186,22 @@ def _post(base: str, token: str, path: str, body: dict[str, Any]) -> str:
     return str(answer.json()["id"])
 
 
-def run(workers: int, redis_db: int, tmp: Path, stack: contextlib.ExitStack) -> dict[str, Any]:
+def run(workers: int, redis_db: int, tmp: Path, stack: contextlib.ExitStack,
+        rows: int = ROWS) -> dict[str, Any]:
     """One measurement at ``workers`` HTTP workers; the numbers and the checks."""
     db = f"admitone_checkout_bench_{os.getpid()}_{workers}"
     drop = f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)'
     stack.callback(quietly, f"drop {db}", lambda: sql("postgres", drop))
     sql("postgres", f'CREATE DATABASE "{db}"')
-    asyncio.run(_seed_database(f"{PG}/{db}"))
-    scratch = redis.Redis(host="127.0.0.1", port=6379, db=redis_db, socket_timeout=5)
+    asyncio.run(_seed_database(f"{pg()}/{db}"))
+    scratch = redis.Redis(host="127.0.0.1", port=redis_port(), db=redis_db, socket_timeout=5)
     scratch.flushdb()
     scratch.close()
     data_dir, port, operator = tmp / f"data-{workers}", free_port(), secrets.token_urlsafe(24)
     keys = KeyRing.load(data_dir / "keys")
     env = {k: v for k, v in os.environ.items() if not k.startswith("ADMITONE_")}
-    redis_url = f"redis://127.0.0.1:6379/{redis_db}"
-    env.update(ADMITONE_DATABASE_URL=f"{PG}/{db}", ADMITONE_DATA_DIR=str(data_dir),
+    redis_url = f"redis://127.0.0.1:{redis_port()}/{redis_db}"
+    env.update(ADMITONE_DATABASE_URL=f"{pg()}/{db}", ADMITONE_DATA_DIR=str(data_dir),
                ADMITONE_REDIS_URL=redis_url, ADMITONE_OPERATOR_TOKEN=operator,
                ADMITONE_BACKGROUND_JOBS="1", ADMITONE_WORKERS=str(workers),
                ADMITONE_HOST="127.0.0.1", ADMITONE_PORT=str(port))
@@ -208,9 +212,10 @@ def run(workers: int, redis_db: int, tmp: Path, stack: contextlib.ExitStack) -> 
     base = f"http://127.0.0.1:{port}"
     movie, theater = _post(base, operator, "/movies", MOVIE), _post(base, operator, "/theaters",
                                                                     THEATER)
-    screen = _post(base, operator, f"/theaters/{theater}/screens", SCREEN)
-    show_id = _post(base, operator, "/shows", show_payload(movie, screen))
-    buyers = Buyers(port, show_id, TokenService(keys, "admitone", "admitone-booking"))
+    screen_id = _post(base, operator, f"/theaters/{theater}/screens", screen(rows))
+    show_id = _post(base, operator, "/shows", show_payload(movie, screen_id))
+    seats = seat_ids(rows)
+    buyers = Buyers(port, show_id, TokenService(keys, "admitone", "admitone-booking"), seats)
 
     async def drive() -> float:
         started = time.monotonic()
@@ -220,8 +225,8 @@ def run(workers: int, redis_db: int, tmp: Path, stack: contextlib.ExitStack) -> 
 
     seconds = asyncio.run(drive())
     server.stop()
-    found = asyncio.run(_verify(f"{PG}/{db}", show_id))
-    lines = asyncio.run(check.collect(f"{PG}/{db}", redis_url, show_id))
+    found = asyncio.run(_verify(f"{pg()}/{db}", show_id))
+    lines = asyncio.run(check.collect(f"{pg()}/{db}", redis_url, show_id))
     out = buyers.outcome
     latencies = sorted(out.latencies_ms) or [0.0]
     return {
@@ -230,7 +235,8 @@ def run(workers: int, redis_db: int, tmp: Path, stack: contextlib.ExitStack) -> 
         "seats_per_second": out.seats / seconds if seconds else 0.0,
         "p50_ms": statistics.median(latencies), "p99_ms": latencies[int(len(latencies) * 0.99)],
         "conflicts": out.conflicts, "failures": out.failures, "database": found,
-        "sold_exactly_once": found.get("booked") == len(SEAT_IDS) and found.get("not_once") == 0
+        "seats_total": len(seats),
+        "sold_exactly_once": found.get("booked") == len(seats) and found.get("not_once") == 0
         and found.get("confirmed") == out.confirmed == found.get("paid"),
         "verdict_broken": [line.check for line in lines if line.broken],
     }

@@ -44,7 +44,17 @@ from typing import Any
 
 import redis
 import structlog
-from booking_bench import PG, ROOT, SEATS, Server, free_port, quietly, run_ceiling, sql
+from booking_bench import (
+    ROOT,
+    SEATS,
+    Server,
+    free_port,
+    pg,
+    quietly,
+    redis_port,
+    run_ceiling,
+    sql,
+)
 from booking_bench import run_admitone as run_lock
 from booking_bench import run_database as run_pgbench
 from queue_bench import run_admitone as run_queue
@@ -70,14 +80,21 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     add = parser.add_argument
     add("--redis-db", type=int, default=12, help="Redis db on 127.0.0.1:6379 (flushed)")
+    add("--own-redis", action="store_true",
+        help="start a Redis of its own on a free loopback port for the run (nothing shared)")
+    add("--own-postgres", action="store_true",
+        help="start a PostgreSQL of its own (the machine's binaries, admitone.embedded) for the "
+             "run: a shared server's connection slots can run out under other users")
     add("--out", type=Path, default=ROOT / "BENCHMARKS.md")
     add("--duration", type=int, default=10, help="seconds of each wrk run (default 10)")
     add("--workers", type=int, default=2, help="HTTP workers of the wrk runs (default 2)")
     add("--swarm-fans", type=int, default=100_000, help="fans of the swarm (0: no swarm)")
     add("--swarm-join-seconds", type=float, default=60.0)
     add("--swarm-rate", type=int, default=30_000, help="releaseRatePerMinute of the swarm's room")
-    add("--swarm-max-seconds", type=float, default=420.0)
+    add("--swarm-max-seconds", type=float, default=480.0)
     add("--surge-fans", type=int, default=200)
+    add("--quick", action="store_true",
+        help="every step small (~4 min): checks that the script works; its numbers say little")
     args = parser.parse_args()
     # What booking_bench.py's and queue_bench.py's steps read from their own command lines.
     for name, value in {"connections": 32, "threads": 2, "warmup": 1, "pg_duration": 5,
@@ -86,6 +103,13 @@ def parse_args() -> argparse.Namespace:
                         "redis_requests": 100_000, "redis_clients": 50, "visitors": 3_000,
                         "memory": False}.items():
         setattr(args, name, value)
+    args.tick_fans, args.checkout_rows, args.surge_seconds = TICK_FANS, checkout_bench.ROWS, 55
+    if args.quick:
+        args.duration, args.warmup, args.pg_duration, args.pg_clients = 2, 0, 2, "8"
+        args.redis_requests, args.visitors, args.tick_fans = 20_000, 300, 20_000
+        args.checkout_rows = 5
+        args.surge_fans, args.surge_seconds = 50, 30
+        args.swarm_fans, args.swarm_join_seconds, args.swarm_rate = 2_000, 5.0, 6_000
     return args
 
 
@@ -131,7 +155,8 @@ def machine() -> dict[str, str]:
 
 def versions(scratch: redis.Redis) -> dict[str, str]:
     found = {"python": platform.python_version(),
-             "postgresql": str(sql("postgres", "SELECT version()")[0]).split(",")[0],
+             "postgresql": str(sql("postgres", "SELECT current_setting($1)",
+                                   "server_version")[0][0]),
              "redis": str(scratch.info("server")["redis_version"]),
              "wrk": _first_line(["wrk", "-v"]), "pgbench": _first_line(["pgbench", "--version"]),
              "redis-benchmark": _first_line(["redis-benchmark", "--version"]),
@@ -145,8 +170,8 @@ def versions(scratch: redis.Redis) -> dict[str, str]:
 
 # The admission tick -------------------------------------------------------------------------------
 
-async def _ticks(url: str) -> dict[str, Any]:
-    """Fill one room with TICK_FANS fans (join.lua, pipelined), then time TICKS ticks that
+async def _ticks(url: str, fans: int) -> dict[str, Any]:
+    """Fill one room with ``fans`` fans (join.lua, pipelined), then time TICKS ticks that
     admit 100 each; the Redis bytes each waiting fan costs."""
     client = AsyncRedis.from_url(url)
     show_id = str(uuid.uuid4())
@@ -161,7 +186,7 @@ async def _ticks(url: str) -> dict[str, Any]:
         await store.sync(room, [])
         await store.tick(show_id, 1, 1000)
         before = int((await client.info("memory"))["used_memory"])
-        await queue_memory.fill(store, show_id, TICK_FANS)
+        await queue_memory.fill(store, show_id, fans)
         after = int((await client.info("memory"))["used_memory"])
         durations = []
         for _ in range(TICKS):
@@ -172,7 +197,7 @@ async def _ticks(url: str) -> dict[str, Any]:
             if result is None or len(result.admitted) != 100:
                 raise RuntimeError(f"a tick did not admit 100: {result}")
         ordered = sorted(durations)
-        return {"fans": TICK_FANS, "bytes_per_fan": (after - before) / TICK_FANS,
+        return {"fans": fans, "bytes_per_fan": (after - before) / fans,
                 "p50_ms": statistics.median(ordered), "p99_ms": ordered[-1],
                 "rate": 1000 / statistics.median(ordered)}
     finally:
@@ -190,12 +215,12 @@ def start_admitone(tmp: Path, stack: contextlib.ExitStack, name: str, redis_db: 
     drop = f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)'
     stack.callback(quietly, f"drop {db}", functools.partial(sql, "postgres", drop))
     sql("postgres", f'CREATE DATABASE "{db}"')
-    asyncio.run(checkout_bench._seed_database(f"{PG}/{db}"))
-    scratch = redis.Redis(host="127.0.0.1", port=6379, db=redis_db, socket_timeout=5)
+    asyncio.run(checkout_bench._seed_database(f"{pg()}/{db}"))
+    scratch = redis.Redis(host="127.0.0.1", port=redis_port(), db=redis_db, socket_timeout=5)
     scratch.flushdb()
     scratch.close()
     port, token = free_port(), secrets.token_urlsafe(24)
-    database_url, redis_url = f"{PG}/{db}", f"redis://127.0.0.1:6379/{redis_db}"
+    database_url, redis_url = f"{pg()}/{db}", f"redis://127.0.0.1:{redis_port()}/{redis_db}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("ADMITONE_")}
     env.update(ADMITONE_DATABASE_URL=database_url, ADMITONE_REDIS_URL=redis_url,
                ADMITONE_DATA_DIR=str(tmp / f"data-{name}"), ADMITONE_OPERATOR_TOKEN=token,
@@ -220,8 +245,9 @@ def run_surge(args: argparse.Namespace, tmp: Path, stack: contextlib.ExitStack) 
     started = time.monotonic()
     done = subprocess.run(
         [sys.executable, "-m", "locust", "-f", str(ROOT / "loadtests" / "locustfile.py"),
-         "--headless", "-u", str(args.surge_fans), "-r", "100", "--run-time", "55s",
-         "--hard-stop-seconds", "60", "--host", base, "--operator-token", token,
+         "--headless", "-u", str(args.surge_fans), "-r", "100", "--run-time",
+         f"{args.surge_seconds}s", "--hard-stop-seconds", str(args.surge_seconds + 5),
+         "--host", base, "--operator-token", token,
          "--database-url", database_url, "--redis-url", redis_url, "--verdict-json",
          str(verdict), "--only-summary", "--csv", str(tmp / "surge")],
         cwd=ROOT, env=_python_env(), capture_output=True, text=True, timeout=180, check=False)
@@ -335,7 +361,8 @@ def write_report(args: argparse.Namespace, r: dict[str, Any]) -> str:
                           row["p50_ms"], row["p99_ms"],
                           f"{row['rate'] / raw_best['rate']:.3f} of raw pgbench cycles, "
                           f"{row['rate'] / lock['rate']:.2f} of the lock rate",
-                          f"{row['confirmed']:,} bookings, {row['seats']:,} seats in "
+                          f"{row['confirmed']:,} bookings, {row['seats']:,} of "
+                          f"{row['seats_total']:,} seats in "
                           f"{row['seconds']:.0f} s by 32 buyers; {once}; 409s {row['conflicts']}"
                           f"; failures {row['failures'] or 0}; verdict broken: "
                           f"{', '.join(row['verdict_broken']) or 'none'}"))
@@ -345,8 +372,9 @@ def write_report(args: argparse.Namespace, r: dict[str, Any]) -> str:
     surge = r.get("surge")
     if surge:
         lines += ["## Surge verdict", "",
-                  f"`locustfile.py`, {args.surge_fans} fans, at most 55 s: {surge['requests']:,} "
-                  f"requests, {surge['failures']} failures, exit code {surge['exit_code']}.", "",
+                  f"`locustfile.py`, {args.surge_fans} fans, at most {args.surge_seconds} s: "
+                  f"{surge['requests']:,} requests, {surge['failures']} failures, exit code "
+                  f"{surge['exit_code']}.", "",
                   *_verdict_table(surge["verdict"]), ""]
     swarm = r.get("swarm")
     if swarm:
@@ -372,6 +400,93 @@ def write_report(args: argparse.Namespace, r: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def own_redis(tmp: Path, stack: contextlib.ExitStack) -> str:
+    """A redis-server of this run's own on a free loopback port (no persistence), stopped at
+    the end; every step uses it through ``$BENCH_REDIS_PORT``. What was started."""
+    binary = next(filter(None, (shutil.which(p) for p in ("/usr/bin/redis-server",
+                                                          "redis-server"))), None)
+    if binary is None:
+        raise SystemExit("--own-redis: no redis-server (apt-get install redis-server)")
+    port = free_port()
+    proc = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+         "--dir", str(tmp), "--maxclients", "10000"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+
+    def stop() -> None:
+        proc.terminate()
+        proc.wait(timeout=10)
+    stack.callback(quietly, "stop the run's redis-server", stop)
+    client = redis.Redis(host="127.0.0.1", port=port, socket_timeout=1)
+    for _ in range(50):
+        with contextlib.suppress(redis.RedisError):
+            if client.ping():
+                break
+        time.sleep(0.1)
+    client.close()
+    os.environ["BENCH_REDIS_PORT"] = str(port)
+    return f"a redis-server of the run's own ({binary}) on 127.0.0.1:{port}"
+
+
+def own_postgres(tmp: Path, stack: contextlib.ExitStack) -> str:
+    """A PostgreSQL cluster of this run's own (admitone.embedded: the machine's binaries, run
+    as the ``postgres`` user when we are root), stopped at the end; every step reads it from
+    ``$BENCH_PG_URL``. What was started."""
+    from admitone.embedded import EmbeddedPostgres  # noqa: PLC0415 - only with --own-postgres
+
+    folder = tmp / "postgres-own"
+    folder.mkdir()
+    for path in (tmp, folder):
+        path.chmod(0o755)  # the postgres user must reach it
+    url = stack.enter_context(EmbeddedPostgres(folder))
+    server = url.rsplit("/", 1)[0]
+    os.environ["BENCH_PG_URL"] = server
+    return f"a cluster of the run's own (admitone.embedded, default settings) at {server}"
+
+
+def run_steps(args: argparse.Namespace, tmp: Path, stack: contextlib.ExitStack, tag: str, *,
+              scratch: redis.Redis, results: dict[str, Any]) -> None:
+    """The six steps, in order, each result into ``results``."""
+    scratch.flushdb()
+    results["versions"] = versions(scratch)
+    redis_pid = [int(scratch.info("server")["process_id"])]
+    print("1/6 raw limits: pgbench, redis-benchmark, trivial app, one-EVALSHA app", flush=True)
+    sql("postgres", f'CREATE DATABASE "{tag}_raw"')
+    results["pgbench"] = run_pgbench(args, tmp, f"{tag}_raw")
+    results["redis"] = run_raw(args, scratch)
+    with contextlib.ExitStack() as step:  # each step's servers stop when the step ends
+        results["ceiling"] = run_ceiling(args, tmp, step)
+    with contextlib.ExitStack() as step:
+        results["lua"] = run_lua_app(args, tmp, step, redis_pid)
+    scratch.flushdb()
+    print("2/6 admitone: join, status, progress", flush=True)
+    with contextlib.ExitStack() as step:
+        queue, _ = run_queue(args, tmp, step, f"{tag}_queue", scratch=scratch,
+                             redis_pid=redis_pid)
+    results["queue"] = queue
+    scratch.flushdb()
+    print(f"3/6 admission tick at {args.tick_fans:,} waiting fans", flush=True)
+    results["tick"] = asyncio.run(_ticks(f"redis://127.0.0.1:{redis_port()}/{args.redis_db}",
+                                         args.tick_fans))
+    scratch.flushdb()
+    print("4/6 admitone: seat lock + release", flush=True)
+    with contextlib.ExitStack() as step:
+        results["lock"], _ = run_lock(args, tmp, step, f"{tag}_lock")
+    print("5/6 complete bookings, 1 and 2 workers", flush=True)
+    results["checkout"] = []
+    for workers in (1, 2):
+        with contextlib.ExitStack() as step:
+            results["checkout"].append(checkout_bench.run(workers, args.redis_db, tmp, step,
+                                                          args.checkout_rows))
+    print(f"6/6 surge ({args.surge_fans} fans) and swarm ({args.swarm_fans:,} fans)",
+          flush=True)
+    with contextlib.ExitStack() as step:
+        results["surge"] = run_surge(args, tmp, step)
+    if args.swarm_fans:
+        with contextlib.ExitStack() as step:
+            results["swarm"] = run_swarm(args, tmp, step)
+
+
 def main() -> int:
     args = parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # clean up when killed, too
@@ -382,43 +497,21 @@ def main() -> int:
                                "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")}
     started = time.monotonic()
     tmp = Path(tempfile.mkdtemp(prefix="admitone-run-all-"))
-    scratch = redis.Redis(host="127.0.0.1", port=6379, db=args.redis_db, socket_timeout=5)
     tag = f"admitone_run_all_{os.getpid()}"
     with contextlib.ExitStack() as stack:
         stack.callback(quietly, "remove the temp dir", lambda: shutil.rmtree(tmp))
+        if args.own_redis:
+            results["tools"].append(f"Redis: {own_redis(tmp, stack)}")
+        if args.own_postgres:
+            results["tools"].append(f"PostgreSQL: {own_postgres(tmp, stack)}")
+        scratch = redis.Redis(host="127.0.0.1", port=redis_port(), db=args.redis_db,
+                              socket_timeout=5)
         stack.callback(scratch.close)
         stack.callback(quietly, "flush the redis db", scratch.flushdb)
         for name in (f"{tag}_raw", f"{tag}_queue", f"{tag}_lock"):
             drop = f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'
             stack.callback(quietly, f"drop {name}", functools.partial(sql, "postgres", drop))
-        scratch.flushdb()
-        results["versions"] = versions(scratch)
-        redis_pid = [int(scratch.info("server")["process_id"])]
-        print("1/6 raw limits: pgbench, redis-benchmark, trivial app, one-EVALSHA app", flush=True)
-        sql("postgres", f'CREATE DATABASE "{tag}_raw"')
-        results["pgbench"] = run_pgbench(args, tmp, f"{tag}_raw")
-        results["redis"] = run_raw(args, scratch)
-        results["ceiling"] = run_ceiling(args, tmp, stack)
-        results["lua"] = run_lua_app(args, tmp, stack, redis_pid)
-        scratch.flushdb()
-        print("2/6 admitone: join, status, progress", flush=True)
-        queue, _ = run_queue(args, tmp, stack, f"{tag}_queue", scratch=scratch,
-                             redis_pid=redis_pid)
-        results["queue"] = queue
-        scratch.flushdb()
-        print(f"3/6 admission tick at {TICK_FANS:,} waiting fans", flush=True)
-        results["tick"] = asyncio.run(_ticks(f"redis://127.0.0.1:6379/{args.redis_db}"))
-        scratch.flushdb()
-        print("4/6 admitone: seat lock + release", flush=True)
-        results["lock"], _ = run_lock(args, tmp, stack, f"{tag}_lock")
-        print("5/6 complete bookings, 1 and 2 workers", flush=True)
-        results["checkout"] = [checkout_bench.run(workers, args.redis_db, tmp, stack)
-                               for workers in (1, 2)]
-        print(f"6/6 surge ({args.surge_fans} fans) and swarm ({args.swarm_fans:,} fans)",
-              flush=True)
-        results["surge"] = run_surge(args, tmp, stack)
-        if args.swarm_fans:
-            results["swarm"] = run_swarm(args, tmp, stack)
+        run_steps(args, tmp, stack, tag, scratch=scratch, results=results)
     results["load_after"] = os.getloadavg()
     results["seconds"] = time.monotonic() - started
     args.out.write_text(write_report(args, results))

@@ -316,13 +316,25 @@ async def database_lines(
     ]
 
 
+async def connect(database_url: str, attempts: int = 10) -> asyncpg.Connection:
+    """A connection, waiting out a server that is full for a while (shared servers are)."""
+    for attempt in range(attempts):
+        try:
+            return await asyncpg.connect(database_url)
+        except (asyncpg.TooManyConnectionsError, asyncpg.CannotConnectNowError):
+            if attempt + 1 == attempts:
+                raise
+            await asyncio.sleep(2.0)
+    raise AssertionError("unreachable")
+
+
 async def collect(
     database_url: str, redis_url: str, show_id: str, *,
     sweep_grace_seconds: float = DEFAULT_SWEEP_GRACE_SECONDS, joined_by_client: int | None = None,
 ) -> list[Line]:
     """Every line of the verdict, database lines first."""
     show_id = str(uuid.UUID(show_id))
-    conn = await asyncpg.connect(database_url)
+    conn = await connect(database_url)
     redis = Redis.from_url(redis_url)
     try:
         return [*await database_lines(conn, show_id, sweep_grace_seconds),

@@ -3,9 +3,10 @@ is one Lua script from ``scripts/``, registered once and called by SHA.
 
 Memory is the budget at a million fans (aim: 250 bytes each). A fan costs one member of the
 show's ``waiting`` sorted set (~96 bytes) and one field of the show's ``visitors`` hash holding
-``"<ticket>,<lastSeen>"`` (~80 bytes), with 12-character visitor ids: about 200 bytes in all
-(``bench/queue_memory.py``). A hash per fan would cost ~186 bytes on its own (a key of its own,
-with the show's tag in it, and a small hash object), ~280 in all: over the budget.
+``"<ticket>,<lastSeen>,<joinedAt>,<predictedWait>"`` (~80 bytes; the last two, ~15 bytes, feed
+the admission log that ``loadtests/check.py`` reads), with 12-character visitor ids: about 200
+bytes in all (``bench/queue_memory.py``). A hash per fan would cost ~186 bytes on its own (a key
+of its own, with the show's tag in it, and a small hash object), ~280 in all: over the budget.
 """
 
 from __future__ import annotations
