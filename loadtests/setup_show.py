@@ -88,6 +88,8 @@ def create_show(
     queue_mode: str = "FIFO",
     timeout_seconds: float = 10.0,
     abandon_grace_seconds: int = 60,
+    starts_at: datetime | None = None,
+    paused: bool = False,
 ) -> str:
     """Movie, theater, screen of ``rows`` x ``seats_per_row``, a show in a week, an enabled
     waiting room; answers the show id."""
@@ -116,6 +118,8 @@ def create_show(
         "enabled": True, "releaseRatePerMinute": release_rate_per_minute,
         "maxActive": max_active, "sessionSeconds": session_seconds, "queueMode": queue_mode,
         "abandonGraceSeconds": abandon_grace_seconds,
+        "paused": paused,
+        **({"startsAt": starts_at.isoformat().replace("+00:00", "Z")} if starts_at else {}),
     })
     return str(show["id"])
 

@@ -10,6 +10,12 @@ than the server under test gets. Here a fan is a few fields in a dict (ticket, q
 join time), and the requests go over a pool of keep-alive HTTP/1.1 connections written on
 asyncio streams (no client library: the fans' side must cost less than the server's).
 
+The room it creates opens at once and starts the sale (``startsAt``) when the last fan is
+due to have arrived (``--sale-starts-after``, default ``--join-seconds``): the fans queue in
+join order meanwhile (FIFO numbers them as they come), and from then on are admitted at the
+configured rate from a full queue, so that whole minutes bounded by the rate alone exist to
+be checked even when the machine joins fans more slowly than the rate admits them.
+
 What each fan does, as the queue page would with a CDN in front: joins once, learns about the
 queue's advance from the shared ``progress`` (polled once a second for the whole swarm, as a
 CDN would fetch it once per second for every fan), and calls ``status`` once its ticket is
@@ -31,6 +37,7 @@ import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -138,18 +145,26 @@ class Swarm:
         self.queue_path = f"/api/v1/queue/{show_id}"
         self.fans: dict[int, Fan] = {}
         self.tally = Tally()
-        self.jobs: asyncio.Queue[tuple[str, Fan | None]] = asyncio.Queue()
+        # (priority, order, kind, fan): an admitted fan's token comes before the next join, so
+        # the token fetches keep up with admission however long the joins queue up.
+        self.jobs: asyncio.PriorityQueue[tuple[int, int, str, Fan | None]] = (
+            asyncio.PriorityQueue())
+        self.order = 0
         self.admitted_through = 0
         self.waiting_reported = -1
         self.joining_done = False
         self.fetched_through = 0
+
+    def put(self, priority: int, kind: str, fan: Fan | None) -> None:
+        self.order += 1
+        self.jobs.put_nowait((priority, self.order, kind, fan))
 
     async def work(self) -> None:
         """One connection's loop: take the next job (a join, or a status of an admitted fan)."""
         conn = Connection(self.host, self.port)
         try:
             while True:
-                kind, fan = await self.jobs.get()
+                _, _, kind, fan = await self.jobs.get()
                 try:
                     if kind == "join":
                         await self.join(conn)
@@ -212,7 +227,7 @@ class Swarm:
             delay = started + number * gap - time.monotonic()
             if delay > 0:
                 await asyncio.sleep(delay)
-            self.jobs.put_nowait(("join", None))
+            self.put(1, "join", None)
         self.joining_done = True
 
     async def watch(self, conn: Connection) -> None:
@@ -232,7 +247,7 @@ class Swarm:
                 for ticket in range(self.fetched_through + 1, self.admitted_through + 1):
                     fan = self.fans.get(ticket)
                     if fan is not None and fan.admitted_at is None:
-                        self.jobs.put_nowait(("status", fan))
+                        self.put(0, "status", fan)
                 self.fetched_through = max(self.fetched_through, self.admitted_through)
             drained = self.joining_done and self.jobs.empty() and self.waiting_reported == 0
             if drained and not self.tally.last_admission:
@@ -254,6 +269,24 @@ def _percentiles(values: Sequence[float]) -> tuple[float, float]:
     return statistics.median(ordered), ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
 
 
+async def resume(swarm: Swarm, operator_token: str) -> bool:
+    """The operator opens the sale: ``PATCH …/waiting-room {"paused": false}``."""
+    conn = Connection(swarm.host, swarm.port)
+    try:
+        status, _, body = await conn.request(
+            "PATCH", f"/api/v1/admin/shows/{swarm.show_id}/waiting-room",
+            {"Authorization": f"Bearer {operator_token}", "Content-Type": "application/json"},
+            b'{"paused": false}')
+    except HttpError as exc:
+        sys.stderr.write(f"swarm: could not resume the room: {exc}\n")
+        return False
+    finally:
+        conn.close()
+    if status != 200:
+        sys.stderr.write(f"swarm: resuming the room answered {status} {body[:200]!r}\n")
+    return status == 200
+
+
 async def run(args: argparse.Namespace, show_id: str) -> dict[str, Any]:
     swarm = Swarm(args, show_id)
     started = time.monotonic()
@@ -262,6 +295,12 @@ async def run(args: argparse.Namespace, show_id: str) -> dict[str, Any]:
     watcher = asyncio.create_task(swarm.watch(watcher_conn))
     arrivals = asyncio.create_task(swarm.arrive())
     deadline = started + args.max_seconds
+    resumed_after = None
+    if args.hold_until_joined:
+        while time.monotonic() < deadline and not (swarm.joining_done and swarm.jobs.empty()):  # noqa: ASYNC110 - as below
+            await asyncio.sleep(0.5)
+        await swarm.jobs.join()
+        resumed_after = await resume(swarm, args.operator_token) and time.monotonic() - started
     while time.monotonic() < deadline and not swarm.settled():  # noqa: ASYNC110 - a deadline and a state, polled
         await asyncio.sleep(0.5)
     timed_out = not swarm.settled()
@@ -290,6 +329,7 @@ async def run(args: argparse.Namespace, show_id: str) -> dict[str, Any]:
         if tally.last_admission else None,
         "medianWaitSeconds": round(statistics.median(waits), 1) if waits else None,
         "waitingAtEnd": swarm.waiting_reported, "timedOut": timed_out,
+        "saleResumedAfterSeconds": round(resumed_after, 1) if resumed_after else None,
         "seconds": round(time.monotonic() - started, 1),
     }
 
@@ -306,6 +346,14 @@ def build_parser() -> argparse.ArgumentParser:
     add("--rate", type=int, default=30_000, help="releaseRatePerMinute of the created room")
     add("--max-active", type=int, default=200_000, help="maxActive of the created room")
     add("--session-seconds", type=int, default=1_800)
+    add("--sale-starts-after", type=float, default=None,
+        help="startsAt of the created room, seconds from now (default: --join-seconds): fans "
+             "queue in order until then and are admitted at the rate from a full queue; 0 "
+             "admits while they arrive")
+    add("--hold-until-joined", action="store_true",
+        help="create the room paused and resume it (PATCH paused=false) once every fan has "
+             "joined: whole minutes at the rate however slowly this machine joins them (their "
+             "ETA error then includes the hold)")
     add("--grace-seconds", type=int, default=1_800,
         help="abandonGraceSeconds of the created room (past the run: see the module's help)")
     add("--connections", type=int, default=64, help="keep-alive connections (default 64)")
@@ -332,10 +380,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             sys.stderr.write("swarm: give --show-id, or --operator-token to create a show\n")
             return 2
         try:
+            after = args.join_seconds if args.sale_starts_after is None else args.sale_starts_after
+            if args.hold_until_joined:
+                after = 0
+            starts = datetime.now(UTC) + timedelta(seconds=after) if after > 0 else None
             show_id = create_show(args.host, args.operator_token, rows=10, seats_per_row=20,
                                   release_rate_per_minute=args.rate, max_active=args.max_active,
                                   session_seconds=args.session_seconds,
-                                  abandon_grace_seconds=args.grace_seconds)
+                                  abandon_grace_seconds=args.grace_seconds, starts_at=starts,
+                                  paused=args.hold_until_joined)
         except (SetupError, ValueError) as exc:
             sys.stderr.write(f"swarm: {exc}\n")
             return 2
