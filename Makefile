@@ -1,4 +1,4 @@
-.PHONY: help install up demo lint types test chart bench loadtest
+.PHONY: help install up demo lint types test chart bench bench-all loadtest verdict
 PY ?= python3
 
 help:            ## list the targets
@@ -29,5 +29,11 @@ chart:           ## helm lint --strict + helm template, checked against the Kube
 bench:           ## the booking-core benchmark: raw PostgreSQL, framework ceiling, admitone's lock endpoint
 	$(PY) bench/booking_bench.py
 
+bench-all:       ## every benchmark in one go (~10-15 min, the 100k swarm included), written to BENCHMARKS.md
+	$(PY) bench/run_all.py
+
 loadtest:        ## a bounded locust surge against a running admitone (see loadtests/README.md)
 	cd loadtests && locust -f locustfile.py --headless -u 500 -r 100 --run-time 60s --host http://127.0.0.1:8000
+
+verdict:         ## the load-test verdict of one show: make verdict SHOW_ID=… (ADMITONE_DATABASE_URL/_REDIS_URL set)
+	$(PY) -m loadtests.check --show-id $(SHOW_ID)

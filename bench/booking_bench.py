@@ -29,6 +29,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import asyncpg
 import httpx
@@ -49,7 +50,6 @@ from admitone.db.migrate import migrate
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
-PG = "postgresql://postgres@127.0.0.1:5432"
 ROWS, PER_ROW = 25, 20
 SEATS = ROWS * PER_ROW
 AIM_LOCKS, AIM_P99_MS = 3000, 50.0
@@ -95,6 +95,18 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
+def pg() -> str:
+    """The PostgreSQL server every benchmark uses, without a database: the machine's on
+    127.0.0.1:5432, or ``$BENCH_PG_URL`` (run_all.py sets it with ``--own-postgres``)."""
+    return os.environ.get("BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432")
+
+
+def redis_port() -> int:
+    """The Redis on 127.0.0.1 every benchmark uses: 6379, or ``$BENCH_REDIS_PORT`` (run_all.py
+    sets it when it starts a Redis of its own with ``--own-redis``)."""
+    return int(os.environ.get("BENCH_REDIS_PORT", "6379"))
+
+
 def ms(us: float) -> float:
     return us / 1000.0
 
@@ -116,7 +128,7 @@ def quietly(what: str, action: Callable[[], object]) -> None:
 def sql(db: str, query: str, *params: object) -> list[Any]:
     """One statement on a fresh connection (simple protocol without params, for DDL)."""
     async def run() -> list[Any]:
-        conn = await asyncpg.connect(f"{PG}/{db}")
+        conn = await asyncpg.connect(f"{pg()}/{db}")
         try:
             return await conn.fetch(query, *params) if params else [await conn.execute(query)]
         finally:
@@ -151,7 +163,9 @@ async def _seed(dsn: str) -> str:
 def pgbench(db: str, script: Path, mode: str, clients: int, *, args: argparse.Namespace,
             tmp: Path) -> dict[str, Any]:
     prefix = tmp / f"pgb-{script.stem}-{mode}-{clients}"
-    cmd = ["pgbench", "-n", "-h", "127.0.0.1", "-p", "5432", "-U", "postgres", "-M", mode,
+    server = urlsplit(pg())
+    cmd = ["pgbench", "-n", "-h", server.hostname or "127.0.0.1", "-p", str(server.port or 5432),
+           "-U", server.username or "postgres", "-M", mode,
            "-c", str(clients), "-j", str(min(args.threads, clients)), "-T", str(args.pg_duration),
            "-f", str(script), "-l", "--sampling-rate", "0.2", f"--log-prefix={prefix}", db]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=args.pg_duration + 60,
@@ -249,7 +263,7 @@ def cores_note(result: dict[str, Any]) -> str:
 
 
 def run_database(args: argparse.Namespace, tmp: Path, db: str) -> list[tuple[str, dict[str, Any]]]:
-    show_id = asyncio.run(_seed(f"{PG}/{db}"))
+    show_id = asyncio.run(_seed(f"{pg()}/{db}"))
     raw, functions = tmp / "raw.sql", tmp / "functions.sql"
     raw.write_text(RAW_SCRIPT.replace("SHOW", show_id))
     functions.write_text(FUNCTIONS_SCRIPT.replace("SHOW", show_id))
@@ -310,8 +324,8 @@ def run_admitone(args: argparse.Namespace, tmp: Path, stack: contextlib.ExitStac
     data_dir, port, operator_token = tmp / "data", free_port(), secrets.token_urlsafe(24)
     KeyRing.load(data_dir / "keys")  # made once here: the tokens below are signed with it
     env = {k: v for k, v in os.environ.items() if not k.startswith("ADMITONE_")}
-    env.update(ADMITONE_DATABASE_URL=f"{PG}/{db}", ADMITONE_DATA_DIR=str(data_dir),
-               ADMITONE_REDIS_URL=f"redis://127.0.0.1:6379/{args.redis_db}",
+    env.update(ADMITONE_DATABASE_URL=f"{pg()}/{db}", ADMITONE_DATA_DIR=str(data_dir),
+               ADMITONE_REDIS_URL=f"redis://127.0.0.1:{redis_port()}/{args.redis_db}",
                ADMITONE_OPERATOR_TOKEN=operator_token, ADMITONE_BACKGROUND_JOBS="1",
                ADMITONE_WORKERS=str(args.workers), ADMITONE_HOST="127.0.0.1",
                ADMITONE_PORT=str(port))
@@ -429,7 +443,8 @@ def main() -> int:
     tmp = Path(tempfile.mkdtemp(prefix="admitone-bench-"))
     with contextlib.ExitStack() as stack:  # callbacks run last-in first-out, always
         stack.callback(quietly, "remove the temp dir", lambda: shutil.rmtree(tmp))
-        scratch = redis.Redis(host="127.0.0.1", port=6379, db=args.redis_db, socket_timeout=5)
+        scratch = redis.Redis(host="127.0.0.1", port=redis_port(), db=args.redis_db,
+                              socket_timeout=5)
         stack.callback(scratch.close)
         stack.callback(quietly, "flush the redis db", scratch.flushdb)
         for name in (tag + "_raw", tag + "_app"):

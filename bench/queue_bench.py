@@ -36,13 +36,14 @@ import redis
 import structlog
 from booking_bench import (
     BENCH,
-    PG,
     Server,
     cores_note,
     cpu_seconds,
     free_port,
     ms,
+    pg,
     quietly,
+    redis_port,
     run_ceiling,
     setup_show,
     sql,
@@ -106,8 +107,9 @@ def planned_load(args: argparse.Namespace) -> float:
 # 1. raw Redis ------------------------------------------------------------------------------------
 
 def redis_benchmark(args: argparse.Namespace, *command: str) -> list[dict[str, Any]]:
-    cmd = ["redis-benchmark", "-h", "127.0.0.1", "-p", "6379", "--dbnum", str(args.redis_db),
-           "-c", str(args.redis_clients), "-n", str(args.redis_requests), "--csv", *command]
+    cmd = ["redis-benchmark", "-h", "127.0.0.1", "-p", str(redis_port()), "--dbnum",
+           str(args.redis_db), "-c", str(args.redis_clients), "-n", str(args.redis_requests),
+           "--csv", *command]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
     rows = [line.replace('"', "").rsplit(",", 7) for line in done.stdout.splitlines()[1:]]
     if done.returncode != 0 or not rows:
@@ -140,7 +142,7 @@ def uvicorn_command(app: str, port: int, workers: int) -> list[str]:
 def run_lua_app(args: argparse.Namespace, tmp: Path, stack: contextlib.ExitStack,
                 redis_pid: list[int]) -> dict[str, Any]:
     port = free_port()
-    env = {**os.environ, "BENCH_REDIS_URL": f"redis://127.0.0.1:6379/{args.redis_db}"}
+    env = {**os.environ, "BENCH_REDIS_URL": f"redis://127.0.0.1:{redis_port()}/{args.redis_db}"}
     server = Server("lua_app", uvicorn_command("lua_app:app", port, args.workers), env, port, tmp)
     stack.callback(quietly, "stop the Lua app", server.stop)
     server.start("/ping", args.workers)
@@ -167,8 +169,8 @@ class Admitone:
         self.port, self.operator_token = free_port(), secrets.token_urlsafe(24)
         self.base = f"http://127.0.0.1:{self.port}"
         env = {k: v for k, v in os.environ.items() if not k.startswith("ADMITONE_")}
-        env.update(ADMITONE_DATABASE_URL=f"{PG}/{db}", ADMITONE_DATA_DIR=str(tmp / "data"),
-                   ADMITONE_REDIS_URL=f"redis://127.0.0.1:6379/{args.redis_db}",
+        env.update(ADMITONE_DATABASE_URL=f"{pg()}/{db}", ADMITONE_DATA_DIR=str(tmp / "data"),
+                   ADMITONE_REDIS_URL=f"redis://127.0.0.1:{redis_port()}/{args.redis_db}",
                    ADMITONE_OPERATOR_TOKEN=self.operator_token, ADMITONE_BACKGROUND_JOBS="1",
                    ADMITONE_WORKERS=str(args.workers), ADMITONE_HOST="127.0.0.1",
                    ADMITONE_PORT=str(self.port),
@@ -253,7 +255,7 @@ def run_admitone(args: argparse.Namespace, tmp: Path, stack: contextlib.ExitStac
                  ) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
     """join, status and progress under wrk; a profile of each that misses its aim."""
     sql("postgres", f'CREATE DATABASE "{db}"')
-    asyncio.run(_migrate(f"{PG}/{db}"))
+    asyncio.run(_migrate(f"{pg()}/{db}"))
     app = Admitone(args, tmp, stack, db)
     workers = app.server.workers()
     # Each worker apart too: wrk's connections are kept for the whole run, and which worker
@@ -465,14 +467,14 @@ def print_report(raw: list[dict[str, Any]], ceiling: dict[str, Any], lua: dict[s
 def run_memory(args: argparse.Namespace) -> bool:
     """bench/queue_memory.py on the same Redis db (flushed after it); whether it succeeded."""
     command = [sys.executable, str(BENCH / "queue_memory.py"), "--redis",
-               f"redis://127.0.0.1:6379/{args.redis_db}", "--fans", str(args.memory_fans)]
+               f"redis://127.0.0.1:{redis_port()}/{args.redis_db}", "--fans", str(args.memory_fans)]
     if not args.memory:
         print("\nmemory per fan at 1,000,000 fans and tick time (~75 s): rerun with --memory, "
               f"or python bench/queue_memory.py {' '.join(command[2:])}")
         return True
     print(f"\nmemory: bench/queue_memory.py, {args.memory_fans:,} fans "
           f"(~{75 * args.memory_fans / 1e6:.0f} s)", flush=True)
-    scratch = redis.Redis(host="127.0.0.1", port=6379, db=args.redis_db, socket_timeout=5)
+    scratch = redis.Redis(host="127.0.0.1", port=redis_port(), db=args.redis_db, socket_timeout=5)
     try:
         done = subprocess.run(command, timeout=600, check=False)
     finally:
@@ -505,7 +507,7 @@ def main() -> int:
           "ADMITONE_QUEUE_JOIN_BURST=1000000: wrk is one client IP, the per-IP join limit is "
           "lifted")
     tmp = Path(tempfile.mkdtemp(prefix="admitone-queue-bench-"))
-    scratch = redis.Redis(host="127.0.0.1", port=6379, db=args.redis_db, socket_timeout=5)
+    scratch = redis.Redis(host="127.0.0.1", port=redis_port(), db=args.redis_db, socket_timeout=5)
     with contextlib.ExitStack() as stack:  # callbacks run last-in first-out, always
         stack.callback(quietly, "remove the temp dir", lambda: shutil.rmtree(tmp))
         stack.callback(scratch.close)

@@ -93,7 +93,8 @@ async def run(url: str, fans: int, ticks: int) -> None:
               f"median {statistics.median(durations):.2f} ms, max {max(durations):.2f} ms "
               f"over {ticks} ticks (aim < 5 ms)")
     finally:
-        await redis.unlink(*keys.RoomKeys.of(PREFIX, show_id))
+        await redis.unlink(*keys.RoomKeys.of(PREFIX, show_id),
+                           keys.admission_log_key(PREFIX, show_id))
         await redis.aclose()
 
 

@@ -11,7 +11,11 @@ and check out (70 %) or release them (30 %). Bounds, whatever the command line s
   has stopped;
 - the run stops itself after ``--hard-stop-seconds`` even without ``--run-time``.
 Without ``--show-id``, a show is created at start through the operator API when
-``ADMITONE_OPERATOR_TOKEN`` is set (see setup_show.py).
+``ADMITONE_OPERATOR_TOKEN`` is set (see setup_show.py). At the end the verdict
+(``python -m loadtests.check``) runs on that show when ``--database-url`` and ``--redis-url``
+(or ``ADMITONE_DATABASE_URL`` / ``ADMITONE_REDIS_URL``) are known; a broken invariant makes the
+exit code 1. This file is also the base of ``booking_locustfile.py`` and
+``operator_locustfile.py``: their users come with their own room (``room_plan``).
 """
 
 from __future__ import annotations
@@ -20,7 +24,8 @@ import logging
 import random
 import time
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import Any, ClassVar
 
 import gevent
 from locust import FastHttpUser, between, events, task
@@ -31,6 +36,7 @@ from scenarios.booking import book
 from scenarios.bounds import is_loopback_url
 from scenarios.http import record
 from scenarios.queue_surge import wait_for_admission
+from scenarios.verdict import run_check
 from setup_show import SetupError, create_show
 
 DEFAULT_HOST = "http://127.0.0.1:8000"
@@ -48,6 +54,9 @@ class RunOptions:
     checkout_share: float = 0.7
     hard_stop_seconds: float = 900.0
     operator_token: str = ""
+    database_url: str = ""
+    redis_url: str = ""
+    verdict_json: str = ""
 
     @classmethod
     def of(cls, environment: Environment) -> RunOptions:
@@ -61,6 +70,9 @@ class RunOptions:
             checkout_share=min(1.0, max(0.0, float(getattr(parsed, "checkout_share", 0.7)))),
             hard_stop_seconds=max(1.0, float(getattr(parsed, "hard_stop_seconds", 900.0))),
             operator_token=str(getattr(parsed, "operator_token", "") or ""),
+            database_url=str(getattr(parsed, "database_url", "") or ""),
+            redis_url=str(getattr(parsed, "redis_url", "") or ""),
+            verdict_json=str(getattr(parsed, "verdict_json", "") or ""),
         )
 
 
@@ -80,6 +92,14 @@ def _add_options(parser: Any) -> None:
     parser.add_argument("--operator-token", type=str, env_var="ADMITONE_OPERATOR_TOKEN",
                         default="", include_in_web_ui=False,
                         help="used only to create a show when --show-id is not given")
+    parser.add_argument("--database-url", type=str, env_var="ADMITONE_DATABASE_URL", default="",
+                        include_in_web_ui=False,
+                        help="admitone's PostgreSQL, for the verdict at the end of the run")
+    parser.add_argument("--redis-url", type=str, env_var="ADMITONE_REDIS_URL", default="",
+                        include_in_web_ui=False,
+                        help="admitone's Redis, for the verdict at the end of the run")
+    parser.add_argument("--verdict-json", type=str, env_var="LOADTEST_VERDICT_JSON", default="",
+                        include_in_web_ui=False, help="also write the verdict's lines here")
 
 
 def _stop(environment: Environment, reason: str, exit_code: int | None = None) -> None:
@@ -119,8 +139,10 @@ def _on_test_start(environment: Environment, **_kwargs: Any) -> None:
             _stop(environment, "no --show-id and no ADMITONE_OPERATOR_TOKEN to create a show",
                   exit_code=2)
             return
+        plan = next((getattr(user, "room_plan", None) for user in environment.user_classes
+                     if getattr(user, "room_plan", None)), None) or {}
         try:
-            show_id = create_show(host, options.operator_token)
+            show_id = create_show(host, options.operator_token, **plan)
         except (SetupError, ValueError, OSError) as exc:
             _stop(environment, f"could not create a show: {exc}", exit_code=2)
             return
@@ -130,6 +152,25 @@ def _on_test_start(environment: Environment, **_kwargs: Any) -> None:
         gevent.spawn(_watch_bounds, environment, time.monotonic() + options.hard_stop_seconds)
 
 
+@events.quitting.add_listener  # type: ignore[untyped-decorator]  # locust's EventHook
+def _on_quitting(environment: Environment, **_kwargs: Any) -> None:
+    """The verdict on the run's show; a broken invariant makes the exit code 1."""
+    if isinstance(environment.runner, WorkerRunner) or environment.process_exit_code:
+        return
+    options = RunOptions.of(environment)
+    if not options.show_id:
+        return
+    if not (options.database_url and options.redis_url):
+        log.warning("no verdict: give --database-url and --redis-url (or ADMITONE_DATABASE_URL "
+                    "and ADMITONE_REDIS_URL), or run python -m loadtests.check --show-id %s",
+                    options.show_id)
+        return
+    code, _ = run_check(options.show_id, options.database_url, options.redis_url,
+                        Path(options.verdict_json) if options.verdict_json else None)
+    if code != 0:
+        environment.process_exit_code = 1
+
+
 class SurgeFan(FastHttpUser):
     """A fan in the surge: queue, admission, then booking; stops after ``--max-cycles``."""
 
@@ -137,6 +178,9 @@ class SurgeFan(FastHttpUser):
     wait_time = between(1, 3)
     # Surge polling opens few connections per fan; keep the pool small.
     concurrency = 2
+    # The room a show made for this run gets (setup_show.create_show's keywords).
+    room_plan: ClassVar[dict[str, Any]] = {"rows": 10, "seats_per_row": 20,
+                                           "release_rate_per_minute": 600, "max_active": 200}
 
     def on_start(self) -> None:
         """Refuse to run against anything but this machine; start counting cycles."""

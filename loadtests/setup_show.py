@@ -87,6 +87,9 @@ def create_show(
     session_seconds: int = 600,
     queue_mode: str = "FIFO",
     timeout_seconds: float = 10.0,
+    abandon_grace_seconds: int = 60,
+    starts_at: datetime | None = None,
+    paused: bool = False,
 ) -> str:
     """Movie, theater, screen of ``rows`` x ``seats_per_row``, a show in a week, an enabled
     waiting room; answers the show id."""
@@ -114,6 +117,9 @@ def create_show(
     client.send("PUT", f"/api/v1/admin/shows/{show['id']}/waiting-room", {
         "enabled": True, "releaseRatePerMinute": release_rate_per_minute,
         "maxActive": max_active, "sessionSeconds": session_seconds, "queueMode": queue_mode,
+        "abandonGraceSeconds": abandon_grace_seconds,
+        "paused": paused,
+        **({"startsAt": starts_at.isoformat().replace("+00:00", "Z")} if starts_at else {}),
     })
     return str(show["id"])
 

@@ -49,6 +49,12 @@ def admissions_key(prefix: str, show_id: str) -> str:
     return f"{_tag(prefix, show_id)}:admissions"
 
 
+def admission_log_key(prefix: str, show_id: str) -> str:
+    """Stream: one entry per admission tick that had fans waiting or let any in, with the fans
+    it let in (``scripts/admit.lua``); capped, read by ``loadtests/check.py``."""
+    return f"{_tag(prefix, show_id)}:admission-log"
+
+
 def revoked_key(prefix: str, show_id: str) -> str:
     """Sorted set: revoked visitor ids scored by when their tokens would have expired (unix ms)."""
     return f"{_tag(prefix, show_id)}:revoked"

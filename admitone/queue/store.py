@@ -3,9 +3,10 @@ is one Lua script from ``scripts/``, registered once and called by SHA.
 
 Memory is the budget at a million fans (aim: 250 bytes each). A fan costs one member of the
 show's ``waiting`` sorted set (~96 bytes) and one field of the show's ``visitors`` hash holding
-``"<ticket>,<lastSeen>"`` (~80 bytes), with 12-character visitor ids: about 200 bytes in all
-(``bench/queue_memory.py``). A hash per fan would cost ~186 bytes on its own (a key of its own,
-with the show's tag in it, and a small hash object), ~280 in all: over the budget.
+``"<ticket>,<lastSeen>,<joinedAt>,<predictedWait>"`` (~80 bytes; the last two, ~15 bytes, feed
+the admission log that ``loadtests/check.py`` reads), with 12-character visitor ids: about 200
+bytes in all (``bench/queue_memory.py``). A hash per fan would cost ~186 bytes on its own (a key
+of its own, with the show's tag in it, and a small hash object), ~280 in all: over the budget.
 """
 
 from __future__ import annotations
@@ -29,6 +30,9 @@ from admitone.queue.models import (
 from admitone.redis_client import RedisClient
 
 VISITOR_ID_BYTES = 9  # 72 random bits → 12 characters of base64url
+# The admission log keeps this many ticks (about two hours at one tick a second); each entry
+# holds the fans that tick let in, ~40 bytes each.
+ADMISSION_LOG_TICKS = 7_200
 
 _LIB = "lib.lua"
 _ROOM_SCRIPTS = ("join", "status", "leave", "revoke", "admit", "progress")
@@ -190,7 +194,9 @@ class QueueStore:
         self, show_id: str, fence: int, tick_ms: int, max_looked: int = 10_000
     ) -> TickResult | None:
         """One admission tick (admit.lua); ``None`` when ``fence`` is stale."""
-        reply = await self._room("admit", show_id, fence, tick_ms, max_looked)
+        reply = await self._room("admit", show_id, fence, tick_ms, max_looked,
+                                 ADMISSION_LOG_TICKS,
+                                 extra_keys=(keys.admission_log_key(self.prefix, show_id),))
         if _text(reply[0]) == "STALE":
             return None
         return TickResult(

@@ -147,7 +147,8 @@ def record_failure(user: User, name: str, message: str) -> None:
 
 
 def book(
-    user: User, show_id: str, access_token: str, rng: random.Random, checkout_share: float
+    user: User, show_id: str, access_token: str, rng: random.Random, checkout_share: float,
+    *, think_seconds: tuple[float, float] = THINK_SECONDS,
 ) -> str:
     """The whole booking step; answers BOOKED, RELEASED, SOLD_OUT, CONTENDED or FAILED."""
     started = time.monotonic()
@@ -155,7 +156,7 @@ def book(
     if isinstance(lock, str):
         record(user.environment, "FLOW", f"booking {lock}", (time.monotonic() - started) * 1000)
         return lock
-    gevent.sleep(rng.uniform(*THINK_SECONDS))
+    gevent.sleep(rng.uniform(*think_seconds))
     if rng.random() < checkout_share:
         outcome = "BOOKED" if check_out(user, access_token, lock["lockId"], rng) else "FAILED"
     else:

@@ -169,3 +169,41 @@ def test_setup_show_names_rows_and_refuses_remote_hosts(locustfile: ModuleType) 
     assert names[25:] == ["Z", "AA", "AB"]
     with pytest.raises(ValueError, match="loopback"):
         setup_show.create_show("http://203.0.113.5:8000", "x" * 20)
+
+
+def _user_classes(module: ModuleType) -> set[str]:
+    """The User classes locust would run from a locustfile module (as locust finds them)."""
+    from locust import User
+
+    return {name for name, value in vars(module).items()
+            if isinstance(value, type) and issubclass(value, User) and value.__module__ != "locust"
+            and not getattr(value, "abstract", False)}
+
+
+def test_booking_scenario_runs_only_hot_show_buyers(locustfile: ModuleType) -> None:
+    """booking_locustfile.py's users are HotShowBuyers (FastHttpUser) with a fast room of their
+    own; the surge's fans are not among them."""
+    from locust import FastHttpUser
+
+    module = importlib.import_module("booking_locustfile")
+    assert _user_classes(module) == {"HotShowBuyer"}
+    buyer = module.HotShowBuyer
+    assert issubclass(buyer, FastHttpUser)
+    assert buyer.room_plan["release_rate_per_minute"] >= 6_000
+
+
+def test_operator_scenario_runs_fans_and_one_operator(locustfile: ModuleType) -> None:
+    """operator_locustfile.py runs the surge's fans and exactly one RoomOperator."""
+    module = importlib.import_module("operator_locustfile")
+    assert _user_classes(module) == {"SurgeFan", "RoomOperator"}
+    assert module.RoomOperator.fixed_count == 1
+
+
+def test_the_verdict_options_reach_the_scenario(locustfile: ModuleType) -> None:
+    """--database-url, --redis-url and --verdict-json (the verdict at the end) parse."""
+    env = _environment(locustfile, "http://127.0.0.1:8000",
+                       ["--show-id", "s-1", "--database-url", "postgresql://db/x",
+                        "--redis-url", "redis://r/1", "--verdict-json", "verdict.json"])
+    options = locustfile.RunOptions.of(env)
+    assert (options.database_url, options.redis_url, options.verdict_json) == (
+        "postgresql://db/x", "redis://r/1", "verdict.json")

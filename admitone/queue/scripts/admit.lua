@@ -5,15 +5,23 @@
 --   4. refill the token bucket at releaseRatePerMinute, holding at most one tick's worth;
 --   5. admit min(bucket, maxActive - active) of the first waiting fans, skipping (and counting)
 --      those whose lastSeen is older than the grace; each admitted fan gets sessionSeconds;
---   6. record the tick for the observed admission rate of the last minute.
+--   6. record the tick for the observed admission rate of the last minute;
+--   7. append the tick to the admission log (KEYS[8]), when fans waited or were let in.
 -- While the room is paused, before startsAt or closed, the bucket stays empty (a room that
 -- opens or resumes releases smoothly, never in a burst).
 --
 -- KEYS[1..7] the room (see lib.lua)
+-- KEYS[8] the admission log: a stream capped at ARGV[5] entries, one per tick that had fans
+--         waiting or let any in: t (now, ms), p (phase), r (rate), m (maxActive), b (what
+--         bounded the tick: R the rate, C free slots, E the waiting fans ran out, - not open),
+--         a (admitted), s (skipped as abandoned), n (active after), w (waiting after), then one
+--         field per admitted fan: visitor -> "<ticket>,<joinedSeconds>,<eta>" (the last two
+--         empty when unknown). loadtests/check.py reads it; nothing in the product does.
 -- ARGV[1] now (unix ms) or '' for Redis's TIME
 -- ARGV[2] the scheduler's fencing number
 -- ARGV[3] the tick interval (ms): the bucket holds at most that long's worth of admissions
 -- ARGV[4] at most this many waiting fans are looked at in one tick (bounds the script's time)
+-- ARGV[5] the admission log's length (approximate: XADD MAXLEN ~)
 --
 -- Returns {'OK', admitted, abandoned, active, waiting, phase, config version, tickets handed
 -- out so far, visitor ids…} (the ids of the fans admitted), {'STALE', fence seen} or
@@ -68,10 +76,22 @@ local function observe()
   redis.call('HSET', K_STATE, 'obs', string.format('%.1f', per_minute))
 end
 
+local K_LOG = KEYS[8]
+local function log_tick(ph, bound, admitted, abandoned, active, waiting, fans)
+  if #admitted == 0 and abandoned == 0 and waiting == 0 then
+    return
+  end
+  local entry = {'t', now, 'p', ph, 'r', cfg.rate, 'm', cfg.max, 'b', bound, 'a', #admitted,
+    's', abandoned, 'n', active, 'w', waiting}
+  for i = 1, #fans do entry[#entry + 1] = fans[i] end
+  redis.call('XADD', K_LOG, 'MAXLEN', '~', tonumber(ARGV[5]), '*', unpack(entry))
+end
+
 local ph = phase(cfg, now)
 if ph ~= 'OPEN' then
   redis.call('HSET', K_STATE, 'bucket', 0, 'bucket_at', now)
   observe()
+  log_tick(ph, '-', {}, 0, redis.call('ZCARD', K_ACTIVE), redis.call('ZCARD', K_WAITING), {})
   return {'OK', 0, 0, redis.call('ZCARD', K_ACTIVE), redis.call('ZCARD', K_WAITING), ph, cfg.ver,
     tonumber(redis.call('HGET', K_STATE, 'seq')) or 0}
 end
@@ -89,7 +109,7 @@ local take = math.min(math.floor(bucket), math.max(0, cfg.max - active))
 local limit = tonumber(ARGV[4])
 local grace_ms = cfg.grace * 1000
 local session_end = now + cfg.session * 1000
-local admitted, abandoned, looked = {}, 0, 0
+local admitted, abandoned, looked, logged = {}, 0, 0, {}
 
 while #admitted < take and looked < limit do
   local popped = redis.call('ZPOPMIN', K_WAITING, math.min(take - #admitted, limit - looked))
@@ -102,7 +122,7 @@ while #admitted < take and looked < limit do
   local zargs, gone = {}, {}
   for j = 1, #names do
     looked = looked + 1
-    local ticket, seen = unpack_record(recs[j])
+    local ticket, seen, tail = unpack_record(recs[j])
     if ticket > thru then thru = ticket end
     if not recs[j] or now - seen * 1000 > grace_ms then
       abandoned = abandoned + 1
@@ -111,6 +131,9 @@ while #admitted < take and looked < limit do
       admitted[#admitted + 1] = names[j]
       zargs[#zargs + 1] = session_end
       zargs[#zargs + 1] = names[j]
+      if tail == '' then tail = ',' end
+      logged[#logged + 1] = names[j]
+      logged[#logged + 1] = ticket .. ',' .. tail
     end
   end
   if #zargs > 0 then redis.call('ZADD', K_ACTIVE, unpack(zargs)) end
@@ -124,7 +147,19 @@ if abandoned > 0 then redis.call('HINCRBY', K_STATE, 'abandoned', abandoned) end
 redis.call('HINCRBY', K_ADMISSIONS, second, #admitted)
 observe()
 
-local result = {'OK', #admitted, abandoned, redis.call('ZCARD', K_ACTIVE),
-  redis.call('ZCARD', K_WAITING), ph, cfg.ver, tonumber(redis.call('HGET', K_STATE, 'seq')) or 0}
+local active_after, waiting_after = redis.call('ZCARD', K_ACTIVE), redis.call('ZCARD', K_WAITING)
+if active_after > (tonumber(redis.call('HGET', K_STATE, 'peak')) or 0) then
+  redis.call('HSET', K_STATE, 'peak', active_after)
+end
+local bound = 'R'
+if #admitted < take then
+  bound = 'E'
+elseif take < math.floor(bucket) then
+  bound = 'C'
+end
+log_tick(ph, bound, admitted, abandoned, active_after, waiting_after, logged)
+
+local result = {'OK', #admitted, abandoned, active_after, waiting_after, ph, cfg.ver,
+  tonumber(redis.call('HGET', K_STATE, 'seq')) or 0}
 for i = 1, #admitted do result[#result + 1] = admitted[i] end
 return result

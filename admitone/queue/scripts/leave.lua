@@ -8,7 +8,11 @@
 -- Returns 1 when the visitor was in the room, else 0.
 
 local vid = ARGV[2]
-local removed = redis.call('ZREM', K_WAITING, vid) + redis.call('ZREM', K_ACTIVE, vid)
+local left = redis.call('ZREM', K_WAITING, vid)
+if left > 0 then
+  redis.call('HINCRBY', K_STATE, 'left', 1)  -- out of the queue by choice, not abandoned
+end
+local removed = left + redis.call('ZREM', K_ACTIVE, vid)
 redis.call('HDEL', K_VISITORS, vid)
 if removed > 0 then
   return 1

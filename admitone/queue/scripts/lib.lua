@@ -6,9 +6,12 @@
 -- Every room script takes the same first seven KEYS (queue/keys.py RoomKeys):
 --   KEYS[1] config      hash, the room's settings mirrored from PostgreSQL
 --   KEYS[2] state       hash, epoch / seq / thru / admitted / abandoned / bucket / bucket_at /
---                       fence / obs
+--                       fence / obs / joined (new places) / left (left or revoked while
+--                       waiting) / peak (most active sessions after a tick)
 --   KEYS[3] waiting     zset, visitor -> ticket number (a random score in [0, 1) in pre-queue)
---   KEYS[4] visitors    hash, visitor -> "<ticket>,<lastSeenSeconds>"
+--   KEYS[4] visitors    hash, visitor -> "<ticket>,<lastSeenSeconds>[,<joinedSeconds>,<eta>]"
+--                       (eta: the wait in seconds the join answer predicted, '' for none;
+--                       admit.lua copies the tail into the admission log, for loadtests/check.py)
 --   KEYS[5] active      zset, visitor -> end of session (unix ms)
 --   KEYS[6] admissions  hash, unix second -> admissions of the tick in that second
 --   KEYS[7] revoked     zset, revoked visitor -> until when (unix ms)
@@ -40,17 +43,42 @@ local function load_config()
   }
 end
 
-local function pack(ticket, seen_s)
+-- tail: "<joinedSeconds>,<eta>" of the fan's first join, or '' when unknown (a restored place)
+local function pack(ticket, seen_s, tail)
+  if tail ~= nil and tail ~= '' then
+    return ticket .. ',' .. seen_s .. ',' .. tail
+  end
   return ticket .. ',' .. seen_s
 end
 
--- "<ticket>,<seen>" -> ticket, seen (0, 0 for a missing record)
+-- "<ticket>,<seen>[,<tail>]" -> ticket, seen, tail (0, 0, '' for a missing record)
 local function unpack_record(rec)
   if not rec then
-    return 0, 0
+    return 0, 0, ''
   end
   local comma = string.find(rec, ',', 1, true)
-  return tonumber(string.sub(rec, 1, comma - 1)), tonumber(string.sub(rec, comma + 1))
+  local second = string.find(rec, ',', comma + 1, true)
+  if not second then
+    return tonumber(string.sub(rec, 1, comma - 1)), tonumber(string.sub(rec, comma + 1)), ''
+  end
+  return tonumber(string.sub(rec, 1, comma - 1)), tonumber(string.sub(rec, comma + 1, second - 1)),
+    string.sub(rec, second + 1)
+end
+
+-- The wait the join answer predicts, as admission/rate.py's estimated_wait_seconds (plus the
+-- time until startsAt in a pre-queue, as waiting_room.py's _eta): kept in the fan's record so
+-- that the load-test checker can hold it against the actual wait.
+local MAX_WAIT_SECONDS = 7 * 86400
+local function predicted_wait(cfg, now, ph, position)
+  if position <= 0 then return 0 end
+  local per_minute = tonumber(redis.call('HGET', K_STATE, 'obs')) or 0
+  if per_minute <= 0 then per_minute = cfg.rate end
+  if per_minute <= 0 then return 0 end
+  local wait = math.ceil(math.min(position * 60 / per_minute, MAX_WAIT_SECONDS))
+  if ph == 'PREQUEUE' and cfg.starts > now then
+    wait = wait + math.ceil((cfg.starts - now) / 1000)
+  end
+  return wait
 end
 
 -- CLOSED (room off) | NOTOPEN (before opensAt) | PREQUEUE (before startsAt) | SOLDOUT (no
@@ -90,11 +118,11 @@ local function number_prequeue(cfg, now)
     local zargs, hargs = {}, {}
     for j = 1, #names do
       local ticket = seq + first + j - 1
-      local _, seen = unpack_record(recs[j])
+      local _, seen, tail = unpack_record(recs[j])
       zargs[#zargs + 1] = ticket
       zargs[#zargs + 1] = names[j]
       hargs[#hargs + 1] = names[j]
-      hargs[#hargs + 1] = pack(ticket, seen)
+      hargs[#hargs + 1] = pack(ticket, seen, tail)
     end
     redis.call('ZADD', K_WAITING, unpack(zargs))
     redis.call('HSET', K_VISITORS, unpack(hargs))
@@ -135,7 +163,7 @@ end
 -- Where a visitor with a record stands now; refreshes lastSeen of a waiting visitor.
 -- nil when the record points nowhere (the caller treats that as GONE).
 local function view(cfg, now, vid, rec)
-  local ticket, _ = unpack_record(rec)
+  local ticket, _, tail = unpack_record(rec)
   local ph = phase(cfg, now)
   local ends = redis.call('ZSCORE', K_ACTIVE, vid)
   if ends then
@@ -145,7 +173,7 @@ local function view(cfg, now, vid, rec)
   if not rank then
     return nil
   end
-  redis.call('HSET', K_VISITORS, vid, pack(ticket, math.floor(now / 1000)))
+  redis.call('HSET', K_VISITORS, vid, pack(ticket, math.floor(now / 1000), tail))
   local status = 'WAITING'
   if ph == 'PREQUEUE' then status = 'PREQUEUE' end
   if ph == 'SOLDOUT' then status = 'SOLDOUT' end

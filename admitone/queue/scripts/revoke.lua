@@ -10,7 +10,11 @@
 
 local now = now_ms()
 local vid = ARGV[2]
-local removed = redis.call('ZREM', K_WAITING, vid) + redis.call('ZREM', K_ACTIVE, vid)
+local left = redis.call('ZREM', K_WAITING, vid)
+if left > 0 then
+  redis.call('HINCRBY', K_STATE, 'left', 1)  -- taken out of the queue: counted with leavers
+end
+local removed = left + redis.call('ZREM', K_ACTIVE, vid)
 redis.call('HDEL', K_VISITORS, vid)
 redis.call('ZADD', K_REVOKED, tonumber(ARGV[3]), vid)
 redis.call('ZREMRANGEBYSCORE', K_REVOKED, '-inf', now)
