@@ -131,7 +131,7 @@ def cmd_up(settings: Settings, demo: bool) -> int:
             if ready.workers == 1:
                 uvicorn.run(create_app(ready), **common)
             else:
-                # N HTTP workers plus one process for the background jobs (DESIGN "Scale"):
+                # N HTTP workers plus one process for the background jobs (README, "Scaling"):
                 # the jobs are safe to run twice, but there is no reason to run them N times.
                 _worker_environment(ready)
                 _metrics_folder(ready)

@@ -198,7 +198,7 @@ class PaymentMismatchError(InvalidRequestError):
     title = "Payment does not match"
 
 
-# Waiting room (issue 3) --------------------------------------------------------------------------
+# Waiting room ------------------------------------------------------------------------------------
 
 
 class WaitingRoomNotFoundError(NotFoundError):

@@ -70,7 +70,7 @@ class Services:
     admission: AdmissionServices  # the waiting room: queue, scheduler, rooms
     seat_hub: SeatEventHub  # live seat maps: one Redis subscription for the process
     stream_tickets: StreamTickets  # what opens a seat stream (EventSource sends no headers)
-    provider_payments: ProviderPayments  # Razorpay or Stripe webhooks and pages (issue 13)
+    provider_payments: ProviderPayments  # Razorpay or Stripe webhooks and pages
     revocations: RevocationCheck | None = None
     sandbox: SandboxGateway | None = None  # the sandbox's pages and test controls, when on
     monitoring: MonitoringService | None = None  # /metrics beyond the in-process counters

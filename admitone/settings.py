@@ -1,7 +1,7 @@
 """Settings from the environment, parsed once into a typed struct.
 
-Every setting is an ``ADMITONE_*`` variable (CONTRACT.md). A bad value stops start-up with one
-line naming the variable: :class:`SettingsError` carries that line.
+Every setting is an ``ADMITONE_*`` variable (the README's "Configuration" table). A bad value
+stops start-up with one line naming the variable: :class:`SettingsError` carries that line.
 """
 
 from __future__ import annotations
@@ -99,7 +99,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     access_token_audience: str = "admitone-booking"  # noqa: S105 - an audience name, not a secret
     # Run the background jobs (sweeper, outbox, reconciliation, scheduler) inside the app.
     background_jobs: bool = True
-    # Waiting room (issue 3).
+    # Waiting room.
     queue_token_seconds: int = 86400
     queue_join_rate_per_second: float = 10.0  # per client IP
     queue_join_burst: int = 40
@@ -107,7 +107,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     admission_tick_seconds: float = 1.0
     scheduler_lease_seconds: float = 3.0
     pow_challenge_seconds: int = 120
-    # Payment providers (issue 13): which one takes the money, and its keys.
+    # Payment providers: which one takes the money, and its keys.
     payment_provider: PaymentProviderName = "sandbox"
     razorpay_key_id: str | None = None
     razorpay_key_secret: Secret | None = None

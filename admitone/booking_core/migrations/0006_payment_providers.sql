@@ -1,4 +1,4 @@
--- Real payment providers beside the sandbox (issue 13): Razorpay and Stripe.
+-- Real payment providers beside the sandbox: Razorpay and Stripe.
 --
 -- A payment remembers the provider object that takes its money (a Razorpay Order, a Stripe
 -- Checkout Session) and where the fan pays it, and the Idempotency-Key of the checkout that

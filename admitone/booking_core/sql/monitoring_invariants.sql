@@ -1,4 +1,4 @@
--- MonitoringRepository.invariant_violations: how many rows break each invariant of DESIGN.md,
+-- MonitoringRepository.invariant_violations: how many rows break each invariant the README lists,
 -- as a periodic check behind the constraints, trigger and sweeper that should keep them.
 -- $1 grace seconds: a settlement or a sweep still under way is not a violation.
 -- Bookings and payments are checked for shows from a day ago on (older ones no longer change),

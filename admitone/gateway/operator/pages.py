@@ -1,4 +1,4 @@
-"""The console's pages (CONTRACT.md "Operator console"): sign-in and out, the list of shows,
+"""The console's pages (README, "Operator console"): sign-in and out, the list of shows,
 the live view of a show with its controls, the operator seat map, the funnel and the audit log.
 
 Set-up forms are in ``setup_pages.py``, the live view's 2-second refresh in ``console_api.py``.
