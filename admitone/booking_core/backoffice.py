@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -30,7 +30,8 @@ from admitone.outages import translates
 
 sql = sql_folder("admitone.booking_core")
 
-SPENT_TOKENS_KEPT = "2 days"  # spent form tokens older than any session are forgotten
+# Spent form tokens older than any session are forgotten.
+SPENT_TOKENS_KEPT = timedelta(days=2)
 
 
 @dataclass(frozen=True, slots=True)

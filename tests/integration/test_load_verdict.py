@@ -25,7 +25,7 @@ def _lines(lines: list[check.Line]) -> dict[str, check.Line]:
 
 
 async def _admit_all(services: Services, show_id: str, clock: Clock) -> None:
-    store = QueueStore(services.redis, clock=clock)
+    store = QueueStore(services.redis, prefix=services.settings.redis_key_prefix, clock=clock)
     fence = await store.hold_lease("tests-verdict", 60_000)
     for _ in range(5):
         clock.advance(1)
@@ -42,7 +42,7 @@ async def test_admission_log_records_each_fan_with_its_predicted_wait(
     answers = [(await join(client, show.id)).json() for _ in range(4)]
     joined_at = int(time.time())
     await _admit_all(services, show.id, Clock(int(time.time() * 1000)))
-    ticks = await check.read_log(services.redis, show.id)
+    ticks = await check.read_log(services.redis, services.settings.redis_key_prefix, show.id)
     fans = [fan for tick in ticks for fan in tick.fans]
     assert [fan[1] for fan in fans] == [answer["ticketNumber"] for answer in answers]
     assert [fan[3] for fan in fans] == [answer["estimatedWaitSeconds"] for answer in answers]
@@ -117,7 +117,16 @@ async def test_forged_double_sale_and_stale_lock_break_their_lines(
         await conn.execute(
             "UPDATE seat_locks SET expires_at = now() - interval '1 minute'"
             " WHERE show_id = $1 AND visitor_id = $2", uuid.UUID(show.id), held.visitor)
-    lines = _lines(await check.collect(database_url, redis_url, show.id))
+    try:
+        lines = _lines(await check.collect(database_url, redis_url, show.id))
+    finally:  # the forgery must not outlive the test: other tests check invariants globally
+        async with services.pool.acquire() as conn, conn.transaction():
+            await conn.execute("DELETE FROM booking_seats WHERE booking_id = $1", forged)
+            await conn.execute("DELETE FROM bookings WHERE id = $1", forged)
+            await conn.execute("DELETE FROM seat_locks WHERE id = $1", lock_id)
+            await conn.execute(
+                "UPDATE seat_locks SET expires_at = now() + interval '10 minutes'"
+                " WHERE show_id = $1 AND visitor_id = $2", uuid.UUID(show.id), held.visitor)
     assert sold.id
     assert lines["seats sold twice"].value == "1"
     assert lines["confirmed bookings without a successful payment"].value == "1"
