@@ -19,10 +19,13 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
-CLUSTER_PORTS = (17001, 17002, 17003)
-SENTINEL_PORTS = {"master": 17101, "replica": 17102, "sentinel": 17201}
+# ADMITONE_TEST_PORT_BASE moves every port (default 17000), so two test runs on one machine
+# (two checkouts, say) do not meet on the same servers.
+_BASE = int(os.environ.get("ADMITONE_TEST_PORT_BASE", "17000"))
+CLUSTER_PORTS = (_BASE + 1, _BASE + 2, _BASE + 3)
+SENTINEL_PORTS = {"master": _BASE + 101, "replica": _BASE + 102, "sentinel": _BASE + 201}
 SENTINEL_MASTER = "admitone-test"
-PG_PORTS = {"primary": 17311, "replica": 17312}
+PG_PORTS = {"primary": _BASE + 311, "replica": _BASE + 312}
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 START_SECONDS = 30.0
 
