@@ -142,6 +142,13 @@ class TokenInvalidError(AdmitoneError):
     title = "Invalid token"
 
 
+class TokenExpiredError(TokenInvalidError):
+    """A genuine token whose time is up (401): get a new one (rejoin, or look the booking up)."""
+
+    code = "TOKEN_EXPIRED"
+    title = "Token expired"
+
+
 class TokenWrongShowError(AdmitoneError):
     code = "TOKEN_WRONG_SHOW"
     title = "Token is for another show"

@@ -75,19 +75,29 @@ def embedded_dir() -> Iterator[Path]:
 
 
 @pytest.fixture(scope="session")
-def server_urls(embedded_dir: Path) -> Iterator[tuple[str, str]]:
+def redis_server_url(embedded_dir: Path) -> Iterator[str]:
+    """The suite's Redis: ``ADMITONE_TEST_REDIS_URL``, else an embedded server (without
+    starting PostgreSQL, for the tests that need only Redis)."""
+    url = os.environ.get("ADMITONE_TEST_REDIS_URL")
+    if url:
+        yield url
+        return
+    from admitone.embedded import EmbeddedRedis
+
+    with EmbeddedRedis(embedded_dir) as embedded:
+        yield embedded
+
+
+@pytest.fixture(scope="session")
+def server_urls(embedded_dir: Path, redis_server_url: str) -> Iterator[tuple[str, str]]:
     """(PostgreSQL server URL, Redis URL): from the environment, else embedded servers."""
     database = os.environ.get("ADMITONE_TEST_DATABASE_URL")
-    redis = os.environ.get("ADMITONE_TEST_REDIS_URL")
     with ExitStack() as stack:
-        if not database or not redis:
-            from admitone.embedded import EmbeddedPostgres, EmbeddedRedis
+        if not database:
+            from admitone.embedded import EmbeddedPostgres
 
-            if not database:
-                database = stack.enter_context(EmbeddedPostgres(embedded_dir))
-            if not redis:
-                redis = stack.enter_context(EmbeddedRedis(embedded_dir))
-        yield database, redis
+            database = stack.enter_context(EmbeddedPostgres(embedded_dir))
+        yield database, redis_server_url
 
 
 @pytest.fixture(scope="session")

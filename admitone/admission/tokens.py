@@ -18,7 +18,7 @@ import msgspec
 import structlog
 
 from admitone.admission.signing_keys import KeyRing
-from admitone.errors import TokenInvalidError, TokenWrongShowError
+from admitone.errors import TokenExpiredError, TokenInvalidError, TokenWrongShowError
 
 ALGORITHM = "EdDSA"
 BOOKING_AUDIENCE = "admitone-booking-lookup"
@@ -136,7 +136,7 @@ class TokenService:
                 options={"require": required},
             )
         except jwt.ExpiredSignatureError as exc:
-            raise TokenInvalidError("The token has expired") from exc
+            raise TokenExpiredError("The token has expired") from exc
         except jwt.ImmatureSignatureError as exc:
             raise TokenInvalidError("The token is not valid yet") from exc
         except jwt.InvalidAudienceError as exc:

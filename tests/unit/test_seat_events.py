@@ -3,23 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-import os
 
 import msgspec
-import pytest
 from redis.asyncio import Redis
 
 from admitone.booking_core.keys import seat_channel
 from admitone.booking_core.seat_events import SeatEvents
 
-pytestmark = pytest.mark.skipif(
-    not os.environ.get("ADMITONE_TEST_REDIS_URL"), reason="needs ADMITONE_TEST_REDIS_URL"
-)
 
-
-async def test_changes_made_during_a_flush_are_sent_too() -> None:
+async def test_changes_made_during_a_flush_are_sent_too(redis_server_url: str) -> None:
     """Two hundred changes from concurrent requests all reach subscribers, in a few batches."""
-    redis = Redis.from_url(os.environ["ADMITONE_TEST_REDIS_URL"])
+    redis = Redis.from_url(redis_server_url)
     events = SeatEvents(redis, cache_seconds=1.0, prefix="unit")
     listener = redis.pubsub()
     await listener.subscribe(seat_channel("unit", "batch-show"))
@@ -46,10 +40,12 @@ async def test_changes_made_during_a_flush_are_sent_too() -> None:
         await redis.aclose()
 
 
-async def test_a_change_recorded_as_a_batch_goes_out_is_sent_without_another_change() -> None:
+async def test_a_change_recorded_as_a_batch_goes_out_is_sent_without_another_change(
+    redis_server_url: str,
+) -> None:
     """The last change of a rush, recorded while the flush task is still sending the batch
     before it, reaches subscribers although no later change comes to start a new flush."""
-    redis = Redis.from_url(os.environ["ADMITONE_TEST_REDIS_URL"])
+    redis = Redis.from_url(redis_server_url)
     events = SeatEvents(redis, cache_seconds=1.0, prefix="unit")
     listener = redis.pubsub()
     await listener.subscribe(seat_channel("unit", "late-show"))
