@@ -11,15 +11,12 @@ from typing import Any
 from litestar import Litestar
 from litestar.config.response_cache import ResponseCacheConfig
 from litestar.datastructures import State
-from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import SwaggerRenderPlugin
-from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.stores.memory import MemoryStore
 from litestar.template.config import TemplateConfig
 
 from admitone import jobs
-from admitone.gateway import assets, failures
+from admitone.gateway import assets, failures, openapi
 from admitone.gateway.bookings import api as booking_api
 from admitone.gateway.bookings import pages as booking_pages
 from admitone.gateway.catalog import api as catalog_api
@@ -77,6 +74,7 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Lites
             *operator_api.ROUTES, *console_api.ROUTES, *operator_pages.ROUTES,
             *failures.ROUTES,
             *assets.ROUTES,
+            *openapi.routes(),  # Swagger UI's own files, so /schema/swagger needs no internet
         ],
         lifespan=[lifespan],
         dependencies=dependencies(state),
@@ -87,32 +85,14 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Lites
         request_max_body_size=MAX_BODY_BYTES,
         response_cache_config=ResponseCacheConfig(store="response_cache"),
         stores={"response_cache": MemoryStore()},
-        openapi_config=OpenAPIConfig(
-            title="admitone",
-            version="0.1.0",
-            description="Virtual waiting room, admission gateway and booking core.",
-            path="/schema",
-            render_plugins=[SwaggerRenderPlugin()],
-            components=Components(
-                security_schemes={
-                    "operatorToken": SecurityScheme(
-                        type="http", scheme="bearer", description="The operator token"
-                    ),
-                    "accessToken": SecurityScheme(
-                        type="http",
-                        scheme="bearer",
-                        bearer_format="JWT",
-                        description="An admitted visitor's access token",
-                    ),
-                }
-            ),
-        ),
+        openapi_config=openapi.config(),
         template_config=TemplateConfig(
             directory=Path(__file__).parent / "templates", engine=JinjaTemplateEngine
         ),
         debug=False,
     )
     _camel_case_path_parameters(app)
+    openapi.document(app)  # every error as problem+json, from problems.ROUTE_PROBLEMS
     return app
 
 

@@ -19,6 +19,7 @@ from litestar.exceptions import NotFoundException
 
 from admitone import errors
 from admitone.gateway import i18n
+from admitone.gateway.help import pages as help_pages
 from admitone.gateway.problems import domain_error_handler, http_error_handler
 from admitone.gateway.rendering import render_page
 from admitone.ids import canonical_id
@@ -90,8 +91,8 @@ async def help_page(request: Request[Any, Any, Any], problem: str) -> Response[A
     """What happened and what to do next, for one of :data:`PROBLEMS`."""
     loc = i18n.locale_for(request)
     found = PROBLEMS.get(problem)
-    if found is None:
-        return not_found_page(request, loc)
+    if found is None:  # a problem code's reference page (the ``type`` of every problem)
+        return help_pages.reference_page(request, loc, problem) or not_found_page(request, loc)
     show_id = canonical_id(request.query_params.get("show"))
     actions = []
     for action in found.actions:

@@ -58,20 +58,59 @@ async def verified_access(
     return claims
 
 
+# Where the guards below leave what they verified, in the request's own state.
+_VERIFIED = "admitone_verified_token"
+_CALLER = "admitone_booking_caller"
+
+
+async def access_guard(
+    connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
+) -> None:
+    """Litestar guard of the routes that take an access token: it is checked (signature, expiry,
+    revocation) before anything else, the body included, so a caller without one gets 401, never
+    a validation error. The handler's :func:`require_access` then checks the show."""
+    admission = process_services(connection).admission
+    token = bearer_token(connection)
+    await verified_access(admission, token, None)
+    connection.state[_VERIFIED] = token
+
+
+async def booking_guard(
+    connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
+) -> None:
+    """Litestar guard of the booking routes: an access token or a booking token, checked before
+    anything else; :func:`booking_caller` returns what it found."""
+    admission = process_services(connection).admission
+    connection.state[_CALLER] = await _booking_claims(connection, admission)
+
+
 async def require_access(
     connection: ASGIConnection[Any, Any, Any, Any], admission: AdmissionServices,
     show_id: str | None,
 ) -> AccessTokenClaims:
     """The caller's verified access token (``Authorization: Bearer``), revocation included, so
-    a revoked visitor is stopped at once."""
-    return await verified_access(admission, bearer_token(connection), show_id)
+    a revoked visitor is stopped at once. After :func:`access_guard` only the show is left to
+    check (the signature check is cached, revocation was asked once)."""
+    token = bearer_token(connection)
+    if connection.state.get(_VERIFIED) == token:
+        return admission.tokens.verify_access_token(token, show_id)
+    return await verified_access(admission, token, show_id)
+
+
+async def _booking_claims(
+    connection: ASGIConnection[Any, Any, Any, Any], admission: AdmissionServices
+) -> AccessTokenClaims | BookingTokenClaims:
+    token = bearer_token(connection)
+    if admission.tokens.is_booking_token(token):
+        return admission.tokens.verify_booking_token(token)
+    return await verified_access(admission, token, None)
 
 
 async def booking_caller(
     connection: ASGIConnection[Any, Any, Any, Any], admission: AdmissionServices
 ) -> AccessTokenClaims | BookingTokenClaims:
     """An access token, or a booking token from booking lookup (it names one booking)."""
-    token = bearer_token(connection)
-    if admission.tokens.is_booking_token(token):
-        return admission.tokens.verify_booking_token(token)
-    return await verified_access(admission, token, None)
+    found = connection.state.get(_CALLER)
+    if isinstance(found, AccessTokenClaims | BookingTokenClaims):
+        return found
+    return await _booking_claims(connection, admission)

@@ -35,7 +35,13 @@ from admitone.booking_core.models import CheckoutIn, CheckoutOut
 from admitone.errors import RateLimitedError
 from admitone.gateway.bookings.view import CancellationPreview, preview_cancellation
 from admitone.gateway.client import client_ip
-from admitone.gateway.guards import ACCESS_SECURITY, booking_caller, require_access
+from admitone.gateway.guards import (
+    ACCESS_SECURITY,
+    access_guard,
+    booking_caller,
+    booking_guard,
+    require_access,
+)
 from admitone.settings import Settings
 
 
@@ -43,9 +49,10 @@ from admitone.settings import Settings
     "/api/v1/bookings",
     tags=["booking"],
     status_code=201,
-    security=ACCESS_SECURITY,
+    security=ACCESS_SECURITY, guards=[access_guard],
     summary="Check out a lock: booking PENDING, payment INITIATED (needs Idempotency-Key)",
-    responses={201: ResponseSpec(data_container=CheckoutOut, description="Booking created")},
+    responses={201: ResponseSpec(data_container=CheckoutOut, description="Booking created",
+                                 generate_examples=False)},
 )
 async def checkout(
     request: Request[Any, Any, Any], data: CheckoutIn, admission: AdmissionServices,
@@ -57,9 +64,9 @@ async def checkout(
 
 
 @get("/api/v1/bookings/{booking_id:str}", tags=["booking"], security=ACCESS_SECURITY,
-     summary="A booking, as its owner sees it",
-     responses={404: ResponseSpec(data_container=dict, description="BOOKING_NOT_FOUND: unknown, "
-                                  "or not the caller's")})
+     guards=[booking_guard],
+     summary="A booking, as its owner sees it (404 BOOKING_NOT_FOUND: unknown, or not the "
+             "caller's)")
 async def get_booking(
     request: Request[Any, Any, Any], booking_id: str, admission: AdmissionServices,
     bookings: BookingService,
@@ -68,7 +75,8 @@ async def get_booking(
 
 
 @delete("/api/v1/bookings/{booking_id:str}", tags=["booking"], status_code=200,
-        security=ACCESS_SECURITY, summary="Cancel a confirmed booking by the cancellation policy",
+        security=ACCESS_SECURITY, guards=[booking_guard],
+        summary="Cancel a confirmed booking by the cancellation policy",
         description="At least 24 h before the show: full refund; 2 to 24 h: half; under 2 h: "
                     "409 CANCELLATION_WINDOW_CLOSED. Asking again returns the same refund.")
 async def cancel_booking(
@@ -79,13 +87,12 @@ async def cancel_booking(
 
 
 @get("/api/v1/bookings/{booking_id:str}/cancellation", tags=["booking"],
-     security=ACCESS_SECURITY,
+     security=ACCESS_SECURITY, guards=[booking_guard],
      summary="What cancelling now would refund, by the cancellation policy",
      description="`allowed` false with `reason` WINDOW_CLOSED under 2 h before the show, "
                  "NOT_CONFIRMED or ALREADY_CANCELLED by the booking's state. The DELETE decides "
                  "by the database clock at that moment, so a preview taken just before a "
-                 "boundary may differ.",
-     responses={404: ResponseSpec(data_container=dict, description="BOOKING_NOT_FOUND")})
+                 "boundary may differ.")
 async def cancellation_preview(
     request: Request[Any, Any, Any], booking_id: str, admission: AdmissionServices,
     bookings: BookingService,
@@ -95,10 +102,12 @@ async def cancellation_preview(
 
 
 @get("/api/v1/bookings/{booking_id:str}/ticket", tags=["booking"], security=ACCESS_SECURITY,
+     guards=[booking_guard],
      summary="The e-ticket: JSON with a signed QR payload, or ?format=png the QR image",
      responses={200: ResponseSpec(data_container=TicketOut,
                                   description="The ticket (application/json) or its QR code "
-                                              "(image/png with ?format=png)")})
+                                              "(image/png with ?format=png)",
+                                  generate_examples=False)})
 async def get_ticket(
     request: Request[Any, Any, Any], booking_id: str, admission: AdmissionServices,
     bookings: BookingService,
@@ -113,8 +122,7 @@ async def get_ticket(
 
 
 @post("/api/v1/bookings/lookup", tags=["booking"], status_code=200,
-      summary="Find a booking by reference and e-mail; get a short-lived booking token",
-      responses={429: ResponseSpec(data_container=dict, description="RATE_LIMITED, Retry-After")})
+      summary="Find a booking by reference and e-mail; get a short-lived booking token")
 async def lookup_booking(
     request: Request[Any, Any, Any], data: LookupIn, settings: Settings,
     rate_limiter: RateLimiter, bookings: BookingService,

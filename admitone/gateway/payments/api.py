@@ -63,7 +63,6 @@ async def webhook_signature_guard(
         "changes nothing the second time. An unknown payment is acknowledged (200) and logged, "
         "so the gateway does not retry it forever."
     ),
-    responses={401: ResponseSpec(data_container=dict, description="SIGNATURE_INVALID")},
 )
 async def payment_webhook(data: WebhookIn, payments: PaymentService) -> WebhookReceived:
     await payments.handle_webhook(data)

@@ -32,7 +32,6 @@ from litestar import Request, Response, delete, get, post, put
 from litestar.exceptions import ValidationException
 from litestar.openapi import ResponseSpec
 from litestar.openapi.spec import (
-    Example,
     OpenAPIMediaType,
     OpenAPIType,
     Operation,
@@ -47,7 +46,12 @@ from admitone.admission.services import AdmissionServices
 from admitone.booking_core.models import ExtendOut, LockIn, LockOut, ReleaseOut, SeatMap
 from admitone.booking_core.seat_stream import FAILED, OVERFLOW, SeatEventHub, StreamTickets
 from admitone.gateway.deps import SeatRouteServices
-from admitone.gateway.guards import ACCESS_SECURITY, require_access, verified_access
+from admitone.gateway.guards import (
+    ACCESS_SECURITY,
+    access_guard,
+    require_access,
+    verified_access,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -64,8 +68,9 @@ _MAX_TOKEN_CHARS = 4096
     "/api/v1/shows/{show_id:str}/seats",
     tags=["booking"],
     summary="The show's seat map",
-    security=ACCESS_SECURITY,
-    responses={200: ResponseSpec(data_container=SeatMap, description="Seats and their states")},
+    security=ACCESS_SECURITY, guards=[access_guard],
+    responses={200: ResponseSpec(data_container=SeatMap, description="Seats and their states",
+                                 generate_examples=False)},
 )
 async def seat_map(
     request: Request[Any, Any, Any], show_id: str, seat_routes: SeatRouteServices
@@ -79,23 +84,8 @@ async def seat_map(
     "/api/v1/bookings/lock",
     tags=["booking"],
     status_code=200,
-    security=ACCESS_SECURITY,
+    security=ACCESS_SECURITY, guards=[access_guard],
     summary="Lock seats, all or nothing",
-    responses={
-        409: ResponseSpec(
-            data_container=dict,
-            description="SEAT_UNAVAILABLE with unavailableSeats and alternativeSeats",
-            examples=[
-                Example(
-                    value={
-                        "error": "SEAT_UNAVAILABLE",
-                        "unavailableSeats": ["A1"],
-                        "alternativeSeats": ["A3"],
-                    }
-                )
-            ],
-        )
-    },
 )
 async def lock_seats(
     request: Request[Any, Any, Any], data: LockIn, seat_routes: SeatRouteServices
@@ -107,7 +97,7 @@ async def lock_seats(
 @put(
     "/api/v1/bookings/lock/{lock_id:str}/extend",
     tags=["booking"],
-    security=ACCESS_SECURITY,
+    security=ACCESS_SECURITY, guards=[access_guard],
     summary="Extend a lock (410 once it expired)",
 )
 async def extend_lock(
@@ -121,7 +111,7 @@ async def extend_lock(
     "/api/v1/bookings/lock/{lock_id:str}",
     tags=["booking"],
     status_code=200,
-    security=ACCESS_SECURITY,
+    security=ACCESS_SECURITY, guards=[access_guard],
     summary="Release a lock",
 )
 async def release_lock(
@@ -224,7 +214,7 @@ async def seat_stream(
 
 @post(
     "/api/v1/shows/{show_id:str}/seat-events/ticket", tags=["booking"], status_code=201,
-    security=ACCESS_SECURITY,
+    security=ACCESS_SECURITY, guards=[access_guard],
     summary="Exchange the access token for a one-minute ticket that opens the seat stream",
     description="EventSource cannot send headers, and tokens in URLs end up in logs, so the "
     "seat stream takes this ticket in its query instead. It opens only this show's stream and "
