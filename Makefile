@@ -4,8 +4,8 @@ PY ?= python3
 help:            ## list the targets
 	@grep -E '^[a-z]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
-install:         ## install admitone with its development tools
-	$(PY) -m pip install -e '.[dev]'
+install:         ## install admitone with its development and load-test tools
+	$(PY) -m pip install -e '.[dev,load]'
 
 demo:            ## run everything with a demo show (embedded PostgreSQL and Redis if no URLs are set)
 	admitone up --demo
