@@ -88,6 +88,13 @@ ROUTE_HEADERS: dict[str, tuple[Header, ...]] = {
     "POST /api/v1/admin/refunds/{refundId}/retry": (OPERATOR_NAME,),
 }
 GUARD_HEADERS: dict[str, tuple[Header, ...]] = {"webhook_signature_guard": (SIGNATURE,)}
+# Error statuses a route answers with a body of its own (not a problem), beside the problems.
+OWN_ERRORS: dict[str, dict[int, tuple[str, Schema]]] = {
+    "GET /readyz": {503: ("application/json", Schema(
+        type=OpenAPIType.OBJECT, required=["status", "checks", "down"],
+        description='Not ready: `{"status": "unavailable", "checks": {"postgres": "ok", '
+        '"redis": "down"}, "down": ["redis"]}`'))},
+}
 # The security requirement each guard stands for (the document's security schemes).
 GUARD_SECURITY: dict[str, str] = {"access_guard": "accessToken", "booking_guard": "accessToken",
                                   "operator_guard": "operatorToken"}
@@ -284,6 +291,11 @@ def document(app: Litestar) -> None:
             kept = {status: response for status, response in (operation.responses or {}).items()
                     if int(status) < 400}  # noqa: PLR2004 - successes stay as the handler says
             operation.responses = {**kept, **_responses(fact.codes, page=_is_page(operation))}
+            for status, (media, body) in OWN_ERRORS.get(fact.key, {}).items():
+                response = operation.responses[str(status)]
+                assert isinstance(response, OpenAPIResponse)  # noqa: S101 - made just above
+                response.content = {**(response.content or {}),
+                                    media: OpenAPIMediaType(schema=body)}
             headers = [*problems_headers(fact)]
             named = {p.name.lower() for p in operation.parameters or []
                      if isinstance(p, Parameter)}
