@@ -251,9 +251,10 @@ def _is_page(operation: Operation) -> bool:
 
 def _responses(codes: tuple[str, ...], *, page: bool) -> dict[str, OpenAPIResponse]:
     by_status: dict[int, list[problems.ProblemDoc]] = defaultdict(list)
-    for code in codes:
-        doc = problems.EXAMPLES[code]
-        by_status[doc.status].append(doc)
+    for code in codes:  # a code without its EXAMPLES line is left out (tests/…/test_api_docs)
+        doc = problems.EXAMPLES.get(code)
+        if doc is not None:
+            by_status[doc.status].append(doc)
     out = {}
     for status in sorted(by_status):
         docs = by_status[status]
