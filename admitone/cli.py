@@ -166,6 +166,12 @@ def _uvicorn_options(settings: Settings) -> dict[str, Any]:
         "log_level": "warning",
         "log_config": None,  # uvicorn's records go through admitone.logging's handler
         "timeout_graceful_shutdown": 10,
+        # X-Forwarded-For is the app's to read (ADMITONE_TRUSTED_PROXIES, gateway/client.py):
+        # uvicorn's own handling would let any local peer choose its address.
+        "proxy_headers": False,
+        # Past this many connections and requests the server answers 503 at once (the event
+        # streams are capped below it, by ADMITONE_STREAMS_PER_PROCESS).
+        "limit_concurrency": settings.limit_concurrency or None,
     }
 
 

@@ -8,6 +8,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import structlog
 from litestar import Litestar
 from litestar.config.response_cache import ResponseCacheConfig
 from litestar.datastructures import State
@@ -24,6 +25,7 @@ from admitone.gateway.bookings import api as booking_api
 from admitone.gateway.bookings import pages as booking_pages
 from admitone.gateway.catalog import api as catalog_api
 from admitone.gateway.catalog import pages as catalog_pages
+from admitone.gateway.client import proxy_middleware
 from admitone.gateway.deps import dependencies
 from admitone.gateway.metrics import metrics_middleware
 from admitone.gateway.middleware import request_id_middleware
@@ -48,6 +50,13 @@ MAX_BODY_BYTES = 64 * 1024
 def create_app(settings: Settings, *, services: Services | None = None) -> Litestar:
     """Build the app. With ``services`` given (tests), the caller owns their lifecycle."""
     configure_logging(settings)
+    if settings.trusted_proxy_hops > 0:
+        structlog.get_logger(__name__).warning(
+            "deprecated_setting", setting="ADMITONE_TRUSTED_PROXY_HOPS",
+            detail="set ADMITONE_TRUSTED_PROXIES to your proxies' networks instead"
+            + ("" if settings.trusted_proxies else "; trusting the private networks for now"),
+            trusted=list(settings.proxy_networks),
+        )
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -81,7 +90,9 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Lites
         lifespan=[lifespan],
         dependencies=dependencies(state),
         state=state,
-        middleware=[request_id_middleware, metrics_middleware],
+        # Outermost first: the client's address is settled before anything reads it.
+        middleware=[proxy_middleware(settings.proxy_networks), request_id_middleware,
+                    metrics_middleware],
         # A browser on a page route gets an HTML 404; API callers keep problem+json.
         exception_handlers={**EXCEPTION_HANDLERS, **failures.EXCEPTION_HANDLERS},
         request_max_body_size=MAX_BODY_BYTES,

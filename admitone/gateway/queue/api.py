@@ -60,7 +60,7 @@ async def join(
 ) -> Response[JoinOut]:
     structlog.contextvars.bind_contextvars(show_id=show_id[:64])
     settings = queue_routes.settings
-    ip = client_ip(request, settings.trusted_proxy_hops)
+    ip = client_ip(request)
     # Per client IP, a Redis token bucket; if Redis is down the join itself decides.
     allowed, retry = await queue_routes.rate_limiter.allows(
         "join", ip, settings.queue_join_rate_per_second, settings.queue_join_burst, quiet=True)
@@ -90,7 +90,7 @@ async def status(
     request: Request[Any, Any, Any], show_id: str, queue_routes: QueueRouteServices
 ) -> Response[StatusOut]:
     structlog.contextvars.bind_contextvars(show_id=show_id[:64])
-    ip = client_ip(request, queue_routes.settings.trusted_proxy_hops)
+    ip = client_ip(request)
     out = await queue_routes.admission.rooms.status(
         show_id, binding=_binding(request, ip), queue_token=request.headers.get(TOKEN_HEADER)
     )
@@ -103,7 +103,7 @@ async def leave(
     request: Request[Any, Any, Any], show_id: str, queue_routes: QueueRouteServices
 ) -> None:
     structlog.contextvars.bind_contextvars(show_id=show_id[:64])
-    ip = client_ip(request, queue_routes.settings.trusted_proxy_hops)
+    ip = client_ip(request)
     await queue_routes.admission.rooms.leave(
         show_id, binding=_binding(request, ip), queue_token=request.headers.get(TOKEN_HEADER)
     )
@@ -190,7 +190,7 @@ async def send_identity_code(
     queue_routes: QueueRouteServices,
 ) -> Response[dict[str, bool]]:
     """Codes cost an e-mail each: five at once per client, then one every ten seconds."""
-    ip = client_ip(request, queue_routes.settings.trusted_proxy_hops)
+    ip = client_ip(request)
     allowed, retry = await queue_routes.rate_limiter.allows("identity", ip, 0.1, 5)
     if not allowed:
         raise errors.RateLimitedError(retry_after_header(retry))

@@ -53,7 +53,7 @@ async def _room_times(
 
 
 def _binding(request: Request[Any, Any, Any], settings: Settings) -> str:
-    ip = client_ip(request, settings.trusted_proxy_hops)
+    ip = client_ip(request)
     return client_binding(ip, request.headers.get("user-agent", ""))
 
 
@@ -222,7 +222,7 @@ async def join_form(
         return _not_found(request, loc)
     # The same per-IP join limit as the JSON route (if Redis is down the join decides).
     allowed, _retry = await rate_limiter.allows(
-        "join", client_ip(request, settings.trusted_proxy_hops),
+        "join", client_ip(request),
         settings.queue_join_rate_per_second, settings.queue_join_burst, quiet=True)
     if not allowed:
         return _render(request, loc, show, "busy")

@@ -1,0 +1,121 @@
+"""The edge of the service: who the client is (trusted proxies), the caps on event streams, bad
+bytes in requests, and who may read /metrics and introspect tokens."""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import msgspec
+import pytest
+from litestar import Litestar, Request, get
+
+from admitone.admission.ratelimit import LOOKUP_BURST
+from admitone.cli import _uvicorn_options
+from admitone.gateway.app import create_app
+from admitone.gateway.client import client_ip, proxy_middleware
+from admitone.runtime import Services
+from admitone.settings import PRIVATE_NETWORKS, Settings, SettingsError, load_settings
+
+LOOKUP = {"reference": "AOXXXXXXXX", "email": "nobody@example.com"}
+
+
+def _who_app(trusted: tuple[str, ...]) -> Litestar:
+    @get("/who", sync_to_thread=False)
+    def who(request: Request[Any, Any, Any]) -> dict[str, str]:
+        return {"ip": client_ip(request), "scheme": request.url.scheme}
+
+    return Litestar([who], middleware=[proxy_middleware(trusted)])
+
+
+async def _who(app: Litestar, peer: str, **headers: str) -> dict[str, str]:
+    transport = httpx.ASGITransport(app=app, client=(peer, 4000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+        answer: dict[str, str] = (await http.get("/who", headers=headers)).json()
+        return answer
+
+
+@pytest.mark.parametrize(("peer", "forwarded", "expected"), [
+    # A trusted proxy: the first untrusted address from the right, past trusted hops.
+    ("10.1.2.3", "203.0.113.5", "203.0.113.5"),
+    ("10.1.2.3", "6.6.6.6, 203.0.113.5, 10.9.9.9", "203.0.113.5"),
+    ("127.0.0.1", "203.0.113.5", "203.0.113.5"),
+    # Anyone else: the header is not believed.
+    ("198.51.100.7", "203.0.113.5", "198.51.100.7"),
+    ("127.0.0.2", "203.0.113.5", "127.0.0.2"),
+])
+async def test_forwarded_for_is_believed_only_from_a_trusted_proxy(
+    peer: str, forwarded: str, expected: str
+) -> None:
+    app = _who_app(("10.0.0.0/8", "127.0.0.1/32"))
+    answer = await _who(app, peer, **{"X-Forwarded-For": forwarded, "X-Forwarded-Proto": "https"})
+    assert answer["ip"] == expected
+    assert answer["scheme"] == ("https" if expected != peer else "http")
+
+
+async def test_without_trusted_proxies_the_peer_is_the_client() -> None:
+    answer = await _who(_who_app(()), "127.0.0.1", **{"X-Forwarded-For": "203.0.113.5"})
+    assert answer["ip"] == "127.0.0.1"
+
+
+def test_trusted_proxies_setting_is_a_list_of_networks() -> None:
+    settings = load_settings({"ADMITONE_TRUSTED_PROXIES": "10.0.0.0/8, 127.0.0.1,fd00::/8"})
+    assert settings.proxy_networks == ("10.0.0.0/8", "127.0.0.1/32", "fd00::/8")
+    with pytest.raises(SettingsError, match="ADMITONE_TRUSTED_PROXIES"):
+        load_settings({"ADMITONE_TRUSTED_PROXIES": "10.0.0.0/8,proxy.local"})
+    # The deprecated hop count maps onto the private networks, never onto "any peer".
+    assert load_settings({"ADMITONE_TRUSTED_PROXY_HOPS": "1"}).proxy_networks == PRIVATE_NETWORKS
+    assert load_settings({"ADMITONE_TRUSTED_PROXY_HOPS": "1",
+                          "ADMITONE_TRUSTED_PROXIES": "10.0.0.0/8"}).proxy_networks == (
+        "10.0.0.0/8",)
+
+
+def test_the_server_reads_no_proxy_headers_and_limits_concurrency(settings: Settings) -> None:
+    """uvicorn's own X-Forwarded-For handling (on by default, trusting 127.0.0.1) is off: the
+    app's proxy middleware is the one place that reads it."""
+    options = _uvicorn_options(_replace(settings, limit_concurrency=321))
+    assert options["proxy_headers"] is False
+    assert options["limit_concurrency"] == 321
+    assert _uvicorn_options(_replace(settings, limit_concurrency=0))["limit_concurrency"] is None
+
+
+def _replace(settings: Settings, **changes: Any) -> Settings:
+    return msgspec.structs.replace(settings, **changes)
+
+
+async def _app_client(services: Services, settings: Settings, peer: str) -> httpx.AsyncClient:
+    app = create_app(settings, services=dataclasses.replace(services, settings=settings))
+    transport = httpx.ASGITransport(app=app, client=(peer, 4000))
+    return httpx.AsyncClient(transport=transport, base_url="http://t")
+
+
+async def test_with_hops_a_peer_on_the_internet_cannot_choose_its_address(
+    services: Services, make_settings: Callable[..., Settings]
+) -> None:
+    """ADMITONE_TRUSTED_PROXY_HOPS=1 (deprecated) used to believe the header from any peer, so
+    one client got a fresh lookup bucket per request; now a public peer is its own bucket."""
+    peer = f"2001:db8:9::{uuid.uuid4().hex[:4]}"
+    async with await _app_client(services, make_settings(trusted_proxy_hops=1), peer) as http:
+        answers = [(await http.post("/api/v1/bookings/lookup", json=LOOKUP, headers={
+            "X-Forwarded-For": f"198.51.100.{n}"})).status_code for n in range(LOOKUP_BURST + 1)]
+    assert answers == [404] * LOOKUP_BURST + [429]
+
+
+async def test_behind_a_trusted_network_each_fan_has_its_own_lookup_bucket(
+    services: Services, make_settings: Callable[..., Settings]
+) -> None:
+    """The chart's ingress case: every request comes from the ingress pod's address; with that
+    network in ADMITONE_TRUSTED_PROXIES, fans stop sharing one bucket."""
+    settings = make_settings(trusted_proxies=("10.0.0.0/8",))
+    first = f"2001:db8:3::{uuid.uuid4().hex[:4]}"
+    second = f"2001:db8:4::{uuid.uuid4().hex[:4]}"
+    async with await _app_client(services, settings, "10.42.0.7") as http:
+        answers = [(await http.post("/api/v1/bookings/lookup", json=LOOKUP, headers={
+            "X-Forwarded-For": first})).status_code for _ in range(LOOKUP_BURST + 1)]
+        other = await http.post("/api/v1/bookings/lookup", json=LOOKUP,
+                                headers={"X-Forwarded-For": second})
+    assert answers == [404] * LOOKUP_BURST + [429]
+    assert other.status_code == 404
