@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -99,6 +101,28 @@ def _metrics_folder(settings: Settings) -> None:
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
 
 
+def _port_taken(settings: Settings) -> str | None:
+    """One line saying why the server cannot listen on its address, or None when it can.
+
+    uvicorn, finding its port taken, exits from inside its own loop and leaves ``up`` waiting
+    for ever on the embedded servers and the jobs; asking the socket first fails in a moment."""
+    try:
+        family, kind, proto, _name, address = socket.getaddrinfo(
+            settings.host, settings.port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+    except OSError as exc:
+        return f"cannot listen on {settings.host}:{settings.port}: {exc}"
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                return f"port {settings.port} on {settings.host} is in use"
+            return f"cannot listen on {settings.host}:{settings.port}: {exc.strerror or exc}"
+    return None
+
+
 def _exit_on_signal(signum: int, _frame: object) -> None:
     raise SystemExit(128 + signum)
 
@@ -111,6 +135,9 @@ def cmd_up(settings: Settings, demo: bool) -> int:
 
     # uvicorn re-raises the signal that stopped it once it has shut down; turning SIGTERM into
     # SystemExit (as SIGINT is KeyboardInterrupt) lets the embedded servers stop cleanly after it.
+    taken = _port_taken(settings)
+    if taken:
+        return _fail(taken)
     signal.signal(signal.SIGTERM, _exit_on_signal)
     if demo and not os.environ.get(env_name("log_format")):
         settings = msgspec.structs.replace(settings, log_format="console")
@@ -184,6 +211,9 @@ def cmd_serve(settings: Settings) -> int:
     money in PostgreSQL, and metrics are summed through prometheus_client's files."""
     import uvicorn  # noqa: PLC0415
 
+    taken = _port_taken(settings)
+    if taken:
+        return _fail(taken)
     signal.signal(signal.SIGTERM, _exit_on_signal)
     unset = [env_name(name) for name in ("operator_token", "payment_webhook_secret")
              if getattr(settings, name) is None]

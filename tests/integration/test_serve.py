@@ -106,3 +106,22 @@ def test_jobs_beats_while_it_runs_and_check_says_so(settings: Settings, tmp_path
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=30)
+
+
+def test_up_and_serve_stop_at_once_when_their_port_is_taken(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """A taken port used to leave ``up`` hanging for ever, deaf to signals: both commands now
+    exit non-zero with one line naming the port."""
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = int(holder.getsockname()[1])
+        env = _environment(settings, tmp_path / "data", ADMITONE_PORT=str(port))
+        for command in ("serve", "up"):
+            result = subprocess.run(  # noqa: S603 - our own command line
+                [sys.executable, "-m", "admitone.cli", command], env=env, capture_output=True,
+                text=True, timeout=60, check=False,
+            )
+            assert result.returncode != 0, (command, result.stdout, result.stderr)
+            assert result.stderr.strip() == f"admitone: port {port} on 127.0.0.1 is in use"
