@@ -12,6 +12,7 @@ import httpx
 import msgspec
 import pytest
 from litestar import Litestar, Request, get
+from structlog.testing import capture_logs
 
 from admitone.admission.ratelimit import LOOKUP_BURST
 from admitone.cli import _uvicorn_options
@@ -19,6 +20,7 @@ from admitone.gateway.app import create_app
 from admitone.gateway.client import client_ip, proxy_middleware
 from admitone.runtime import Services
 from admitone.settings import PRIVATE_NETWORKS, Settings, SettingsError, load_settings
+from tests.conftest import OPERATOR_TOKEN
 
 LOOKUP = {"reference": "AOXXXXXXXX", "email": "nobody@example.com"}
 
@@ -119,3 +121,65 @@ async def test_behind_a_trusted_network_each_fan_has_its_own_lookup_bucket(
                                 headers={"X-Forwarded-For": second})
     assert answers == [404] * LOOKUP_BURST + [429]
     assert other.status_code == 404
+
+
+def _bad_request(response: httpx.Response) -> None:
+    assert response.status_code == 400, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert response.json()["error"] == "VALIDATION_ERROR"
+
+
+ADMIN = {"Authorization": f"Bearer {OPERATOR_TOKEN}"}
+
+
+@pytest.mark.parametrize(("method", "path", "kwargs"), [
+    ("POST", "/api/v1/bookings/lookup",
+     {"json": {"reference": "AO\u0000XXXXXXX", "email": "a@example.com"}}),
+    ("POST", "/api/v1/bookings/lookup",
+     {"json": {"reference": "AOXXXXXXXX", "email": "a\u0000@example.com"}}),
+    ("POST", "/api/v1/admin/theaters",
+     {"json": {"name": "Hall", "city": "Pune\u0000", "address": "1 Road"}, "headers": ADMIN}),
+    ("POST", "/api/v1/admin/movies",
+     {"json": {"title": "A\u0000", "durationMinutes": 90, "language": "en", "genre": "x"},
+      "headers": ADMIN}),
+    ("POST", "/api/v1/admin/movies",  # a NUL in a key is refused too
+     {"json": {"title\u0000": "A", "durationMinutes": 90, "language": "en", "genre": "x"},
+      "headers": ADMIN}),
+    ("GET", "/api/v1/movies?city=Pune%00", {}),
+    ("GET", "/api/v1/movies/ab%00cd/shows", {}),
+    ("GET", "/api/v1/shows/ab%00cd/seats", {}),
+    ("POST", "/my-booking", {"data": {"reference": "AO\x00X", "email": "a@example.com"}}),
+    ("POST", "/my-booking", {"data": {"reference": "AOXXXXXXXX", "email": "a\x00@example.com"}}),
+])
+async def test_a_nul_character_anywhere_is_a_400_problem(
+    client: httpx.AsyncClient, method: str, path: str, kwargs: dict[str, Any]
+) -> None:
+    """PostgreSQL cannot store U+0000: it used to come back as a 503 "retry in 5 s" with a
+    traceback; now it is refused before any handler, and nothing is written."""
+    with capture_logs() as logs:
+        response = await client.request(method, path, **kwargs)
+    _bad_request(response)
+    assert "NUL" in response.json()["detail"]
+    assert not [entry for entry in logs if entry["log_level"] in {"error", "critical"}]
+
+
+async def test_deeply_nested_json_is_a_400_problem(client: httpx.AsyncClient) -> None:
+    deep = b"[" * 10_000 + b"]" * 10_000
+    for path in ("/api/v1/bookings/lookup", "/api/v1/bookings/lock", "/api/v1/admin/movies"):
+        with capture_logs() as logs:
+            response = await client.post(path, content=deep,
+                                         headers={"content-type": "application/json"})
+        _bad_request(response)
+        assert "nested" in response.json()["detail"]
+        assert not [entry for entry in logs if entry["log_level"] in {"error", "critical"}]
+    # Brackets inside strings are text, not nesting; a plain request still gets its answer.
+    texty = {"reference": "[" * 100, "email": "a@example.com"}
+    assert (await client.post("/api/v1/bookings/lookup", json=texty)).status_code in {400, 404}
+
+
+async def test_clean_json_with_an_escaped_backslash_is_not_a_nul(client: httpx.AsyncClient) -> None:
+    """``\\\\u0000`` is a backslash and the text u0000, not a NUL: it reaches the route."""
+    response = await client.post("/api/v1/bookings/lookup", content=(
+        b'{"reference": "AO\\\\u0000", "email": "a@example.com"}'),
+        headers={"content-type": "application/json"})
+    assert response.status_code in {404, 429}, response.text
