@@ -40,6 +40,7 @@ from admitone.gateway.queue import pages as queue_pages
 from admitone.gateway.seats import api as seat_api
 from admitone.gateway.seats import pages as seat_pages
 from admitone.gateway.service import api as service_api
+from admitone.gateway.streams import StreamSlots
 from admitone.logging import configure_logging
 from admitone.runtime import Services, open_services
 from admitone.settings import Settings
@@ -72,7 +73,8 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Lites
 
     # Never empty: Litestar replaces an empty (falsy) State with its own, and the providers of
     # deps.py read this one. The lifespan sets ``services`` when the caller gave none.
-    state = State({"services": services})
+    state = State({"services": services, "stream_slots": StreamSlots(
+        settings.streams_per_client, settings.streams_per_process)})
     app = Litestar(
         route_handlers=[
             # Each area: its JSON and SSE routes (api), then its HTML pages.

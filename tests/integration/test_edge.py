@@ -3,14 +3,18 @@ bytes in requests, and who may read /metrics and introspect tokens."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import time
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
 import httpx
 import msgspec
 import pytest
+import uvicorn
 from litestar import Litestar, Request, get
 from structlog.testing import capture_logs
 
@@ -20,7 +24,8 @@ from admitone.gateway.app import create_app
 from admitone.gateway.client import client_ip, proxy_middleware
 from admitone.runtime import Services
 from admitone.settings import PRIVATE_NETWORKS, Settings, SettingsError, load_settings
-from tests.conftest import OPERATOR_TOKEN
+from tests.conftest import OPERATOR_TOKEN, MakeShow
+from tests.integration.queue_support import put_room
 
 LOOKUP = {"reference": "AOXXXXXXXX", "email": "nobody@example.com"}
 
@@ -183,3 +188,70 @@ async def test_clean_json_with_an_escaped_backslash_is_not_a_nul(client: httpx.A
         b'{"reference": "AO\\\\u0000", "email": "a@example.com"}'),
         headers={"content-type": "application/json"})
     assert response.status_code in {404, 429}, response.text
+
+
+@asynccontextmanager
+async def _served(app: Litestar) -> AsyncIterator[str]:
+    """The app over real HTTP on 127.0.0.1 (lifespan off: the caller owns the services)."""
+    config = uvicorn.Config(app, host="127.0.0.1", port=0, lifespan="off", log_level="warning",
+                            timeout_graceful_shutdown=1)
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        assert not task.done(), "uvicorn stopped"
+        await asyncio.sleep(0.02)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, 10)
+
+
+async def _open_streams(http: httpx.AsyncClient, url: str, count: int,
+                        stack: AsyncExitStack) -> list[httpx.Response]:
+    responses = []
+    readers = []  # kept: a line iterator that is collected closes its response
+    for _ in range(count):
+        response = await stack.enter_async_context(http.stream("GET", url))
+        if response.status_code == 200:  # held open until the stack closes
+            readers.append(response.aiter_lines())
+            await anext(readers[-1])
+            stack.push_async_callback(readers[-1].aclose)
+        else:
+            await response.aread()
+        responses.append(response)
+    return responses
+
+
+@pytest.mark.parametrize(("per_client", "per_process", "error_detail"), [
+    (2, 50, "your address"),
+    (50, 2, "this server"),
+])
+async def test_event_streams_are_capped_per_client_and_per_process(
+    services: Services, make_settings: Callable[..., Settings], make_show: MakeShow,
+    client: httpx.AsyncClient, per_client: int, per_process: int, error_detail: str,
+) -> None:
+    """300 unauthenticated streams from one client used to be held: past the cap the stream
+    route answers 503 TOO_MANY_STREAMS with Retry-After, and a closed stream frees its slot."""
+    settings = make_settings(streams_per_client=per_client, streams_per_process=per_process)
+    app = create_app(settings, services=dataclasses.replace(services, settings=settings))
+    show = await make_show()
+    await put_room(client, show.id)
+    async with _served(app) as base, httpx.AsyncClient(timeout=10) as http:
+        url = f"{base}/api/v1/queue/{show.id}/events"
+        async with AsyncExitStack() as stack:
+            answers = await _open_streams(http, url, 4, stack)
+            assert [r.status_code for r in answers] == [200, 200, 503, 503]
+            refused = answers[2]
+            assert refused.headers["content-type"].startswith("application/problem+json")
+            assert refused.headers["retry-after"] == "10"
+            body = refused.json()
+            assert body["error"] == "TOO_MANY_STREAMS"
+            assert error_detail in body["detail"].lower()
+        # Every stream closed: the slots are free again.
+        async with AsyncExitStack() as stack:
+            again = await _open_streams(http, url, 2, stack)
+            assert [r.status_code for r in again] == [200, 200]

@@ -36,6 +36,7 @@ from admitone.admission.rooms import canonical_show_id
 from admitone.admission.services import AdmissionServices
 from admitone.gateway.client import client_binding, client_ip
 from admitone.gateway.deps import QueueRouteServices
+from admitone.gateway.streams import stream_slot_middleware
 
 log = structlog.get_logger(__name__)
 
@@ -159,6 +160,7 @@ async def progress_stream(
 
 @get(
     "/api/v1/queue/{show_id:str}/events", tags=["queue"], media_type="text/event-stream",
+    middleware=[stream_slot_middleware],
     summary="The queue's progress as Server-Sent Events (event `progress`, once a second)",
     description="Each `progress` event carries the JSON of `GET …/progress`. When the queue "
     "stops answering, one `unavailable` event (a problem object) ends the stream. Streams end "

@@ -48,6 +48,7 @@ from admitone.booking_core.models import ExtendOut, LockIn, LockOut, ReleaseOut,
 from admitone.booking_core.seat_stream import FAILED, OVERFLOW, SeatEventHub, StreamTickets
 from admitone.gateway.deps import SeatRouteServices
 from admitone.gateway.guards import ACCESS_SECURITY, require_access, verified_access
+from admitone.gateway.streams import stream_slot_middleware
 
 log = structlog.get_logger(__name__)
 
@@ -243,6 +244,7 @@ async def stream_ticket(
 
 @get(
     "/api/v1/shows/{show_id:str}/seat-events", tags=["booking"],
+    middleware=[stream_slot_middleware],
     summary="The show's seat changes as Server-Sent Events (needs a stream ticket)",
     description="Events: `ready` once subscribed; `seats` with `{type: SEAT_LOCKED | "
     "SEAT_RELEASED | SEAT_BOOKED, showId, seatIds}` for each change; `resync` when this stream "
