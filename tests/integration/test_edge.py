@@ -255,3 +255,45 @@ async def test_event_streams_are_capped_per_client_and_per_process(
         async with AsyncExitStack() as stack:
             again = await _open_streams(http, url, 2, stack)
             assert [r.status_code for r in again] == [200, 200]
+
+
+METRICS_TOKEN = "metrics-token-for-tests-0123"
+
+
+async def test_metrics_and_introspection_can_be_restricted(
+    services: Services, make_settings: Callable[..., Settings]
+) -> None:
+    """They were public: with a token set they need it (401 without), with networks set a
+    caller outside them gets 403 even with the token; unset, they stay open."""
+    settings = make_settings(metrics_token=METRICS_TOKEN, introspection_token=METRICS_TOKEN,
+                             metrics_allow=("10.0.0.0/8",), introspection_allow=("10.0.0.0/8",))
+    good = {"Authorization": f"Bearer {METRICS_TOKEN}"}
+    probe = {"token": "not-a-token"}
+    async with await _app_client(services, settings, "10.0.0.9") as inside:
+        assert (await inside.get("/metrics")).status_code == 401
+        wrong = await inside.get("/metrics", headers={"Authorization": "Bearer nope"})
+        assert wrong.status_code == 401
+        assert wrong.headers["www-authenticate"] == "Bearer"
+        assert wrong.headers["content-type"].startswith("application/problem+json")
+        assert (await inside.get("/metrics", headers=good)).status_code == 200
+        assert (await inside.post("/api/v1/tokens/introspect", json=probe)).status_code == 401
+        answer = await inside.post("/api/v1/tokens/introspect", json=probe, headers=good)
+        assert answer.status_code == 200
+        assert answer.json() == {"active": False}
+    async with await _app_client(services, settings, "198.51.100.9") as outside:
+        refused = await outside.get("/metrics", headers=good)
+        assert refused.status_code == 403
+        assert refused.json()["error"] == "FORBIDDEN"
+        assert (await outside.post("/api/v1/tokens/introspect", json=probe,
+                                   headers=good)).status_code == 403
+    async with await _app_client(services, make_settings(), "198.51.100.9") as open_:
+        assert (await open_.get("/metrics")).status_code == 200
+
+
+def test_metrics_token_may_come_from_a_file(tmp_path: Any) -> None:
+    path = tmp_path / "token"
+    path.write_text(METRICS_TOKEN + "\n")
+    settings = load_settings({"ADMITONE_METRICS_TOKEN_FILE": str(path),
+                              "ADMITONE_METRICS_ALLOW": "10.0.0.0/8,192.168.1.7"})
+    assert settings.metrics_token == METRICS_TOKEN
+    assert settings.metrics_allow == ("10.0.0.0/8", "192.168.1.7/32")
