@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import re
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -297,3 +298,40 @@ def test_metrics_token_may_come_from_a_file(tmp_path: Any) -> None:
                               "ADMITONE_METRICS_ALLOW": "10.0.0.0/8,192.168.1.7"})
     assert settings.metrics_token == METRICS_TOKEN
     assert settings.metrics_allow == ("10.0.0.0/8", "192.168.1.7/32")
+
+
+async def test_the_no_js_leave_form_needs_its_token_from_our_page(
+    services: Services, make_settings: Callable[..., Settings], make_show: MakeShow,
+    client: httpx.AsyncClient,
+) -> None:
+    """The cookie-authenticated leave form had no CSRF check: a cross-site form could make a
+    fan leave. Now it needs the page's hidden token (a hash of the cookie) and no
+    ``Sec-Fetch-Site: cross-site``; a refused post leaves the place as it was."""
+    show = await make_show()
+    await put_room(client, show.id)
+    peer = f"2001:db8:7::{uuid.uuid4().hex[:4]}"
+    async with await _app_client(services, make_settings(), peer) as fan:
+        joined = await fan.post(f"/shows/{show.id}/queue", data={"lang": "en"})
+        assert joined.status_code == 303, joined.text
+        token = fan.cookies["queue_token"]
+        page = await fan.get(f"/shows/{show.id}/queue")
+        assert page.status_code == 200
+        field = re.search(r'name="csrf" value="([^"]+)"', page.text)
+        assert field is not None, "the leave form carries its token"
+        leave = f"/shows/{show.id}/queue/leave"
+        for refused in (
+            await fan.post(leave, data={"lang": "en"}),
+            await fan.post(leave, data={"lang": "en", "csrf": "forged"}),
+            await fan.post(leave, data={"lang": "en", "csrf": field.group(1)},
+                           headers={"Sec-Fetch-Site": "cross-site"}),
+        ):
+            assert refused.status_code == 303
+            here = await fan.get(f"/api/v1/queue/{show.id}/status",
+                                 headers={"X-Queue-Token": token})
+            assert here.status_code == 200, here.text
+            assert here.json()["status"] == "WAITING"
+        left = await fan.post(leave, data={"lang": "en", "csrf": field.group(1)},
+                              headers={"Sec-Fetch-Site": "same-origin"})
+        assert left.status_code == 200
+        gone = await fan.get(f"/api/v1/queue/{show.id}/status", headers={"X-Queue-Token": token})
+        assert gone.status_code == 410, gone.text
