@@ -17,6 +17,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import AsyncExitStack, ExitStack, contextmanager, suppress
@@ -26,7 +27,15 @@ from typing import Any
 import asyncpg
 import msgspec
 
-from admitone.settings import Settings, SettingsError, env_name, load_settings
+from admitone.settings import (
+    HANDED_OFF_FIELDS,
+    HANDOFF_VARIABLE,
+    Secret,
+    Settings,
+    SettingsError,
+    env_name,
+    load_settings,
+)
 
 
 def _fail(message: str) -> int:
@@ -77,19 +86,39 @@ def _prepare_data_dir(settings: Settings) -> Settings:
     )
 
 
-def _worker_environment(settings: Settings) -> None:
-    """Hand the resolved settings to uvicorn's worker processes through the environment."""
-    for name, value in {
-        "database_url": settings.database_url,
-        "redis_url": settings.redis_url,
+@contextmanager
+def _worker_environment(settings: Settings) -> Iterator[None]:
+    """Hand the resolved settings to the worker processes (uvicorn's, and ``jobs``): plain
+    ones through the environment, the credentials (tokens, secrets, URLs that may hold a
+    password) through a 0600 file in a private folder that is removed when this process ends,
+    so they are not in every worker's /proc/<pid>/environ (README "Secrets of the workers").
+    The file stays while this process runs: uvicorn starts a new worker when one dies."""
+    plain = {
         "data_dir": str(settings.data_dir.resolve()),
-        "operator_token": settings.operator_token,
-        "payment_webhook_secret": settings.payment_webhook_secret,
         "log_format": settings.log_format,
         "public_url": settings.base_url,
-    }.items():
+    }
+    handed: dict[str, str] = {}
+    for name in sorted(HANDED_OFF_FIELDS):
+        value = getattr(settings, name)
+        for variable in (env_name(name), f"{env_name(name)}_FILE"):
+            os.environ.pop(variable, None)
         if value is not None:
-            os.environ[env_name(name)] = str(value)
+            handed[env_name(name)] = value.reveal() if isinstance(value, Secret) else str(value)
+    for name, value in plain.items():
+        if value is not None:
+            os.environ[env_name(name)] = value
+    folder = Path(tempfile.mkdtemp(prefix="admitone-"))  # mode 0700
+    path = folder / "settings.json"
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "wb") as file:
+            file.write(msgspec.json.encode(handed))
+        os.environ[HANDOFF_VARIABLE] = str(path)
+        yield
+    finally:
+        os.environ.pop(HANDOFF_VARIABLE, None)
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _metrics_folder(settings: Settings) -> None:
@@ -160,20 +189,20 @@ def cmd_up(settings: Settings, demo: bool) -> int:
             else:
                 # N HTTP workers plus one process for the background jobs (README, "Scaling"):
                 # the jobs are safe to run twice, but there is no reason to run them N times.
-                _worker_environment(ready)
-                _metrics_folder(ready)
-                jobs = subprocess.Popen([sys.executable, "-m", "admitone.cli", "jobs"])
-                os.environ[env_name("background_jobs")] = "0"
-                try:
-                    uvicorn.run(
-                        "admitone.gateway.app:app_from_env",
-                        factory=True,
-                        workers=ready.workers,
-                        **common,
-                    )
-                finally:
-                    jobs.terminate()
-                    jobs.wait(timeout=15)
+                with _worker_environment(ready):
+                    _metrics_folder(ready)
+                    jobs = subprocess.Popen([sys.executable, "-m", "admitone.cli", "jobs"])
+                    os.environ[env_name("background_jobs")] = "0"
+                    try:
+                        uvicorn.run(
+                            "admitone.gateway.app:app_from_env",
+                            factory=True,
+                            workers=ready.workers,
+                            **common,
+                        )
+                    finally:
+                        jobs.terminate()
+                        jobs.wait(timeout=15)
     except EmbeddedError as exc:
         return _fail(str(exc))
     except (OSError, asyncpg.PostgresError) as exc:
@@ -224,12 +253,11 @@ def cmd_serve(settings: Settings) -> int:
         print(f"admitone: {' and '.join(unset)} not set: using the ones generated in "
               f"{settings.data_dir}; every machine serving this deployment needs the same "
               "(set them, and share the signing keys in <data dir>/keys)", file=sys.stderr)
-    _worker_environment(settings)
     os.environ[env_name("background_jobs")] = "0"
     if settings.workers > 1 and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
         _metrics_folder(settings)
     print(f"admitone serving on {settings.host}:{settings.port} with {settings.workers} worker(s)")
-    with suppress(KeyboardInterrupt, SystemExit):
+    with _worker_environment(settings), suppress(KeyboardInterrupt, SystemExit):
         uvicorn.run(
             "admitone.gateway.app:app_from_env", factory=True, workers=settings.workers,
             **_uvicorn_options(settings),

@@ -375,9 +375,34 @@ def _raw_value(environ: Mapping[str, str], field: str) -> str | None:
         ) from None
 
 
+# Settings that carry a credential (a URL may hold a password): ``admitone up``/``serve`` hand
+# them to their worker processes in a private file, not in the workers' environment.
+HANDED_OFF_FIELDS = frozenset({
+    *_SECRET_FIELDS, "database_url", "database_replica_url", "redis_url", "smtp_url",
+    "identity_secret",
+})
+HANDOFF_VARIABLE = "ADMITONE_HANDOFF_FILE"
+
+
+def _with_handoff(environ: Mapping[str, str]) -> Mapping[str, str]:
+    """``environ`` and the variables of the file ``ADMITONE_HANDOFF_FILE`` names (a JSON
+    object of names and values the parent process wrote, mode 0600), when it is set."""
+    path = environ.get(HANDOFF_VARIABLE)
+    if not path:
+        return environ
+    try:
+        handed: dict[str, str] = msgspec.json.decode(Path(path).read_bytes(),
+                                                     type=dict[str, str])
+    except (OSError, msgspec.DecodeError) as exc:
+        raise SettingsError(
+            f"{HANDOFF_VARIABLE}={path!r}: cannot read it ({exc.__class__.__name__})"
+        ) from None
+    return {**environ, **handed}
+
+
 def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
     """Read every ``ADMITONE_*`` variable; raise :class:`SettingsError` naming a bad one."""
-    environ = os.environ if environ is None else environ
+    environ = _with_handoff(os.environ if environ is None else environ)
     values: dict[str, Any] = {}
     for field, parse in _PARSERS.items():
         raw = _raw_value(environ, field)
