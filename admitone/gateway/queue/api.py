@@ -164,7 +164,9 @@ async def progress_stream(
     summary="The queue's progress as Server-Sent Events (event `progress`, once a second)",
     description="Each `progress` event carries the JSON of `GET …/progress`. When the queue "
     "stops answering, one `unavailable` event (a problem object) ends the stream. Streams end "
-    "after a few minutes; EventSource reconnects by itself.",
+    "after a few minutes; EventSource reconnects by itself. 503 `TOO_MANY_STREAMS` (with "
+    "Retry-After) past ADMITONE_STREAMS_PER_CLIENT streams from one client IP or "
+    "ADMITONE_STREAMS_PER_PROCESS in one process.",
 )
 async def progress_events(show_id: str, admission: AdmissionServices) -> ServerSentEvent:
     """Fails before streaming (404 unknown room, 503 queue unavailable) so that EventSource

@@ -250,7 +250,9 @@ async def stream_ticket(
     "SEAT_RELEASED | SEAT_BOOKED, showId, seatIds}` for each change; `resync` when this stream "
     "fell behind (reload the seat map); `unavailable` when Redis stops answering (poll the seat "
     "map instead); `bye` before the stream ends after a few minutes (open a new one). 401 for a "
-    "missing, unknown or expired ticket, 503 when Redis cannot be reached.",
+    "missing, unknown or expired ticket, 503 when Redis cannot be reached, 503 "
+    "`TOO_MANY_STREAMS` (with Retry-After) past the caps on open streams per client IP and "
+    "per process.",
 )
 async def seat_events(
     show_id: str, stream_tickets: StreamTickets, seat_hub: SeatEventHub,
