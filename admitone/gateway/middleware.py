@@ -51,19 +51,22 @@ def request_id_middleware(app: ASGIApp) -> ASGIApp:
 MAX_JSON_DEPTH = 32
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # A JSON string (escapes included) or one bracket: strings are skipped, brackets counted.
-_JSON_TOKEN = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{}]', re.DOTALL)
+_JSON_TOKEN = re.compile(rb'"(?:[^"\\]+|\\.)*"|[\[\]{}]', re.DOTALL)
 
 
-def _json_depth(body: bytes) -> int:
-    depth = deepest = 0
+def _too_deep(body: bytes) -> bool:
+    """Whether ``body`` nests arrays and objects deeper than :data:`MAX_JSON_DEPTH` (brackets
+    inside strings do not count)."""
+    depth = 0
     for token in _JSON_TOKEN.finditer(body):
         mark = token.group()
         if mark in {b"[", b"{"}:
             depth += 1
-            deepest = max(deepest, depth)
+            if depth > MAX_JSON_DEPTH:
+                return True
         elif mark in {b"]", b"}"}:
             depth -= 1
-    return deepest
+    return False
 
 
 def _has_nul(value: object) -> bool:
@@ -78,9 +81,7 @@ def _has_nul(value: object) -> bool:
 
 def _json_problem(body: bytes) -> str | None:
     # Cheap C-level counts first: almost every body is shallow and has no NUL.
-    if body.count(b"[") + body.count(b"{") > MAX_JSON_DEPTH and (
-        _json_depth(body) > MAX_JSON_DEPTH
-    ):
+    if body.count(b"[") + body.count(b"{") > MAX_JSON_DEPTH and _too_deep(body):
         return f"JSON nested deeper than {MAX_JSON_DEPTH} levels"
     if b"\\u0000" in body or b"\x00" in body:
         try:
