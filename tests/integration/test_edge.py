@@ -23,6 +23,7 @@ from admitone.admission.ratelimit import LOOKUP_BURST
 from admitone.cli import _uvicorn_options
 from admitone.gateway.app import create_app
 from admitone.gateway.client import client_ip, proxy_middleware
+from admitone.gateway.streams import stream_slot_middleware
 from admitone.runtime import Services
 from admitone.settings import PRIVATE_NETWORKS, Settings, SettingsError, load_settings
 from tests.conftest import OPERATOR_TOKEN, MakeShow
@@ -346,3 +347,16 @@ async def test_the_no_js_leave_form_needs_its_token_from_our_page(
         assert left.status_code == 200
         gone = await fan.get(f"/api/v1/queue/{show.id}/status", headers={"X-Queue-Token": token})
         assert gone.status_code == 410, gone.text
+
+
+def test_every_event_stream_route_takes_a_slot(app: Litestar) -> None:
+    """Each route answering Server-Sent Events (the queue's progress, the seat changes) runs
+    behind the stream caps."""
+    streams = [
+        handler for route in app.routes for handler in getattr(route, "route_handlers", [])
+        if "ServerSentEvent" in str(handler.parsed_fn_signature.return_type.annotation)
+    ]
+    assert {path for handler in streams for path in handler.paths} >= {
+        "/api/v1/queue/{show_id:str}/events", "/api/v1/shows/{show_id:str}/seat-events"}
+    for handler in streams:
+        assert stream_slot_middleware in handler.middleware, handler
