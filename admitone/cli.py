@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import AsyncExitStack, ExitStack, contextmanager, suppress
@@ -24,7 +27,15 @@ from typing import Any
 import asyncpg
 import msgspec
 
-from admitone.settings import Settings, SettingsError, env_name, load_settings
+from admitone.settings import (
+    HANDED_OFF_FIELDS,
+    HANDOFF_VARIABLE,
+    Secret,
+    Settings,
+    SettingsError,
+    env_name,
+    load_settings,
+)
 
 
 def _fail(message: str) -> int:
@@ -75,19 +86,39 @@ def _prepare_data_dir(settings: Settings) -> Settings:
     )
 
 
-def _worker_environment(settings: Settings) -> None:
-    """Hand the resolved settings to uvicorn's worker processes through the environment."""
-    for name, value in {
-        "database_url": settings.database_url,
-        "redis_url": settings.redis_url,
+@contextmanager
+def _worker_environment(settings: Settings) -> Iterator[None]:
+    """Hand the resolved settings to the worker processes (uvicorn's, and ``jobs``): plain
+    ones through the environment, the credentials (tokens, secrets, URLs that may hold a
+    password) through a 0600 file in a private folder that is removed when this process ends,
+    so they are not in every worker's /proc/<pid>/environ (README "Secrets of the workers").
+    The file stays while this process runs: uvicorn starts a new worker when one dies."""
+    plain = {
         "data_dir": str(settings.data_dir.resolve()),
-        "operator_token": settings.operator_token,
-        "payment_webhook_secret": settings.payment_webhook_secret,
         "log_format": settings.log_format,
         "public_url": settings.base_url,
-    }.items():
+    }
+    handed: dict[str, str] = {}
+    for name in sorted(HANDED_OFF_FIELDS):
+        value = getattr(settings, name)
+        for variable in (env_name(name), f"{env_name(name)}_FILE"):
+            os.environ.pop(variable, None)
         if value is not None:
-            os.environ[env_name(name)] = str(value)
+            handed[env_name(name)] = value.reveal() if isinstance(value, Secret) else str(value)
+    for name, value in plain.items():
+        if value is not None:
+            os.environ[env_name(name)] = value
+    folder = Path(tempfile.mkdtemp(prefix="admitone-"))  # mode 0700
+    path = folder / "settings.json"
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "wb") as file:
+            file.write(msgspec.json.encode(handed))
+        os.environ[HANDOFF_VARIABLE] = str(path)
+        yield
+    finally:
+        os.environ.pop(HANDOFF_VARIABLE, None)
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _metrics_folder(settings: Settings) -> None:
@@ -97,6 +128,28 @@ def _metrics_folder(settings: Settings) -> None:
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
+
+
+def _port_taken(settings: Settings) -> str | None:
+    """One line saying why the server cannot listen on its address, or None when it can.
+
+    uvicorn, finding its port taken, exits from inside its own loop and leaves ``up`` waiting
+    for ever on the embedded servers and the jobs; asking the socket first fails in a moment."""
+    try:
+        family, kind, proto, _name, address = socket.getaddrinfo(
+            settings.host, settings.port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+    except OSError as exc:
+        return f"cannot listen on {settings.host}:{settings.port}: {exc}"
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                return f"port {settings.port} on {settings.host} is in use"
+            return f"cannot listen on {settings.host}:{settings.port}: {exc.strerror or exc}"
+    return None
 
 
 def _exit_on_signal(signum: int, _frame: object) -> None:
@@ -111,6 +164,9 @@ def cmd_up(settings: Settings, demo: bool) -> int:
 
     # uvicorn re-raises the signal that stopped it once it has shut down; turning SIGTERM into
     # SystemExit (as SIGINT is KeyboardInterrupt) lets the embedded servers stop cleanly after it.
+    taken = _port_taken(settings)
+    if taken:
+        return _fail(taken)
     signal.signal(signal.SIGTERM, _exit_on_signal)
     if demo and not os.environ.get(env_name("log_format")):
         settings = msgspec.structs.replace(settings, log_format="console")
@@ -133,20 +189,20 @@ def cmd_up(settings: Settings, demo: bool) -> int:
             else:
                 # N HTTP workers plus one process for the background jobs (README, "Scaling"):
                 # the jobs are safe to run twice, but there is no reason to run them N times.
-                _worker_environment(ready)
-                _metrics_folder(ready)
-                jobs = subprocess.Popen([sys.executable, "-m", "admitone.cli", "jobs"])
-                os.environ[env_name("background_jobs")] = "0"
-                try:
-                    uvicorn.run(
-                        "admitone.gateway.app:app_from_env",
-                        factory=True,
-                        workers=ready.workers,
-                        **common,
-                    )
-                finally:
-                    jobs.terminate()
-                    jobs.wait(timeout=15)
+                with _worker_environment(ready):
+                    _metrics_folder(ready)
+                    jobs = subprocess.Popen([sys.executable, "-m", "admitone.cli", "jobs"])
+                    os.environ[env_name("background_jobs")] = "0"
+                    try:
+                        uvicorn.run(
+                            "admitone.gateway.app:app_from_env",
+                            factory=True,
+                            workers=ready.workers,
+                            **common,
+                        )
+                    finally:
+                        jobs.terminate()
+                        jobs.wait(timeout=15)
     except EmbeddedError as exc:
         return _fail(str(exc))
     except (OSError, asyncpg.PostgresError) as exc:
@@ -166,6 +222,12 @@ def _uvicorn_options(settings: Settings) -> dict[str, Any]:
         "log_level": "warning",
         "log_config": None,  # uvicorn's records go through admitone.logging's handler
         "timeout_graceful_shutdown": 10,
+        # X-Forwarded-For is the app's to read (ADMITONE_TRUSTED_PROXIES, gateway/client.py):
+        # uvicorn's own handling would let any local peer choose its address.
+        "proxy_headers": False,
+        # Past this many connections and requests the server answers 503 at once (the event
+        # streams are capped below it, by ADMITONE_STREAMS_PER_PROCESS).
+        "limit_concurrency": settings.limit_concurrency or None,
     }
 
 
@@ -178,6 +240,9 @@ def cmd_serve(settings: Settings) -> int:
     money in PostgreSQL, and metrics are summed through prometheus_client's files."""
     import uvicorn  # noqa: PLC0415
 
+    taken = _port_taken(settings)
+    if taken:
+        return _fail(taken)
     signal.signal(signal.SIGTERM, _exit_on_signal)
     unset = [env_name(name) for name in ("operator_token", "payment_webhook_secret")
              if getattr(settings, name) is None]
@@ -188,12 +253,11 @@ def cmd_serve(settings: Settings) -> int:
         print(f"admitone: {' and '.join(unset)} not set: using the ones generated in "
               f"{settings.data_dir}; every machine serving this deployment needs the same "
               "(set them, and share the signing keys in <data dir>/keys)", file=sys.stderr)
-    _worker_environment(settings)
     os.environ[env_name("background_jobs")] = "0"
     if settings.workers > 1 and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
         _metrics_folder(settings)
     print(f"admitone serving on {settings.host}:{settings.port} with {settings.workers} worker(s)")
-    with suppress(KeyboardInterrupt, SystemExit):
+    with _worker_environment(settings), suppress(KeyboardInterrupt, SystemExit):
         uvicorn.run(
             "admitone.gateway.app:app_from_env", factory=True, workers=settings.workers,
             **_uvicorn_options(settings),

@@ -292,3 +292,14 @@ class ProofOfWorkError(AdmitoneError):
 class ProofOfWorkInvalidError(ProofOfWorkError):
     code = "PROOF_OF_WORK_INVALID"
     title = "Proof of work invalid"
+
+
+class StreamLimitError(AdmitoneError):
+    """Too many live event streams from one client or in one process (503, retry later)."""
+
+    code = "TOO_MANY_STREAMS"
+    title = "Too many live streams"
+
+    def __init__(self, detail: str, retry_after_seconds: int = 10) -> None:
+        super().__init__(detail, retryAfter=retry_after_seconds)
+        self.retry_after_seconds = retry_after_seconds

@@ -6,6 +6,7 @@ stops start-up with one line naming the variable: :class:`SettingsError` carries
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -103,7 +104,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     queue_token_seconds: int = 86400
     queue_join_rate_per_second: float = 10.0  # per client IP
     queue_join_burst: int = 40
-    trusted_proxy_hops: int = 0  # proxies in front that append to X-Forwarded-For; 0 = ignore it
+    # Deprecated by trusted_proxies: > 0 with no trusted_proxies trusts PRIVATE_NETWORKS.
+    trusted_proxy_hops: int = 0
     admission_tick_seconds: float = 1.0
     scheduler_lease_seconds: float = 3.0
     pow_challenge_seconds: int = 120
@@ -118,6 +120,24 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     stripe_webhook_secret: Secret | None = None
     stripe_api_url: str = "https://api.stripe.com"
     provider_timeout_seconds: float = 15.0
+    # The edge (README "Behind a proxy", "Configuration"): who may name the client's address,
+    # how many event streams a client and a process hold, who may read /metrics and introspect.
+    trusted_proxies: tuple[str, ...] = ()  # networks whose X-Forwarded-For is believed
+    streams_per_client: int = 20  # open SSE streams per client IP, per process
+    streams_per_process: int = 1000
+    limit_concurrency: int = 2000  # connections + requests per process (the server's); 0 = none
+    metrics_token: str | None = None  # bearer token /metrics asks for
+    metrics_allow: tuple[str, ...] = ()  # networks that may read /metrics; empty = any
+    introspection_token: str | None = None  # bearer token /api/v1/tokens/introspect asks for
+    introspection_allow: tuple[str, ...] = ()  # networks that may introspect; empty = any
+
+    @property
+    def proxy_networks(self) -> tuple[str, ...]:
+        """The networks whose ``X-Forwarded-For`` is believed: ``trusted_proxies``, else (the
+        deprecated ``trusted_proxy_hops`` > 0) the loopback and private networks."""
+        if self.trusted_proxies:
+            return self.trusted_proxies
+        return PRIVATE_NETWORKS if self.trusted_proxy_hops > 0 else ()
 
     @property
     def redis_key_prefix(self) -> str:
@@ -136,6 +156,29 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     def base_url(self) -> str:
         """The URL fans and the sandbox gateway use to reach this service."""
         return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+
+# What ADMITONE_TRUSTED_PROXY_HOPS > 0 trusts when ADMITONE_TRUSTED_PROXIES is not set: the
+# networks a proxy in front of admitone sits on (a peer on the internet can no longer choose
+# its own address by sending the header).
+PRIVATE_NETWORKS: tuple[str, ...] = (
+    "127.0.0.0/8", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "::1/128", "fc00::/7",
+)
+
+
+def _parse_networks(raw: str) -> tuple[str, ...]:
+    """A comma-separated list of IP networks or addresses (``10.0.0.0/8,127.0.0.1``)."""
+    networks = []
+    for part in raw.split(","):
+        if not part.strip():
+            continue
+        try:
+            networks.append(str(ipaddress.ip_network(part.strip(), strict=False)))
+        except ValueError:
+            raise ValueError(
+                f"{part.strip()!r} is not an IP network; expected e.g. 10.0.0.0/8,127.0.0.1"
+            ) from None
+    return tuple(networks)
 
 
 def _parse_bool(raw: str) -> bool:
@@ -285,12 +328,21 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
                                         "a Stripe endpoint secret such as whsec_…"),
     "stripe_api_url": _parse_url(("http", "https")),
     "provider_timeout_seconds": _parse_positive_float,
+    "trusted_proxies": _parse_networks,
+    "streams_per_client": _parse_positive_int,
+    "streams_per_process": _parse_positive_int,
+    "limit_concurrency": _parse_count,
+    "metrics_token": _parse_secret,
+    "metrics_allow": _parse_networks,
+    "introspection_token": _parse_secret,
+    "introspection_allow": _parse_networks,
 }
 # Settings that may come from a file named by ``<VARIABLE>_FILE`` (a mounted secret), and whose
 # value never appears in an error message.
 _SECRET_FIELDS = frozenset({
     "operator_token", "payment_webhook_secret", "razorpay_key_id", "razorpay_key_secret",
     "razorpay_webhook_secret", "stripe_secret_key", "stripe_webhook_secret",
+    "metrics_token", "introspection_token",
 })
 # What each provider cannot start without.
 _PROVIDER_NEEDS: dict[str, tuple[str, ...]] = {
@@ -323,9 +375,34 @@ def _raw_value(environ: Mapping[str, str], field: str) -> str | None:
         ) from None
 
 
+# Settings that carry a credential (a URL may hold a password): ``admitone up``/``serve`` hand
+# them to their worker processes in a private file, not in the workers' environment.
+HANDED_OFF_FIELDS = frozenset({
+    *_SECRET_FIELDS, "database_url", "database_replica_url", "redis_url", "smtp_url",
+    "identity_secret",
+})
+HANDOFF_VARIABLE = "ADMITONE_HANDOFF_FILE"
+
+
+def _with_handoff(environ: Mapping[str, str]) -> Mapping[str, str]:
+    """``environ`` and the variables of the file ``ADMITONE_HANDOFF_FILE`` names (a JSON
+    object of names and values the parent process wrote, mode 0600), when it is set."""
+    path = environ.get(HANDOFF_VARIABLE)
+    if not path:
+        return environ
+    try:
+        handed: dict[str, str] = msgspec.json.decode(Path(path).read_bytes(),
+                                                     type=dict[str, str])
+    except (OSError, msgspec.DecodeError) as exc:
+        raise SettingsError(
+            f"{HANDOFF_VARIABLE}={path!r}: cannot read it ({exc.__class__.__name__})"
+        ) from None
+    return {**environ, **handed}
+
+
 def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
     """Read every ``ADMITONE_*`` variable; raise :class:`SettingsError` naming a bad one."""
-    environ = os.environ if environ is None else environ
+    environ = _with_handoff(os.environ if environ is None else environ)
     values: dict[str, Any] = {}
     for field, parse in _PARSERS.items():
         raw = _raw_value(environ, field)

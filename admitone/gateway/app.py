@@ -8,6 +8,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import structlog
 from litestar import Litestar
 from litestar.config.response_cache import ResponseCacheConfig
 from litestar.datastructures import State
@@ -21,9 +22,10 @@ from admitone.gateway.bookings import api as booking_api
 from admitone.gateway.bookings import pages as booking_pages
 from admitone.gateway.catalog import api as catalog_api
 from admitone.gateway.catalog import pages as catalog_pages
+from admitone.gateway.client import proxy_middleware
 from admitone.gateway.deps import dependencies
 from admitone.gateway.metrics import metrics_middleware
-from admitone.gateway.middleware import request_id_middleware
+from admitone.gateway.middleware import bad_bytes_middleware, request_id_middleware
 from admitone.gateway.operator import api as operator_api
 from admitone.gateway.operator import console_api
 from admitone.gateway.operator import pages as operator_pages
@@ -35,6 +37,7 @@ from admitone.gateway.queue import pages as queue_pages
 from admitone.gateway.seats import api as seat_api
 from admitone.gateway.seats import pages as seat_pages
 from admitone.gateway.service import api as service_api
+from admitone.gateway.streams import StreamSlots
 from admitone.logging import configure_logging
 from admitone.runtime import Services, open_services
 from admitone.settings import Settings
@@ -45,6 +48,13 @@ MAX_BODY_BYTES = 64 * 1024
 def create_app(settings: Settings, *, services: Services | None = None) -> Litestar:
     """Build the app. With ``services`` given (tests), the caller owns their lifecycle."""
     configure_logging(settings)
+    if settings.trusted_proxy_hops > 0:
+        structlog.get_logger(__name__).warning(
+            "deprecated_setting", setting="ADMITONE_TRUSTED_PROXY_HOPS",
+            detail="set ADMITONE_TRUSTED_PROXIES to your proxies' networks instead"
+            + ("" if settings.trusted_proxies else "; trusting the private networks for now"),
+            trusted=list(settings.proxy_networks),
+        )
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -60,7 +70,8 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Lites
 
     # Never empty: Litestar replaces an empty (falsy) State with its own, and the providers of
     # deps.py read this one. The lifespan sets ``services`` when the caller gave none.
-    state = State({"services": services})
+    state = State({"services": services, "stream_slots": StreamSlots(
+        settings.streams_per_client, settings.streams_per_process)})
     app = Litestar(
         route_handlers=[
             # Each area: its JSON and SSE routes (api), then its HTML pages.
@@ -79,7 +90,9 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Lites
         lifespan=[lifespan],
         dependencies=dependencies(state),
         state=state,
-        middleware=[request_id_middleware, metrics_middleware],
+        # Outermost first: the client's address is settled before anything reads it.
+        middleware=[proxy_middleware(settings.proxy_networks), request_id_middleware,
+                    metrics_middleware, bad_bytes_middleware(MAX_BODY_BYTES)],
         # A browser on a page route gets an HTML 404; API callers keep problem+json.
         exception_handlers={**EXCEPTION_HANDLERS, **failures.EXCEPTION_HANDLERS},
         request_max_body_size=MAX_BODY_BYTES,

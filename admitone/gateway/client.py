@@ -1,9 +1,12 @@
 """Who the client is, as far as the network tells: its IP address and a binding hash.
 
-The IP comes from the ASGI scope; ``X-Forwarded-For`` is read only when
-``ADMITONE_TRUSTED_PROXY_HOPS`` says how many proxies in front append to it (the client is then
-that many entries from the right), so a client cannot choose its own address by sending the
-header. A queue token is bound to the client's network (IPv4 /24, IPv6 /56) and User-Agent.
+The IP is the ASGI scope's client, which :func:`proxy_middleware` (the app's outermost
+middleware) has already set: the direct peer, or, when that peer is in
+``ADMITONE_TRUSTED_PROXIES``, the first address from the right of ``X-Forwarded-For`` that is
+not a trusted proxy itself (so a client cannot choose its own address by sending the header).
+The servers' own proxy-header handling is off (``admitone up``/``serve`` start uvicorn with
+``proxy_headers=False``): this is the one place that reads the header.
+A queue token is bound to the client's network (IPv4 /24, IPv6 /56) and User-Agent.
 """
 
 from __future__ import annotations
@@ -14,24 +17,43 @@ import ipaddress
 from typing import Any
 
 from litestar.connection import ASGIConnection
+from litestar.types import ASGIApp
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 _V4_PREFIX = 24
 _V6_PREFIX = 56
 
 
-def client_ip(connection: ASGIConnection[Any, Any, Any, Any], trusted_proxy_hops: int) -> str:
+def client_ip(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
     """The client's IP address (a string; ``"unknown"`` when the server does not say)."""
-    peer = connection.client.host if connection.client else "unknown"
-    if trusted_proxy_hops <= 0:
-        return peer
-    forwarded = [
-        part.strip()
-        for value in connection.headers.getall("x-forwarded-for", [])
-        for part in value.split(",") if part.strip()
-    ]
-    if len(forwarded) < trusted_proxy_hops:
-        return forwarded[0] if forwarded else peer
-    return forwarded[-trusted_proxy_hops]
+    return connection.client.host if connection.client else "unknown"
+
+
+def proxy_middleware(trusted: tuple[str, ...]) -> Any:
+    """The Litestar middleware that sets the scope's client (and scheme) from
+    ``X-Forwarded-For`` (``X-Forwarded-Proto``) only when the direct peer is in ``trusted``,
+    walking the header right to left past trusted hops (uvicorn's ProxyHeadersMiddleware, used
+    as a library: the same code the server would run, but with our list)."""
+
+    def middleware(app: ASGIApp) -> ASGIApp:
+        if not trusted:
+            return app
+        # uvicorn types ASGI apps its own way; the protocol is the same.
+        wrapped: ASGIApp = ProxyHeadersMiddleware(
+            app, trusted_hosts=list(trusted),  # type: ignore[arg-type]
+        )  # type: ignore[assignment]
+        return wrapped
+
+    return middleware
+
+
+def in_networks(ip: str, networks: tuple[str, ...]) -> bool:
+    """Whether ``ip`` is in one of ``networks`` (False for an address that does not parse)."""
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return False
+    return any(address in ipaddress.ip_network(network) for network in networks)
 
 
 def network_of(ip: str) -> str:

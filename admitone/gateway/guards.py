@@ -8,14 +8,17 @@ functions a handler calls with the services it was given.
 from __future__ import annotations
 
 import hmac
+from collections.abc import Callable
 from typing import Any
 
 from litestar.connection import ASGIConnection
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers import BaseRouteHandler
 
 from admitone.admission.services import AdmissionServices
 from admitone.admission.tokens import AccessTokenClaims, BookingTokenClaims
 from admitone.errors import OperatorAuthError, TokenInvalidError
+from admitone.gateway.client import client_ip, in_networks
 from admitone.runtime import Services
 
 # The OpenAPI security of routes that take an access token (or a booking token).
@@ -46,6 +49,35 @@ def operator_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteH
         token.strip().encode(), expected.encode()
     ):
         raise OperatorAuthError("Send 'Authorization: Bearer <operator token>'")
+
+
+def restricted_guard(
+    token_setting: str, allow_setting: str
+) -> Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], None]:
+    """A guard for an operational route (``/metrics``, introspection): when the settings
+    named set them, the client must be in the allowed networks (else 403) and send the bearer
+    token (else 401). Neither set: the route is open, as before."""
+
+    def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+        settings = process_services(connection).settings
+        networks: tuple[str, ...] = getattr(settings, allow_setting)
+        if networks and not in_networks(client_ip(connection), networks):
+            raise PermissionDeniedException("Your address may not use this route")
+        expected: str | None = getattr(settings, token_setting)
+        if expected is None:
+            return
+        scheme, _sep, token = connection.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(
+            token.strip().encode(), expected.encode()
+        ):
+            raise NotAuthorizedException("Send 'Authorization: Bearer <token>'",
+                                         headers={"WWW-Authenticate": "Bearer"})
+
+    return guard
+
+
+metrics_guard = restricted_guard("metrics_token", "metrics_allow")
+introspection_guard = restricted_guard("introspection_token", "introspection_allow")
 
 
 async def verified_access(

@@ -16,6 +16,7 @@ from litestar import Response, get
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram
 
+from admitone.gateway.guards import metrics_guard
 from admitone.monitoring import MonitoringService, process_metrics_text
 from admitone.observability import HTTP_LATENCY, HTTP_REQUESTS
 
@@ -53,7 +54,7 @@ def metrics_middleware(app: ASGIApp) -> ASGIApp:
     return middleware
 
 
-@get("/metrics", include_in_schema=False)
+@get("/metrics", include_in_schema=False, guards=[metrics_guard])
 async def metrics(monitoring: MonitoringService | None) -> Response[bytes]:
     """Prometheus text format: every worker's counters summed, and the shared figures."""
     body = await monitoring.scrape() if monitoring is not None else process_metrics_text()

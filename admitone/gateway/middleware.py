@@ -1,13 +1,16 @@
 """Plain ASGI middleware: a request id (and the show, when the route names one) on every log
-line, and the request id on every response."""
+line, and the request id on every response; bad bytes refused before any handler."""
 
 from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 
+import msgspec
 import structlog
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.exceptions import ValidationException
+from litestar.types import ASGIApp, Message, Receive, ReceiveMessage, Scope, Send
 
 _VALID_ID = re.compile(rb"^[A-Za-z0-9._:-]{1,128}$")
 
@@ -40,3 +43,114 @@ def request_id_middleware(app: ASGIApp) -> ASGIApp:
         await app(scope, receive, send_with_id)
 
     return middleware
+
+
+# Bad bytes (README "Limits"). PostgreSQL cannot store U+0000 in text, and msgspec recurses
+# per nesting level: both used to reach the store or the decoder and come back as a 503 with a
+# traceback. They are refused here, before any handler, as a 400 problem.
+MAX_JSON_DEPTH = 32
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# A JSON string (escapes included) or one bracket: strings are skipped, brackets counted.
+_JSON_TOKEN = re.compile(rb'"(?:[^"\\]+|\\.)*"|[\[\]{}]', re.DOTALL)
+
+
+def _too_deep(body: bytes) -> bool:
+    """Whether ``body`` nests arrays and objects deeper than :data:`MAX_JSON_DEPTH` (brackets
+    inside strings do not count)."""
+    depth = 0
+    for token in _JSON_TOKEN.finditer(body):
+        mark = token.group()
+        if mark in {b"[", b"{"}:
+            depth += 1
+            if depth > MAX_JSON_DEPTH:
+                return True
+        elif mark in {b"]", b"}"}:
+            depth -= 1
+    return False
+
+
+def _has_nul(value: object) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(item) for item in value)
+    return False
+
+
+def _json_problem(body: bytes) -> str | None:
+    # Cheap C-level counts first: almost every body is shallow and has no NUL.
+    if body.count(b"[") + body.count(b"{") > MAX_JSON_DEPTH and _too_deep(body):
+        return f"JSON nested deeper than {MAX_JSON_DEPTH} levels"
+    if b"\\u0000" in body or b"\x00" in body:
+        try:
+            decoded = msgspec.json.decode(body)
+        except msgspec.DecodeError:
+            return None  # not JSON: the route's own decoding answers 400 for it
+        if _has_nul(decoded):
+            return "A text field holds a NUL character (U+0000)"
+    return None
+
+
+def _form_problem(body: bytes) -> str | None:
+    if b"%00" in body or b"\x00" in body:
+        return "A form field holds a NUL character (U+0000)"
+    return None
+
+
+def _url_problem(scope: Scope) -> str | None:
+    # Not the path: every id in a path is parsed (a UUID, a known word) before it is used, so
+    # one with a NUL names nothing and is a 404 (a friendly page on page routes), as before.
+    query = scope.get("query_string", b"")
+    if b"%00" in query or b"\x00" in query:
+        return "A query parameter holds a NUL character (U+0000)"
+    return None
+
+
+def _content_type(scope: Scope) -> bytes:
+    found = next((v for k, v in scope["headers"] if k == b"content-type"), b"")
+    return found.split(b";", 1)[0].strip().lower()
+
+
+def bad_bytes_middleware(max_body_bytes: int) -> Callable[[ASGIApp], ASGIApp]:
+    """Refuse NUL characters in the query, JSON and form bodies, and JSON nested deeper than
+    :data:`MAX_JSON_DEPTH`, with a 400 problem (``VALIDATION_ERROR``)."""
+
+    def wrap(app: ASGIApp) -> ASGIApp:
+        async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] != "http":  # type: ignore[comparison-overlap]  # a str enum
+                await app(scope, receive, send)
+                return
+            problem = _url_problem(scope)
+            if problem:
+                raise ValidationException(detail=problem)
+            kind = _content_type(scope)
+            is_json = kind == b"application/json" or kind.endswith(b"+json")
+            is_form = kind == b"application/x-www-form-urlencoded"
+            if scope.get("method") not in _BODY_METHODS or not (is_json or is_form):
+                await app(scope, receive, send)
+                return
+            messages: list[ReceiveMessage] = []
+            size, more = 0, True
+            while more and size <= max_body_bytes:
+                message = await receive()
+                messages.append(message)
+                if message["type"] != "http.request":
+                    break
+                size += len(message.get("body", b""))
+                more = message.get("more_body", False)
+            if not more and size <= max_body_bytes:  # all of it (a longer one is a 413 anyway)
+                body = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.request")
+                problem = _json_problem(body) if is_json else _form_problem(body)
+                if problem:
+                    raise ValidationException(detail=problem)
+
+            async def replay() -> ReceiveMessage:
+                return messages.pop(0) if messages else await receive()
+
+            await app(scope, replay, send)
+
+        return middleware
+
+    return wrap

@@ -39,6 +39,7 @@ _STATUS: list[tuple[type[errors.AdmitoneError], int]] = [
     (errors.SignatureInvalidError, 401),
     (errors.RateLimitedError, 429),
     (errors.DependencyUnavailableError, 503),
+    (errors.StreamLimitError, 503),
 ]
 
 _FRAMEWORK_CODES = {

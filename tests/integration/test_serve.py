@@ -106,3 +106,87 @@ def test_jobs_beats_while_it_runs_and_check_says_so(settings: Settings, tmp_path
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=30)
+
+
+def test_up_and_serve_stop_at_once_when_their_port_is_taken(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """A taken port used to leave ``up`` hanging for ever, deaf to signals: both commands now
+    exit non-zero with one line naming the port."""
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = int(holder.getsockname()[1])
+        env = _environment(settings, tmp_path / "data", ADMITONE_PORT=str(port))
+        for command in ("serve", "up"):
+            result = subprocess.run(  # noqa: S603 - our own command line
+                [sys.executable, "-m", "admitone.cli", command], env=env, capture_output=True,
+                text=True, timeout=60, check=False,
+            )
+            assert result.returncode != 0, (command, result.stdout, result.stderr)
+            assert result.stderr.strip() == f"admitone: port {port} on 127.0.0.1 is in use"
+
+
+def _descendants(pid: int) -> list[int]:
+    """Every process below ``pid`` (from /proc's parent ids)."""
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(stat.parent.name)] = int(fields[1])
+    found, frontier = [], [pid]
+    while frontier:
+        current = frontier.pop()
+        children = [child for child, parent in parents.items() if parent == current]
+        found.extend(children)
+        frontier.extend(children)
+    return found
+
+
+def test_serve_keeps_secrets_out_of_its_workers_environment(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """The workers used to get the operator token, the webhook secret and the database and
+    Redis URLs (passwords included) in their environment, readable in every worker's
+    /proc/<pid>/environ. They now read them from a 0600 file that is gone once serve stops."""
+    assert settings.database_url is not None
+    port = _free_port()
+    env = _environment(settings, tmp_path / "data", ADMITONE_WORKERS="2",
+                       ADMITONE_PORT=str(port))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "admitone.cli", "serve"], env=env,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert time.monotonic() < deadline, "serve did not answer"
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            time.sleep(0.3)
+        workers = _descendants(process.pid)
+        assert len(workers) >= 2
+        handoff = None
+        for pid in workers:
+            environ = Path(f"/proc/{pid}/environ").read_bytes()
+            for secret in (OPERATOR_TOKEN, WEBHOOK_SECRET, settings.database_url):
+                assert secret.encode() not in environ, (pid, secret)
+            for entry in environ.split(b"\0"):
+                if entry.startswith(b"ADMITONE_HANDOFF_FILE="):
+                    handoff = Path(entry.split(b"=", 1)[1].decode())
+        assert handoff is not None
+        assert handoff.stat().st_mode & 0o777 == 0o600
+        assert handoff.parent.stat().st_mode & 0o777 == 0o700
+        # The workers did get them: the operator API takes the token.
+        stats = httpx.get(f"http://127.0.0.1:{port}/api/v1/admin/shows/none/waiting-room",
+                          headers={"Authorization": f"Bearer {OPERATOR_TOKEN}"}, timeout=5)
+        assert stats.status_code == 404, stats.text
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=30)
+    assert not handoff.exists()

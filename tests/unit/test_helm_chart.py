@@ -30,6 +30,7 @@ TEMPLATES = CHART / "templates"
 # Set by the chart itself in the pod spec, or read from the Secret: never in values.config.
 CHART_SET = {"host", "port", "data_dir", "background_jobs"}
 SECRET_SET = {"database_url", "database_replica_url", "redis_url", "operator_token",
+              "metrics_token", "introspection_token",
               "payment_webhook_secret", "smtp_url", "razorpay_key_id", "razorpay_key_secret",
               "razorpay_webhook_secret", "stripe_secret_key", "stripe_webhook_secret"}
 URLS = ["--set", "secret.databaseUrl=postgresql://db/admitone",

@@ -129,7 +129,7 @@ async def lookup_booking(
 ) -> LookupOut:
     # Fails open: lookup only reads, and a fan should find a ticket while Redis is down.
     allowed, retry_after = await rate_limiter.allows(
-        "lookup", client_ip(request, settings.trusted_proxy_hops), LOOKUP_RATE_PER_SECOND,
+        "lookup", client_ip(request), LOOKUP_RATE_PER_SECOND,
         LOOKUP_BURST)
     if not allowed:
         raise RateLimitedError(retry_after_header(retry_after))

@@ -127,7 +127,7 @@ async def _look_up(request: Request[Any, Any, Any], loc: i18n.Locale, form: Look
         return render(request, loc, status_code=422, form=form, problems=problems,
                       message=loc.t("booking.errors_title"))
     allowed, _retry = await with_.rate_limiter.allows(
-        "lookup", client_ip(request, with_.settings.trusted_proxy_hops), LOOKUP_RATE_PER_SECOND,
+        "lookup", client_ip(request), LOOKUP_RATE_PER_SECOND,
         LOOKUP_BURST)
     if not allowed:
         return render(request, loc, status_code=429, form=form,

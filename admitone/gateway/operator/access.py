@@ -67,7 +67,7 @@ def current_session(request: Request[Any, Any, Any]) -> sessions.OperatorSession
 
 def actor(request: Request[Any, Any, Any]) -> str:
     """How the audit log names the operator: the console session and the client's address."""
-    ip = client_ip(request, services(request).settings.trusted_proxy_hops)
+    ip = client_ip(request)
     return f"operator:{current_session(request).label}@{ip}"
 
 

@@ -38,7 +38,7 @@ def actor(request: Request[Any, Any, Any], settings: Settings) -> str:
     """Who made the change: ``operator`` (the shared token), with the name an operator tool
     sends as ``X-Operator`` and the client's address."""
     name = request.headers.get("x-operator", "")
-    ip = client_ip(request, settings.trusted_proxy_hops)
+    ip = client_ip(request)
     who = f"operator:{name}" if _NAME.match(name) else "operator"
     return f"{who}@{ip}"
 

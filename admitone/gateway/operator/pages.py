@@ -104,7 +104,7 @@ async def login(request: Request[Any, Any, Any], settings: Settings, rate_limite
     Attempts are limited per client address (``LOGIN_BURST``, then one per 5 s), checked
     before the token is, so guessing from one address is slow whatever the guess."""
     loc = i18n.locale_for(request)
-    ip = client_ip(request, settings.trusted_proxy_hops)
+    ip = client_ip(request)
     allowed, _ = await rate_limiter.allows("operator-login", ip, LOGIN_RATE_PER_SECOND,
                                            LOGIN_BURST)
     if not allowed:

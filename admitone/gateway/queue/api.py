@@ -36,6 +36,7 @@ from admitone.admission.rooms import canonical_show_id
 from admitone.admission.services import AdmissionServices
 from admitone.gateway.client import client_binding, client_ip
 from admitone.gateway.deps import QueueRouteServices
+from admitone.gateway.streams import stream_slot_middleware
 
 log = structlog.get_logger(__name__)
 
@@ -60,7 +61,7 @@ async def join(
 ) -> Response[JoinOut]:
     structlog.contextvars.bind_contextvars(show_id=show_id[:64])
     settings = queue_routes.settings
-    ip = client_ip(request, settings.trusted_proxy_hops)
+    ip = client_ip(request)
     # Per client IP, a Redis token bucket; if Redis is down the join itself decides.
     allowed, retry = await queue_routes.rate_limiter.allows(
         "join", ip, settings.queue_join_rate_per_second, settings.queue_join_burst, quiet=True)
@@ -90,7 +91,7 @@ async def status(
     request: Request[Any, Any, Any], show_id: str, queue_routes: QueueRouteServices
 ) -> Response[StatusOut]:
     structlog.contextvars.bind_contextvars(show_id=show_id[:64])
-    ip = client_ip(request, queue_routes.settings.trusted_proxy_hops)
+    ip = client_ip(request)
     out = await queue_routes.admission.rooms.status(
         show_id, binding=_binding(request, ip), queue_token=request.headers.get(TOKEN_HEADER)
     )
@@ -103,7 +104,7 @@ async def leave(
     request: Request[Any, Any, Any], show_id: str, queue_routes: QueueRouteServices
 ) -> None:
     structlog.contextvars.bind_contextvars(show_id=show_id[:64])
-    ip = client_ip(request, queue_routes.settings.trusted_proxy_hops)
+    ip = client_ip(request)
     await queue_routes.admission.rooms.leave(
         show_id, binding=_binding(request, ip), queue_token=request.headers.get(TOKEN_HEADER)
     )
@@ -159,10 +160,13 @@ async def progress_stream(
 
 @get(
     "/api/v1/queue/{show_id:str}/events", tags=["queue"], media_type="text/event-stream",
+    middleware=[stream_slot_middleware],
     summary="The queue's progress as Server-Sent Events (event `progress`, once a second)",
     description="Each `progress` event carries the JSON of `GET …/progress`. When the queue "
     "stops answering, one `unavailable` event (a problem object) ends the stream. Streams end "
-    "after a few minutes; EventSource reconnects by itself.",
+    "after a few minutes; EventSource reconnects by itself. 503 `TOO_MANY_STREAMS` (with "
+    "Retry-After) past ADMITONE_STREAMS_PER_CLIENT streams from one client IP or "
+    "ADMITONE_STREAMS_PER_PROCESS in one process.",
 )
 async def progress_events(show_id: str, admission: AdmissionServices) -> ServerSentEvent:
     """Fails before streaming (404 unknown room, 503 queue unavailable) so that EventSource
@@ -190,7 +194,7 @@ async def send_identity_code(
     queue_routes: QueueRouteServices,
 ) -> Response[dict[str, bool]]:
     """Codes cost an e-mail each: five at once per client, then one every ten seconds."""
-    ip = client_ip(request, queue_routes.settings.trusted_proxy_hops)
+    ip = client_ip(request)
     allowed, retry = await queue_routes.rate_limiter.allows("identity", ip, 0.1, 5)
     if not allowed:
         raise errors.RateLimitedError(retry_after_header(retry))

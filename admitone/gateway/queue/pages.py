@@ -9,6 +9,9 @@ the same scope. The catalog and the waiting-room service do the work.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 from datetime import UTC, datetime
 from typing import Any
 
@@ -53,7 +56,7 @@ async def _room_times(
 
 
 def _binding(request: Request[Any, Any, Any], settings: Settings) -> str:
-    ip = client_ip(request, settings.trusted_proxy_hops)
+    ip = client_ip(request)
     return client_binding(ip, request.headers.get("user-agent", ""))
 
 
@@ -107,7 +110,33 @@ def _render(
                       notice_override=notice)
     return render_page(request, loc, "queue/page.html",
                        page_title=loc.t("queue.page_title", title=view.show_title),
-                       cookies=cookies, view=view)
+                       cookies=cookies, view=view,
+                       leave_csrf=leave_csrf(request.cookies.get(QUEUE_COOKIE)))
+
+
+LEAVE_CSRF_FIELD = "csrf"
+
+
+def leave_csrf(queue_token: str | None) -> str:
+    """The leave form's token: a hash of the queue cookie (double submit). A cross-site page
+    can make the browser send the cookie but cannot read it, so it cannot send this field."""
+    if not queue_token:
+        return ""
+    digest = hashlib.sha256(b"admitone leave form|" + queue_token.encode()).digest()
+    return base64.urlsafe_b64encode(digest[:18]).decode()
+
+
+async def _leave_is_same_site(request: Request[Any, Any, Any], queue_token: str) -> bool:
+    """The leave form came from our own page: not a cross-site request (Sec-Fetch-Site, when
+    the browser sends it) and the form's token matches the cookie."""
+    if request.headers.get("sec-fetch-site", "same-origin") not in {"same-origin", "none"}:
+        return False
+    try:
+        sent = (await request.form()).get(LEAVE_CSRF_FIELD)
+    except Exception:  # noqa: BLE001 - an unreadable form has no token
+        return False
+    return isinstance(sent, str) and hmac.compare_digest(sent.encode(),
+                                                         leave_csrf(queue_token).encode())
 
 
 def _not_found(request: Request[Any, Any, Any], loc: i18n.Locale) -> Template:
@@ -222,7 +251,7 @@ async def join_form(
         return _not_found(request, loc)
     # The same per-IP join limit as the JSON route (if Redis is down the join decides).
     allowed, _retry = await rate_limiter.allows(
-        "join", client_ip(request, settings.trusted_proxy_hops),
+        "join", client_ip(request),
         settings.queue_join_rate_per_second, settings.queue_join_burst, quiet=True)
     if not allowed:
         return _render(request, loc, show, "busy")
@@ -284,6 +313,12 @@ async def leave_form(
     if show is None:
         return _not_found(request, loc)
     token = request.cookies.get(QUEUE_COOKIE)
+    if token and not await _leave_is_same_site(request, token):
+        # Not from our page (or a page from before the cookie changed): nothing is left, and
+        # the fan lands on the page as it stands, with a fresh form.
+        log.info("queue_page_leave_refused", show_id=show.id, reason="csrf")
+        return Redirect(_page_url(show.id, language), status_code=303,
+                        headers={"Cache-Control": "no-store"})
     if token:
         try:
             await admission.rooms.leave(show.id, binding=_binding(request, settings),

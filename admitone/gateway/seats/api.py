@@ -52,6 +52,7 @@ from admitone.gateway.guards import (
     require_access,
     verified_access,
 )
+from admitone.gateway.streams import stream_slot_middleware
 
 log = structlog.get_logger(__name__)
 
@@ -233,12 +234,15 @@ async def stream_ticket(
 
 @get(
     "/api/v1/shows/{show_id:str}/seat-events", tags=["booking"],
+    middleware=[stream_slot_middleware],
     summary="The show's seat changes as Server-Sent Events (needs a stream ticket)",
     description="Events: `ready` once subscribed; `seats` with `{type: SEAT_LOCKED | "
     "SEAT_RELEASED | SEAT_BOOKED, showId, seatIds}` for each change; `resync` when this stream "
     "fell behind (reload the seat map); `unavailable` when Redis stops answering (poll the seat "
     "map instead); `bye` before the stream ends after a few minutes (open a new one). 401 for a "
-    "missing, unknown or expired ticket, 503 when Redis cannot be reached.",
+    "missing, unknown or expired ticket, 503 when Redis cannot be reached, 503 "
+    "`TOO_MANY_STREAMS` (with Retry-After) past the caps on open streams per client IP and "
+    "per process.",
 )
 async def seat_events(
     show_id: str, stream_tickets: StreamTickets, seat_hub: SeatEventHub,

@@ -11,6 +11,7 @@ from admitone.admission.models import IntrospectIn, IntrospectOut
 from admitone.admission.revocation import Revocations
 from admitone.admission.tokens import TokenService
 from admitone.errors import TokenInvalidError, TokenWrongShowError
+from admitone.gateway.guards import introspection_guard
 from admitone.gateway.metrics import metrics
 
 
@@ -38,7 +39,11 @@ async def jwks(tokens: TokenService) -> Response[dict[str, Any]]:
 
 
 @post("/api/v1/tokens/introspect", tags=["tokens"], status_code=200,
-      summary="Is this access token active? (revocation included)")
+      guards=[introspection_guard],
+      summary="Is this access token active? (revocation included)",
+      description="Open unless the deployment restricts it: with ADMITONE_INTROSPECTION_ALLOW "
+      "a caller outside those networks gets 403, with ADMITONE_INTROSPECTION_TOKEN a caller "
+      "without `Authorization: Bearer <that token>` gets 401.")
 async def introspect(
     data: IntrospectIn, tokens: TokenService, revocations: Revocations
 ) -> IntrospectOut:

@@ -181,6 +181,18 @@ Environment variables from the Secret, for the gateway and the scheduler.
       name: {{ include "admitone.secretName" . }}
       key: stripe-webhook-secret
       optional: true
+- name: ADMITONE_METRICS_TOKEN
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "admitone.secretName" . }}
+      key: metrics-token
+      optional: true
+- name: ADMITONE_INTROSPECTION_TOKEN
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "admitone.secretName" . }}
+      key: introspection-token
+      optional: true
 {{- end }}
 
 {{/*
