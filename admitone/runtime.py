@@ -211,6 +211,15 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
             settings.data_dir, "payment-webhook-secret"
         )
         gateway = SandboxGateway(pool, settings, webhook_secret)
+        if settings.sandbox_payments:
+            # Loud on purpose: a sandbox that reached production would sell free tickets.
+            log.warning(
+                "sandbox_payments_enabled",
+                detail="DEVELOPMENT MODE: the sandbox payment gateway is on and takes no money;"
+                " every booking paid through it is free. Never run it in production"
+                " (ADMITONE_SANDBOX_PAYMENTS=0).",
+                payment_provider=settings.payment_provider,
+            )
         provider = build_provider(pool, settings)
         charges: PaymentProvider = provider or gateway
         payments = PaymentService(
