@@ -37,6 +37,7 @@ from admitone.booking_core.seat_events import SeatEvents
 from admitone.booking_core.seat_repository import SeatLockRepository
 from admitone.booking_core.seat_stream import SeatEventHub, StreamTickets
 from admitone.booking_core.seats import SeatService
+from admitone.booking_core.tickets import TicketService
 from admitone.monitoring import MonitoringService
 from admitone.redis_client import RedisClient, create_redis
 from admitone.secrets_store import load_or_create_secret
@@ -76,6 +77,7 @@ class Services:
     monitoring: MonitoringService | None = None  # /metrics beyond the in-process counters
     live_stats: LiveStats | None = None  # the operator console's per-minute figures and funnel
     backoffice: BackOffice | None = None  # the operator console's lists, seats, audit log
+    tickets: TicketService | None = None  # revoked-ticket lists and the online ticket check
     extras: dict[str, object] = field(default_factory=dict)
     # The read replica's pool (ADMITONE_DATABASE_REPLICA_URL): catalog and seat-map reads.
     replica_pool: asyncpg.Pool | None = None
@@ -298,6 +300,7 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
             ),
             live_stats=live_stats,
             backoffice=BackOffice(pool, seat_events),
+            tickets=TicketService(pool, catalog, tokens),
         )
         # A confirmed booking frees its visitor's slot in the waiting room (booking_core does
         # not know the queue: the outbox tells whoever listens).

@@ -14,6 +14,7 @@ import msgspec
 import structlog
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
+from litestar.openapi import ResponseSpec
 
 from admitone import errors
 
@@ -133,3 +134,19 @@ EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
     HTTPException: http_error_handler,
     Exception: unexpected_error_handler,
 }
+
+
+class Problem(msgspec.Struct, frozen=True, kw_only=True):
+    """An RFC 9457 problem (``application/problem+json``) with our ``error`` code (OpenAPI)."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    error: str
+
+
+def problem_spec(description: str) -> ResponseSpec:
+    """The OpenAPI response of a problem: ``responses={404: problem_spec("…")}``."""
+    return ResponseSpec(data_container=Problem, media_type=PROBLEM_JSON,
+                        description=description, generate_examples=False)

@@ -25,6 +25,7 @@ from urllib.parse import parse_qs, urlsplit
 import msgspec
 from litestar import Request, Response, get, post
 from litestar.exceptions import ValidationException
+from litestar.openapi import ResponseSpec
 from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
 from litestar.response import Redirect, Template
 
@@ -37,7 +38,7 @@ from admitone.errors import NotFoundError, PaymentNotFoundError, TokenInvalidErr
 from admitone.gateway import i18n
 from admitone.gateway.assets import static_url
 from admitone.gateway.guards import ACCESS_SECURITY, verified_access
-from admitone.gateway.payments.api import problem
+from admitone.gateway.problems import problem_spec as problem
 from admitone.gateway.rendering import PAGE_HEADERS, render_page
 
 FORM = "application/x-www-form-urlencoded"
@@ -127,6 +128,9 @@ async def _caller(
           "429 SANDBOX_DELIVERIES_FULL with Retry-After, and the charge does not change."
       ),
       responses={
+          200: ResponseSpec(data_container=CompleteOut, description=(
+              "JSON: the delivery (DELIVERED, UNDELIVERED, SCHEDULED or DROPPED)")),
+          303: ResponseSpec(data_container=None, description="The form: back to the booking"),
           401: problem("TOKEN_INVALID: no token, or not a valid one"),
           404: problem("PAYMENT_NOT_FOUND: unknown charge, or another fan's payment"),
           409: problem("CONFLICT: the charge is already paid"),
