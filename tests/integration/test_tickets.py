@@ -5,12 +5,14 @@ REVOKED, EXPIRED, WRONG_SHOW and INVALID apart without naming anyone."""
 from __future__ import annotations
 
 import json
+import socket
 import time
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+import asyncpg
 import httpx
 import jwt
 import pytest
@@ -216,3 +218,33 @@ async def test_an_unknown_show_has_no_list(client: httpx.AsyncClient) -> None:
     garbled = await client.get("/api/v1/shows/not-a-show/revoked-tickets")
     assert (unknown.status_code, garbled.status_code) == (404, 404)
     assert unknown.json()["error"] == "SHOW_NOT_FOUND"
+
+
+async def test_the_ticket_routes_answer_503_while_postgresql_is_down(
+    client: httpx.AsyncClient, services: Services, make_show: MakeShow,
+    access_token: Callable[..., str], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Without PostgreSQL the list and the online check are 503 problems with Retry-After, never
+    a 500 and never a verdict made up without the database."""
+    show = await make_show()
+    booking = await confirmed_booking(client, services, show, access_token, ["A1"])
+    ticket = (await _ticket(client, booking))["qrPayload"]
+    await services.catalog.show_details(show.id)  # cached: the list's show check needs no DB
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed = sock.getsockname()[1]
+    dead = await asyncpg.create_pool(f"postgresql://nobody@127.0.0.1:{closed}/x", min_size=0)
+    assert dead is not None
+    assert services.tickets is not None
+    monkeypatch.setattr(services.tickets, "pool", dead)
+    try:
+        answers = [
+            await client.get(f"/api/v1/shows/{show.id}/revoked-tickets"),
+            await client.post("/api/v1/tickets/verify", json={"token": ticket, "showId": show.id}),
+        ]
+    finally:
+        await dead.close()
+    for answer in answers:
+        assert answer.status_code == 503, answer.text
+        assert answer.headers["retry-after"]
+        assert answer.json()["error"] == "SERVICE_TEMPORARILY_UNAVAILABLE"
