@@ -163,7 +163,9 @@ async def charge_status(payment_id: str, sandbox: SandboxGateway | None) -> Sand
 
 def _bearer(request: Request[Any, Any, Any]) -> str | None:
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    return token.strip() or None if scheme.lower() == "bearer" else None
+    if scheme.lower() != "bearer":
+        return None
+    return token.strip() or None
 
 
 def _json_command(body: bytes) -> CompleteIn:
