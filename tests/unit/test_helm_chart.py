@@ -231,6 +231,8 @@ def test_the_chart_refuses_the_sandbox_unless_a_value_asks_for_it() -> None:
     )
     assert rendered.returncode != 0
     assert "config.paymentProvider=sandbox takes no money" in rendered.stderr
+    real = _lint(*PLAIN_URLS, "--set", "config.paymentProvider=stripe")
+    assert real.returncode == 0, real.stdout + real.stderr  # a real provider needs no such value
 
 
 def test_a_development_install_serves_the_sandbox_and_says_so() -> None:
