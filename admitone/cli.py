@@ -35,6 +35,7 @@ from admitone.settings import (
     SettingsError,
     env_name,
     load_settings,
+    payments_refusal,
 )
 
 
@@ -97,6 +98,7 @@ def _worker_environment(settings: Settings) -> Iterator[None]:
         "data_dir": str(settings.data_dir.resolve()),
         "log_format": settings.log_format,
         "public_url": settings.base_url,
+        "sandbox_payments": "1" if settings.sandbox_payments else "0",
     }
     handed: dict[str, str] = {}
     for name in sorted(HANDED_OFF_FIELDS):
@@ -170,6 +172,10 @@ def cmd_up(settings: Settings, demo: bool) -> int:
     signal.signal(signal.SIGTERM, _exit_on_signal)
     if demo and not os.environ.get(env_name("log_format")):
         settings = msgspec.structs.replace(settings, log_format="console")
+    if demo and not os.environ.get(env_name("sandbox_payments")):
+        settings = msgspec.structs.replace(settings, sandbox_payments=True)
+    if (refusal := payments_refusal(settings)) is not None:
+        return _fail(refusal)
     try:
         with _servers(settings) as resolved:
             assert resolved.database_url is not None  # noqa: S101 - _servers sets both URLs
@@ -399,6 +405,8 @@ def _split_command(command: str, settings: Settings, *, check: bool) -> int:
         return cmd_check_jobs(settings)
     if settings.database_url is None or settings.redis_url is None:
         return _fail(f"admitone {command} needs ADMITONE_DATABASE_URL and ADMITONE_REDIS_URL")
+    if (refusal := payments_refusal(settings)) is not None:
+        return _fail(refusal)
     return cmd_serve(settings) if command == "serve" else cmd_jobs(settings)
 
 

@@ -183,6 +183,17 @@ class RateLimitedError(AdmitoneError):
         self.retry_after_seconds = retry_after_seconds
 
 
+class SandboxDeliveriesFullError(RateLimitedError):
+    """The sandbox has as many delayed webhook deliveries waiting as it keeps (429)."""
+
+    code = "SANDBOX_DELIVERIES_FULL"
+    title = "Too many scheduled deliveries"
+
+    def __init__(self, detail: str, retry_after_seconds: int, **context: object) -> None:
+        AdmitoneError.__init__(self, detail, retryAfter=retry_after_seconds, **context)
+        self.retry_after_seconds = retry_after_seconds
+
+
 class DependencyUnavailableError(AdmitoneError):
     """PostgreSQL or Redis did not answer; the request may be retried."""
 

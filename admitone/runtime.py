@@ -37,6 +37,7 @@ from admitone.booking_core.seat_events import SeatEvents
 from admitone.booking_core.seat_repository import SeatLockRepository
 from admitone.booking_core.seat_stream import SeatEventHub, StreamTickets
 from admitone.booking_core.seats import SeatService
+from admitone.booking_core.tickets import TicketService
 from admitone.monitoring import MonitoringService
 from admitone.redis_client import RedisClient, create_redis
 from admitone.secrets_store import load_or_create_secret
@@ -76,6 +77,7 @@ class Services:
     monitoring: MonitoringService | None = None  # /metrics beyond the in-process counters
     live_stats: LiveStats | None = None  # the operator console's per-minute figures and funnel
     backoffice: BackOffice | None = None  # the operator console's lists, seats, audit log
+    tickets: TicketService | None = None  # revoked-ticket lists and the online ticket check
     extras: dict[str, object] = field(default_factory=dict)
     # The read replica's pool (ADMITONE_DATABASE_REPLICA_URL): catalog and seat-map reads.
     replica_pool: asyncpg.Pool | None = None
@@ -211,6 +213,15 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
             settings.data_dir, "payment-webhook-secret"
         )
         gateway = SandboxGateway(pool, settings, webhook_secret)
+        if settings.sandbox_payments:
+            # Loud on purpose: a sandbox that reached production would sell free tickets.
+            log.warning(
+                "sandbox_payments_enabled",
+                detail="DEVELOPMENT MODE: the sandbox payment gateway is on and takes no money;"
+                " every booking paid through it is free. Never run it in production"
+                " (ADMITONE_SANDBOX_PAYMENTS=0).",
+                payment_provider=settings.payment_provider,
+            )
         provider = build_provider(pool, settings)
         charges: PaymentProvider = provider or gateway
         payments = PaymentService(
@@ -289,6 +300,7 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
             ),
             live_stats=live_stats,
             backoffice=BackOffice(pool, seat_events),
+            tickets=TicketService(pool, catalog, tokens),
         )
         # A confirmed booking frees its visitor's slot in the waiting room (booking_core does
         # not know the queue: the outbox tells whoever listens).

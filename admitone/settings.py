@@ -77,7 +77,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     payment_webhook_secret: str | None = None
     # HS256 secret a booking frontend signs its fans' account ids with (X-Identity header).
     identity_secret: str | None = None
-    sandbox_payments: bool = True
+    # The bundled sandbox payment gateway takes no money: a development mode, off unless asked
+    # for (``admitone up --demo`` and the tests turn it on); see :func:`payments_refusal`.
+    sandbox_payments: bool = False
     public_url: str | None = None
     smtp_url: str | None = None
     smtp_from: str = "tickets@admitone.local"
@@ -430,3 +432,18 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
             "so a seat lock always outlives the payment window"
         )
     return settings
+
+
+def payments_refusal(settings: Settings) -> str | None:
+    """Why a server with these settings must not start taking bookings, or None.
+
+    The default provider is the sandbox, which takes no money: it runs only when
+    ``ADMITONE_SANDBOX_PAYMENTS=1`` says so, so that nobody goes live with free tickets by
+    forgetting to configure a real provider."""
+    if settings.payment_provider == "sandbox" and not settings.sandbox_payments:
+        return (
+            f"{env_name('payment_provider')}=sandbox takes no money and is a development mode: "
+            f"set {env_name('sandbox_payments')}=1 to run it (admitone up --demo does), or set "
+            f"{env_name('payment_provider')} to razorpay or stripe"
+        )
+    return None

@@ -324,6 +324,7 @@ def run_admitone(args: argparse.Namespace, tmp: Path, stack: contextlib.ExitStac
     data_dir, port, operator_token = tmp / "data", free_port(), secrets.token_urlsafe(24)
     KeyRing.load(data_dir / "keys")  # made once here: the tokens below are signed with it
     env = {k: v for k, v in os.environ.items() if not k.startswith("ADMITONE_")}
+    env["ADMITONE_SANDBOX_PAYMENTS"] = "1"  # they pay in the sandbox (development mode)
     env.update(ADMITONE_DATABASE_URL=f"{pg()}/{db}", ADMITONE_DATA_DIR=str(data_dir),
                ADMITONE_REDIS_URL=f"redis://127.0.0.1:{redis_port()}/{args.redis_db}",
                ADMITONE_OPERATOR_TOKEN=operator_token, ADMITONE_BACKGROUND_JOBS="1",

@@ -133,7 +133,7 @@ class Buyers:
             return
         status, _, body = await conn.request(
             "POST", f"/sandbox/payments/{booking['paymentId']}/complete",
-            {"Content-Type": "application/json"}, b'{"outcome": "SUCCESS"}')
+            {**auth, "Content-Type": "application/json"}, b'{"outcome": "SUCCESS"}')
         paid = json.loads(body) if body else {}
         if status != 200 or paid.get("delivery") != "DELIVERED":
             self.outcome.fail(f"pay {status} {paid.get('delivery', paid.get('error', ''))}")
@@ -202,6 +202,7 @@ def run(workers: int, redis_db: int, tmp: Path, stack: contextlib.ExitStack,
     keys = KeyRing.load(data_dir / "keys")
     env = {k: v for k, v in os.environ.items() if not k.startswith("ADMITONE_")}
     redis_url = f"redis://127.0.0.1:{redis_port()}/{redis_db}"
+    env["ADMITONE_SANDBOX_PAYMENTS"] = "1"  # they pay in the sandbox (development mode)
     env.update(ADMITONE_DATABASE_URL=f"{pg()}/{db}", ADMITONE_DATA_DIR=str(data_dir),
                ADMITONE_REDIS_URL=redis_url, ADMITONE_OPERATOR_TOKEN=operator,
                ADMITONE_BACKGROUND_JOBS="1", ADMITONE_WORKERS=str(workers),

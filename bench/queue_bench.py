@@ -169,6 +169,7 @@ class Admitone:
         self.port, self.operator_token = free_port(), secrets.token_urlsafe(24)
         self.base = f"http://127.0.0.1:{self.port}"
         env = {k: v for k, v in os.environ.items() if not k.startswith("ADMITONE_")}
+        env["ADMITONE_SANDBOX_PAYMENTS"] = "1"  # they pay in the sandbox (development mode)
         env.update(ADMITONE_DATABASE_URL=f"{pg()}/{db}", ADMITONE_DATA_DIR=str(tmp / "data"),
                    ADMITONE_REDIS_URL=f"redis://127.0.0.1:{redis_port()}/{args.redis_db}",
                    ADMITONE_OPERATOR_TOKEN=self.operator_token, ADMITONE_BACKGROUND_JOBS="1",

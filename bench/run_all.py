@@ -228,6 +228,7 @@ def start_admitone(tmp: Path, stack: contextlib.ExitStack, name: str, redis_db: 
     port, token = free_port(), secrets.token_urlsafe(24)
     database_url, redis_url = f"{pg()}/{db}", f"redis://127.0.0.1:{redis_port()}/{redis_db}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("ADMITONE_")}
+    env["ADMITONE_SANDBOX_PAYMENTS"] = "1"  # they pay in the sandbox (development mode)
     env.update(ADMITONE_DATABASE_URL=database_url, ADMITONE_REDIS_URL=redis_url,
                ADMITONE_DATA_DIR=str(tmp / f"data-{name}"), ADMITONE_OPERATOR_TOKEN=token,
                ADMITONE_WORKERS=str(workers), ADMITONE_HOST="127.0.0.1", ADMITONE_PORT=str(port),

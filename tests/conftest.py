@@ -168,6 +168,7 @@ def make_settings(database_url: str, redis_url: str, data_dir: Path) -> Callable
             "log_format": "console",
             "log_level": "warning",
             "public_url": "http://admitone.test",
+            "sandbox_payments": True,  # the tests pay through the sandbox (a development mode)
         }
         values.update(overrides)
         return load_settings({}, **values)

@@ -24,6 +24,10 @@ ALGORITHM = "EdDSA"
 BOOKING_AUDIENCE = "admitone-booking-lookup"
 QUEUE_AUDIENCE = "admitone-queue"
 TICKET_AUDIENCE = "admitone-venue"
+# A show's signed list of revoked tickets: its own audience, so it can never pass as a ticket.
+REVOCATION_AUDIENCE = "admitone-venue-revocations"
+TICKET_TYPE = "admitone-ticket+jwt"
+REVOCATION_TYPE = "admitone-revocations+jwt"
 _LEEWAY_SECONDS = 5
 
 
@@ -73,9 +77,10 @@ class TokenService:
 
     # Signing -----------------------------------------------------------------
 
-    def _sign(self, claims: dict[str, Any]) -> str:
+    def _sign(self, claims: dict[str, Any], typ: str | None = None) -> str:
         key = self.keys.current
-        return jwt.encode(claims, key.private_key, algorithm=ALGORITHM, headers={"kid": key.kid})
+        headers = {"kid": key.kid} if typ is None else {"kid": key.kid, "typ": typ}
+        return jwt.encode(claims, key.private_key, algorithm=ALGORITHM, headers=headers)
 
     def issue_access_token(
         self, *, show_id: str, visitor_id: str, expires_at: int, jti: str | None = None
@@ -111,11 +116,25 @@ class TokenService:
 
     def sign_ticket(self, payload: dict[str, Any]) -> str:
         """A compact JWS a venue scanner verifies offline with the JWKS."""
-        return self._sign({"iss": self.issuer, "aud": TICKET_AUDIENCE, **payload})
+        return self._sign({"iss": self.issuer, "aud": TICKET_AUDIENCE, **payload}, TICKET_TYPE)
+
+    def sign_revocation_list(self, payload: dict[str, Any]) -> str:
+        """A show's revoked tickets as a compact JWS, verified with the same JWKS. Ed25519
+        signatures are deterministic, so one payload under one key is always the same text."""
+        return self._sign({"iss": self.issuer, "aud": REVOCATION_AUDIENCE, **payload},
+                          REVOCATION_TYPE)
+
+    def verify_ticket(self, token: str) -> dict[str, Any]:
+        """A ticket's claims once its signature, issuer and audience hold. Its expiry is not
+        checked here: the caller tells an expired ticket from a forged one."""
+        return self._decode(token, TICKET_AUDIENCE, ["iss", "aud", "bookingId", "showId", "seats"],
+                            verify_exp=False)
 
     # Verifying ---------------------------------------------------------------
 
-    def _decode(self, token: str, audience: str, required: list[str]) -> dict[str, Any]:
+    def _decode(
+        self, token: str, audience: str, required: list[str], *, verify_exp: bool = True
+    ) -> dict[str, Any]:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:
@@ -133,7 +152,7 @@ class TokenService:
                 audience=audience,
                 issuer=self.issuer,
                 leeway=_LEEWAY_SECONDS,
-                options={"require": required},
+                options={"require": required, "verify_exp": verify_exp},
             )
         except jwt.ExpiredSignatureError as exc:
             raise TokenExpiredError("The token has expired") from exc

@@ -87,6 +87,11 @@ class TicketOut(Output, frozen=True):
     qr_payload: str
     issued_at: datetime
     jwks_url: str
+    # The QR payload's ``jti`` and ``exp``: what a venue's revoked list names, and the show's end.
+    ticket_id: str
+    expires_at: datetime
+    # The show's signed list of revoked tickets a scanner caches (README, "Tickets at the door").
+    revocation_list_url: str
 
 
 class LookupIn(Input, frozen=True):

@@ -86,6 +86,16 @@ class BookingRepository:
     ) -> None:
         await conn.execute(sql("cancel_booking"), booking_id, now)
 
+    async def revoke_ticket(
+        self, conn: Connection, show_id: uuid.UUID, booking_id: uuid.UUID, ticket: uuid.UUID,
+        reason: str,
+    ) -> int:
+        """Put the booking's ticket on the show's revoked list; the list's new version."""
+        version: int = await conn.fetchval(
+            sql("revoke_ticket"), show_id, booking_id, ticket, reason
+        )
+        return version
+
     async def mark_payment_refunded(
         self, conn: Connection, payment_id: uuid.UUID, now: datetime
     ) -> bool:

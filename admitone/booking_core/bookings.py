@@ -30,6 +30,7 @@ from admitone.booking_core.booking_repository import BookingRepository, Connecti
 from admitone.booking_core.catalog import CatalogService
 from admitone.booking_core.policy import decide_refund
 from admitone.booking_core.seat_events import SeatEvents
+from admitone.booking_core.tickets import ticket_expiry, ticket_id
 from admitone.booking_core.tokens import BookingTokenSigner, Caller, OneBookingCaller
 from admitone.errors import BookingNotFoundError, BookingStateError, ConflictError
 from admitone.ids import uuid_or_404
@@ -142,6 +143,10 @@ class BookingService:
             await self.repository.lock_booked_seats(conn, row["show_id"], booking)
             freed = await self.repository.release_booked_seats(conn, row["show_id"], booking, now)
             await self.repository.cancel_booking(conn, booking, now)
+            # Its ticket is void from this commit: on the show's revoked list (a new version).
+            await self.repository.revoke_ticket(
+                conn, row["show_id"], booking, uuid.UUID(ticket_id(booking)), "CANCELLED"
+            )
             refund_id = await self.repository.insert_refund(
                 conn, payment["id"], booking, decision.amount, "CANCELLATION"
             )
@@ -188,7 +193,8 @@ class BookingService:
         await self.repository.add_audit(conn, visitor, entries)
 
     async def ticket(self, booking_id: str, caller: Caller) -> TicketOut:
-        """The e-ticket of a CONFIRMED booking, its QR payload signed for offline checks."""
+        """The e-ticket of a CONFIRMED booking, its QR payload signed for offline checks: its
+        ``jti`` is the ticket id the show's revoked list names, its ``exp`` the show's end."""
         row = await self._owned(booking_id, caller)
         if row["status"] != "CONFIRMED":
             raise BookingStateError(
@@ -197,16 +203,21 @@ class BookingService:
             )
         issued_at = row["now"]
         seats = list(row["seat_ids"])
+        details = await self.catalog.show_details(str(row["show_id"]))
+        expires_at = ticket_expiry(details.show_time, details.duration_minutes)
+        tid = ticket_id(row["id"])
         payload = self.tokens.sign_ticket({
-            "reference": row["reference"], "bookingId": str(row["id"]),
+            "jti": tid, "reference": row["reference"], "bookingId": str(row["id"]),
             "showId": str(row["show_id"]), "seats": seats, "sub": row["visitor_id"],
-            "iat": int(issued_at.timestamp()),
+            "iat": int(issued_at.timestamp()), "exp": int(expires_at.timestamp()),
         })
         return TicketOut(
             booking_id=str(row["id"]), reference=row["reference"],
             show=await self._show(row["show_id"]), seats=seats, qr_payload=payload,
             issued_at=issued_at.replace(microsecond=0),
             jwks_url=f"{self.base_url}/.well-known/jwks.json",
+            ticket_id=tid, expires_at=expires_at.replace(microsecond=0),
+            revocation_list_url=f"{self.base_url}/api/v1/shows/{row['show_id']}/revoked-tickets",
         )
 
     async def ticket_png(self, booking_id: str, caller: Caller) -> bytes:

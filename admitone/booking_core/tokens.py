@@ -12,7 +12,8 @@ from typing import Any, Protocol, runtime_checkable
 
 
 class BookingTokenSigner(Protocol):
-    """Signs what a booking hands out: the ticket's QR payload and booking-lookup tokens."""
+    """Signs what a booking hands out (the ticket's QR payload, booking-lookup tokens, a show's
+    revoked tickets) and verifies tickets for the online check."""
 
     def sign_ticket(self, payload: dict[str, Any]) -> str:
         """A compact JWS of ``payload`` that a venue verifies offline with the JWKS."""
@@ -20,6 +21,15 @@ class BookingTokenSigner(Protocol):
 
     def issue_booking_token(self, *, booking_id: str, visitor_id: str, ttl_seconds: int) -> str:
         """A token that opens one booking of one visitor for ``ttl_seconds``."""
+        ...
+
+    def sign_revocation_list(self, payload: dict[str, Any]) -> str:
+        """A compact JWS of a show's revoked tickets, verified with the same JWKS."""
+        ...
+
+    def verify_ticket(self, token: str) -> dict[str, Any]:
+        """A ticket's claims (signature, issuer, audience checked; not its expiry); raises
+        ``TokenInvalidError`` for anything that is not a ticket admitone signed."""
         ...
 
 

@@ -38,6 +38,7 @@ from admitone.gateway.seats import api as seat_api
 from admitone.gateway.seats import pages as seat_pages
 from admitone.gateway.service import api as service_api
 from admitone.gateway.streams import StreamSlots
+from admitone.gateway.tickets import api as ticket_api
 from admitone.logging import configure_logging
 from admitone.runtime import Services, open_services
 from admitone.settings import Settings
@@ -80,6 +81,7 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Lites
             *queue_api.ROUTES, *queue_pages.ROUTES,
             *seat_api.ROUTES, *seat_pages.ROUTES,
             *booking_api.ROUTES, *booking_pages.ROUTES,
+            *ticket_api.ROUTES,
             *payment_api.ROUTES, *payment_pages.ROUTES,
             *(payment_pages.SANDBOX_ROUTES if settings.sandbox_payments else []),
             *operator_api.ROUTES, *console_api.ROUTES, *operator_pages.ROUTES,

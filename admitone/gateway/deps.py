@@ -58,6 +58,7 @@ _PROVIDED = {
     "checkout": "checkout",
     "payments": "payments",
     "bookings": "bookings",
+    "tickets": "tickets",  # tickets at the door (gateway/tickets)
     "admission": "admission",
     "rate_limiter": "rate_limiter",
     "revocations": "revocations",

@@ -16,6 +16,7 @@ import msgspec
 import structlog
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
+from litestar.openapi import ResponseSpec
 
 from admitone import errors
 
@@ -359,3 +360,19 @@ ROUTE_PROBLEMS: dict[str, tuple[str, ...]] = {
     "GET /api/v1/admin/refunds": (),
     "POST /api/v1/admin/refunds/{refundId}/retry": ("NOT_FOUND", "CONFLICT"),
 }
+
+
+class Problem(msgspec.Struct, frozen=True, kw_only=True):
+    """An RFC 9457 problem (``application/problem+json``) with our ``error`` code (OpenAPI)."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    error: str
+
+
+def problem_spec(description: str) -> ResponseSpec:
+    """The OpenAPI response of a problem: ``responses={404: problem_spec("…")}``."""
+    return ResponseSpec(data_container=Problem, media_type=PROBLEM_JSON,
+                        description=description, generate_examples=False)

@@ -116,7 +116,7 @@ def check_out(user: User, access_token: str, lock_id: str, rng: random.Random) -
             record_failure(user, api.CHECKOUT_RETRY, "same Idempotency-Key, different answer")
             return False
     paid = call(user, "POST", api.sandbox_complete_path(booking["paymentId"]), name=api.PAY,
-                json={"outcome": "SUCCESS"})
+                headers=_auth(access_token), json={"outcome": "SUCCESS"})
     if paid.status != 200:
         return False
     for attempt in range(CONFIRM_POLLS):

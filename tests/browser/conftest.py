@@ -153,7 +153,7 @@ def start_server(env_overrides: dict[str, str], log_path: Path) -> LiveServer:
     port = _free_port()
     base_url = f"http://127.0.0.1:{port}"
     env = {**os.environ, "ADMITONE_HOST": "127.0.0.1", "ADMITONE_PORT": str(port),
-           "ADMITONE_PUBLIC_URL": base_url, **env_overrides}
+           "ADMITONE_PUBLIC_URL": base_url, "ADMITONE_SANDBOX_PAYMENTS": "1", **env_overrides}
     log = log_path.open("wb")
     process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
         [sys.executable, "-m", "uvicorn", "admitone.gateway.app:app_from_env", "--factory",

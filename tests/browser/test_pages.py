@@ -36,7 +36,7 @@ async def book(server: LiveServer, show_id: str, token: str, *, seats: list[str]
         assert checkout.status_code == 201, checkout.text
         booking_id = checkout.json()["bookingId"]
         if outcome is not None:
-            await pay(server, checkout.json()["paymentId"], outcome)
+            await pay(server, checkout.json()["paymentId"], outcome, token)
         found = await http.get(f"/api/v1/bookings/{booking_id}")
         assert found.status_code == 200, found.text
         booking: dict[str, Any] = found.json()
@@ -44,8 +44,9 @@ async def book(server: LiveServer, show_id: str, token: str, *, seats: list[str]
         return booking
 
 
-async def pay(server: LiveServer, payment_id: str, outcome: str) -> None:
-    async with server.client() as http:
+async def pay(server: LiveServer, payment_id: str, outcome: str, token: str) -> None:
+    """Finish the sandbox charge as the fan who booked (its access token)."""
+    async with server.client(Authorization=f"Bearer {token}") as http:
         done = await http.post(f"/sandbox/payments/{payment_id}/complete",
                                json={"outcome": outcome})
     assert done.status_code == 200, done.text
@@ -190,7 +191,7 @@ async def test_confirmation_waits_for_a_late_webhook(
     await assert_no_serious_violations(page, axe_source, "payment still confirming")
     await page.screenshot(path=str(screenshots / "pages-payment-pending-phone-hi.png"),
                           full_page=True)
-    await pay(live_server, booking["paymentId"], "SUCCESS")
+    await pay(live_server, booking["paymentId"], "SUCCESS", token)
     await wait_for_state(page, "booking", "confirmed")
     assert await page.locator("#ticket-reference").text_content() == booking["reference"]
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 
 import httpx
 
@@ -80,12 +81,14 @@ async def confirm(client: httpx.AsyncClient, services: Services, booking: Bookin
     """
     if services.sandbox is not None:
         done = await client.post(
-            f"/sandbox/payments/{booking.payment_id}/complete", json={"outcome": "SUCCESS"}
+            f"/sandbox/payments/{booking.payment_id}/complete", json={"outcome": "SUCCESS"},
+            headers=bearer(booking.token),
         )
         assert done.status_code == 200, done.text
         assert done.json()["delivery"] == "DELIVERED", done.text
     else:
-        await services.payments.settle(booking.payment_id, "SUCCESS")
+        await services.payments.settle(booking.payment_id, "SUCCESS", amount=Decimal(booking.amount),
+                                       currency="INR")
     status = await services.pool.fetchval(
         "SELECT status FROM bookings WHERE id = $1", uuid.UUID(booking.id)
     )

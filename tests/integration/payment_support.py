@@ -60,6 +60,11 @@ def signed(payload: dict[str, Any], *, secret: str = WEBHOOK_SECRET,
     return body, {"Content-Type": "application/json", "X-Signature": header}
 
 
+def paid(checkout: Checkout, currency: str = "INR") -> dict[str, str]:
+    """What a gateway's SUCCESS reports it took: the checkout's amount in its currency."""
+    return {"amount": checkout.amount, "currency": currency}
+
+
 async def send_webhook(
     client: httpx.AsyncClient, payment_id: str, status: str, *, event_id: str | None = None,
     **extra: Any,
@@ -72,11 +77,14 @@ async def send_webhook(
 
 
 async def complete(
-    client: httpx.AsyncClient, payment_id: str, outcome: str, **controls: Any
+    client: httpx.AsyncClient, checkout: Checkout, outcome: str, *, token: str | None = None,
+    **controls: Any,
 ) -> httpx.Response:
-    """Finish the charge at the sandbox gateway (which sends its signed webhook)."""
-    return await client.post(f"/sandbox/payments/{payment_id}/complete",
-                             json={"outcome": outcome, **controls})
+    """Finish the charge at the sandbox gateway (which sends its signed webhook), as the fan
+    who made the booking (its access token) unless another ``token`` is given."""
+    return await client.post(f"/sandbox/payments/{checkout.payment_id}/complete",
+                             json={"outcome": outcome, **controls},
+                             headers=bearer(checkout.token if token is None else token))
 
 
 @dataclass(frozen=True)

@@ -137,7 +137,8 @@ async def exercise(
         await asyncio.sleep(1.05)
     assert admitted == 2
     checkout = await lock_and_checkout(client, show, access_token, ["A1", "A2"])
-    assert (await send_webhook(client, checkout.payment_id, "SUCCESS")).status_code == 200
+    assert (await send_webhook(client, checkout.payment_id, "SUCCESS",
+                              amount=checkout.amount, currency="INR")).status_code == 200
     taken = await client.post("/api/v1/bookings/lock", json={"showId": show.id, "seatIds": ["A1"]},
                               headers=bearer(access_token(show.id)))
     assert taken.status_code == 409

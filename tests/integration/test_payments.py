@@ -33,7 +33,7 @@ async def test_paying_confirms_booking_books_seats_and_converts_lock(
     show = await make_show()
     checkout = await lock_and_checkout(client, show, access_token)
 
-    done = await complete(client, checkout.payment_id, "SUCCESS")
+    done = await complete(client, checkout, "SUCCESS")
 
     assert done.status_code == 200, done.text
     assert done.json()["delivery"] == "DELIVERED"
@@ -66,7 +66,7 @@ async def test_confirmation_is_audited_and_announced(
     checkout = await lock_and_checkout(client, show, access_token)
     await client.get(f"/api/v1/shows/{show.id}/seats", headers=bearer(checkout.token))
 
-    await complete(client, checkout.payment_id, "SUCCESS")
+    await complete(client, checkout, "SUCCESS")
 
     actions = await services.pool.fetch(
         "SELECT entity, action FROM audit_log WHERE entity_id = ANY($1)",
@@ -94,10 +94,10 @@ async def test_payment_page_shows_charge_and_form_pays_and_returns(
     assert "400.00 INR" in page.text
     assert "CARD" in page.text
     assert 'name="outcome" value="SUCCESS"' in page.text
-    assert 'value="FAILED">Fail payment</button>' in page.text
+    assert 'value="FAILED" disabled>Fail payment</button>' in page.text
 
     form = await client.post(f"/sandbox/payments/{checkout.payment_id}/complete",
-                             data={"outcome": "SUCCESS"})
+                             data={"outcome": "SUCCESS", "token": checkout.token})
     assert form.status_code == 303
     assert form.headers["location"] == f"http://admitone.test/bookings/{checkout.booking_id}"
     assert (await state_of(services, checkout, show.id)).booking == "CONFIRMED"
@@ -116,11 +116,11 @@ async def test_sandbox_reports_charge_status_and_refuses_paying_twice(
     assert before.json()["status"] == "PENDING"
     assert before.json()["amount"] == "400.00"
 
-    await complete(client, checkout.payment_id, "SUCCESS")
+    await complete(client, checkout, "SUCCESS")
 
     after = await client.get(f"/sandbox/payments/{checkout.payment_id}")
     assert after.json()["status"] == "SUCCESS"
-    again = await complete(client, checkout.payment_id, "FAILED")
+    again = await complete(client, checkout, "FAILED")
     assert again.status_code == 409
     unknown = await client.get(f"/sandbox/payments/{uuid.uuid4()}")
     assert unknown.status_code == 404
@@ -128,7 +128,7 @@ async def test_sandbox_reports_charge_status_and_refuses_paying_twice(
     missing_page = await client.get("/sandbox/pay/not-a-payment")
     assert missing_page.status_code == 404
     bad = await client.post(f"/sandbox/payments/{checkout.payment_id}/complete",
-                            json={"outcome": "MAYBE"})
+                            json={"outcome": "MAYBE"}, headers=bearer(checkout.token))
     assert bad.status_code == 400
 
 
@@ -140,7 +140,7 @@ async def test_failed_payment_frees_seats_for_another_visitor(
     show = await make_show()
     checkout = await lock_and_checkout(client, show, access_token)
 
-    done = await complete(client, checkout.payment_id, "FAILED")
+    done = await complete(client, checkout, "FAILED")
 
     assert done.status_code == 200
     state = await state_of(services, checkout, show.id)
@@ -162,7 +162,7 @@ async def test_success_after_lock_expired_refunds_in_full(
     checkout = await lock_and_checkout(client, show, access_token)
     await expire_lock(services, checkout.lock_id)
 
-    await complete(client, checkout.payment_id, "SUCCESS")
+    await complete(client, checkout, "SUCCESS")
 
     state = await state_of(services, checkout, show.id)
     assert (state.payment, state.booking, state.lock) == ("REFUNDED", "FAILED", "EXPIRED")
@@ -191,7 +191,7 @@ async def test_success_after_seats_were_taken_refunds_and_keeps_new_holder(
                               headers=bearer(access_token(show.id)))
     assert rival.status_code == 200
 
-    await complete(client, checkout.payment_id, "SUCCESS")
+    await complete(client, checkout, "SUCCESS")
 
     state = await state_of(services, checkout, show.id)
     assert (state.payment, state.booking) == ("REFUNDED", "FAILED")
@@ -214,7 +214,7 @@ async def test_lock_running_out_in_real_time_during_payment_refunds(
             checkout = await lock_and_checkout(http, show, access_token)
             # Real time, on purpose: the lock's expiry is PostgreSQL's clock_timestamp().
             await asyncio.sleep(2.2)
-            await complete(http, checkout.payment_id, "SUCCESS")
+            await complete(http, checkout, "SUCCESS")
             state = await state_of(short, checkout, show.id)
     assert (state.payment, state.booking) == ("REFUNDED", "FAILED")
     assert state.seats == {"A1": "AVAILABLE", "A2": "AVAILABLE"}
@@ -227,7 +227,7 @@ async def test_dropped_webhook_is_settled_by_reconciliation(
     """A success whose webhook never came is found by the reconciler asking the gateway."""
     show = await make_show()
     checkout = await lock_and_checkout(client, show, access_token)
-    dropped = await complete(client, checkout.payment_id, "SUCCESS", drop=True)
+    dropped = await complete(client, checkout, "SUCCESS", drop=True)
     assert dropped.json()["delivery"] == "DROPPED"
     assert (await state_of(services, checkout, show.id)).booking == "PENDING"
 
@@ -249,7 +249,7 @@ async def test_dropped_failure_is_settled_by_reconciliation(
     """A failure whose webhook never came frees the seats once reconciliation asks."""
     show = await make_show()
     checkout = await lock_and_checkout(client, show, access_token)
-    await complete(client, checkout.payment_id, "FAILED", drop=True)
+    await complete(client, checkout, "FAILED", drop=True)
     await services.pool.execute(
         "UPDATE payments SET initiated_at = initiated_at - interval '1 hour' WHERE id = $1",
         uuid.UUID(checkout.payment_id))
@@ -291,7 +291,7 @@ async def test_delayed_webhook_confirms_later(
     show = await make_show()
     checkout = await lock_and_checkout(client, show, access_token)
 
-    scheduled = await complete(client, checkout.payment_id, "SUCCESS", delaySeconds=0.3)
+    scheduled = await complete(client, checkout, "SUCCESS", delaySeconds=0.3)
 
     assert scheduled.json()["delivery"] == "SCHEDULED"
     assert (await state_of(services, checkout, show.id)).booking == "PENDING"
@@ -315,7 +315,7 @@ async def test_sandbox_refund_is_idempotent_and_bounded(
     with pytest.raises(RefundRejectedError):  # not paid yet
         await sandbox.refund(payment_id=checkout.payment_id, refund_id=refund_id,
                              amount=Decimal("100.00"))
-    await complete(client, checkout.payment_id, "SUCCESS")
+    await complete(client, checkout, "SUCCESS")
 
     for _ in range(2):
         await sandbox.refund(payment_id=checkout.payment_id, refund_id=refund_id,

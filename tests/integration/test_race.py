@@ -74,7 +74,8 @@ async def test_500_concurrent_locks_then_pay_all(
         assert checkout.status_code == 201, checkout.text
         payment_id = checkout.json()["paymentId"]
         done = await client.post(
-            f"/sandbox/payments/{payment_id}/complete", json={"outcome": "SUCCESS"}
+            f"/sandbox/payments/{payment_id}/complete", json={"outcome": "SUCCESS"},
+            headers=bearer(token),
         )
         assert done.status_code in {200, 202}, done.text
 

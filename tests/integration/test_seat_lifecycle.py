@@ -276,7 +276,7 @@ class SeatLifecycle(RuleBasedStateMachine):
             return  # the sandbox refuses to take money twice; nothing to model
         response = self.call(
             "POST",
-            f"/sandbox/payments/{booking.payment_id}/complete",
+            f"/sandbox/payments/{booking.payment_id}/complete", booking.lock.visitor,
             json={"outcome": "SUCCESS" if success else "FAILED"},
         )
         assert response.status_code in {200, 202}, response.text

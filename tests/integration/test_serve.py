@@ -31,6 +31,7 @@ def _environment(settings: Settings, data_dir: Path, **extra: str) -> dict[str, 
         "ADMITONE_DATABASE_URL": settings.database_url, "ADMITONE_REDIS_URL": settings.redis_url,
         "ADMITONE_DATA_DIR": str(data_dir), "ADMITONE_OPERATOR_TOKEN": OPERATOR_TOKEN,
         "ADMITONE_PAYMENT_WEBHOOK_SECRET": WEBHOOK_SECRET, "ADMITONE_LOG_LEVEL": "warning",
+        "ADMITONE_SANDBOX_PAYMENTS": "1",
         "PYTHONPATH": str(Path(__file__).resolve().parents[2]), **extra,
     })
     return env
@@ -80,6 +81,26 @@ def test_serve_and_jobs_refuse_to_start_without_both_urls(tmp_path: Path) -> Non
         )
         assert result.returncode == 2
         assert f"admitone {command} needs ADMITONE_DATABASE_URL" in result.stderr
+
+
+def test_up_serve_and_jobs_refuse_the_sandbox_unless_it_is_asked_for(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """With the default provider (the sandbox) and ADMITONE_SANDBOX_PAYMENTS unset, `up`,
+    `serve` and `jobs` stop with one line before serving anything: free tickets are never
+    the default."""
+    env = _environment(settings, tmp_path / "data")
+    del env["ADMITONE_SANDBOX_PAYMENTS"]
+    for command in ("up", "serve", "jobs"):
+        result = subprocess.run(  # noqa: S603 - our own command line
+            [sys.executable, "-m", "admitone.cli", command], env=env, capture_output=True,
+            text=True, timeout=60, check=False,
+        )
+        assert result.returncode == 2, (command, result.stdout, result.stderr)
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1, (command, result.stderr)
+        assert "ADMITONE_PAYMENT_PROVIDER=sandbox takes no money" in lines[0]
+        assert "ADMITONE_SANDBOX_PAYMENTS=1" in lines[0]
 
 
 def test_jobs_beats_while_it_runs_and_check_says_so(settings: Settings, tmp_path: Path) -> None:

@@ -41,7 +41,7 @@ def server(database_url: str, redis_url: str, tmp_path: Path) -> Iterator[str]:
     env.update(ADMITONE_DATABASE_URL=database_url, ADMITONE_REDIS_URL=redis_url,
                ADMITONE_DATA_DIR=str(tmp_path / "data"), ADMITONE_OPERATOR_TOKEN=OPERATOR_TOKEN,
                ADMITONE_PORT=str(port), ADMITONE_HOST="127.0.0.1", ADMITONE_WORKERS="1",
-               ADMITONE_LOG_LEVEL="warning",
+               ADMITONE_LOG_LEVEL="warning", ADMITONE_SANDBOX_PAYMENTS="1",
                # every fan comes from 127.0.0.1: the per-IP join limit would see one client
                ADMITONE_QUEUE_JOIN_RATE_PER_SECOND="100000", ADMITONE_QUEUE_JOIN_BURST="100000",
                PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))

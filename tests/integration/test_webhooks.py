@@ -22,6 +22,7 @@ from tests.integration.payment_support import (
     complete,
     lock_and_checkout,
     outbox_topics,
+    paid,
     send_webhook,
     signed,
     state_of,
@@ -119,7 +120,7 @@ async def test_same_event_twice_changes_state_once(
     show = await make_show()
     checkout = await lock_and_checkout(client, show, access_token)
 
-    done = await complete(client, checkout.payment_id, "SUCCESS", duplicate=True)
+    done = await complete(client, checkout, "SUCCESS", duplicate=True)
 
     assert done.json()["attempts"] == 2
     assert (await state_of(services, checkout, show.id)).booking == "CONFIRMED"
@@ -159,7 +160,7 @@ async def test_late_failure_never_undoes_a_confirmed_booking(
     """SUCCESS then a FAILED event (out of order): the booking stays CONFIRMED, seats BOOKED."""
     show = await make_show()
     checkout = await lock_and_checkout(client, show, access_token)
-    await complete(client, checkout.payment_id, "SUCCESS")
+    await complete(client, checkout, "SUCCESS")
 
     late = await send_webhook(client, checkout.payment_id, "FAILED", event_id="evt-late-failure")
 
@@ -177,9 +178,9 @@ async def test_success_after_failure_refunds(
     """FAILED then SUCCESS (the fan retried on the page after the seats were freed): refund."""
     show = await make_show()
     checkout = await lock_and_checkout(client, show, access_token)
-    await complete(client, checkout.payment_id, "FAILED")
+    await complete(client, checkout, "FAILED")
 
-    retried = await complete(client, checkout.payment_id, "SUCCESS")
+    retried = await complete(client, checkout, "SUCCESS")
 
     assert retried.status_code == 200
     state = await state_of(services, checkout, show.id)
@@ -201,7 +202,8 @@ async def test_racing_success_events_confirm_once(
     checkout = await lock_and_checkout(client, show, access_token)
 
     answers = await asyncio.gather(*(
-        send_webhook(client, checkout.payment_id, "SUCCESS", event_id=f"evt-race-{i}")
+        send_webhook(client, checkout.payment_id, "SUCCESS", event_id=f"evt-race-{i}",
+                     **paid(checkout))
         for i in range(10)
     ))
 
@@ -223,7 +225,8 @@ async def test_racing_success_and_failure_settle_one_way(
     checkout = await lock_and_checkout(client, show, access_token)
 
     await asyncio.gather(
-        send_webhook(client, checkout.payment_id, "SUCCESS", event_id="evt-mix-s"),
+        send_webhook(client, checkout.payment_id, "SUCCESS", event_id="evt-mix-s",
+                     **paid(checkout)),
         send_webhook(client, checkout.payment_id, "FAILED", event_id="evt-mix-f"),
     )
 
@@ -266,5 +269,27 @@ async def test_success_for_another_amount_confirms_nothing(
                                   amount="1.00", currency="INR")
 
     assert response.status_code == 422
+    assert response.json()["error"] == "PAYMENT_MISMATCH"
+    await _unchanged(services, checkout, show.id)
+
+
+@pytest.mark.parametrize("reported", [
+    {}, {"amount": "200.00"}, {"currency": "INR"}, {"currency": "USD"},
+], ids=["no-amount-no-currency", "no-currency", "no-amount", "wrong-currency"])
+async def test_success_without_its_amount_confirms_nothing(
+    client: httpx.AsyncClient, services: Services, make_show: MakeShow,
+    access_token: Callable[..., str], reported: dict[str, str],
+) -> None:
+    """A signed SUCCESS that does not say it took the booking's amount in its currency is a
+    mismatch: refused (422 PAYMENT_MISMATCH) and nothing changes."""
+    show = await make_show()
+    checkout = await lock_and_checkout(client, show, access_token)
+    if "amount" in reported:
+        reported = {**reported, "amount": checkout.amount}
+
+    response = await send_webhook(client, checkout.payment_id, "SUCCESS",
+                                  event_id=f"evt-{uuid.uuid4().hex}", **reported)
+
+    assert response.status_code == 422, response.text
     assert response.json()["error"] == "PAYMENT_MISMATCH"
     await _unchanged(services, checkout, show.id)

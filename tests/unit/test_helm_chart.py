@@ -33,8 +33,11 @@ SECRET_SET = {"database_url", "database_replica_url", "redis_url", "operator_tok
               "metrics_token", "introspection_token",
               "payment_webhook_secret", "smtp_url", "razorpay_key_id", "razorpay_key_secret",
               "razorpay_webhook_secret", "stripe_secret_key", "stripe_webhook_secret"}
+# The chart refuses the sandbox payment gateway unless a value asks for it (a development mode);
+# these renders are of such a development install.
+SANDBOX = ["--set", "config.sandboxPayments=true"]
 URLS = ["--set", "secret.databaseUrl=postgresql://db/admitone",
-        "--set", "secret.redisUrl=redis://redis:6379/0"]
+        "--set", "secret.redisUrl=redis://redis:6379/0", *SANDBOX]
 # Oldest (Chart.yaml kubeVersion) and newest Kubernetes the rendered manifests must validate on.
 KUBERNETES_VERSIONS = ("1.25.0", "1.35.0")
 
@@ -213,6 +216,40 @@ def test_values_schema_makes_bad_values_fail_lint(value: str, complaint: str) ->
     assert complaint in result.stdout + result.stderr
 
 
+PLAIN_URLS = URLS[:4]  # the same install without the sandbox asked for
+
+
+def test_the_chart_refuses_the_sandbox_unless_a_value_asks_for_it() -> None:
+    """With the default provider (sandbox) and sandboxPayments left false, lint and template
+    fail, by values.schema.json and by the template's own `fail` (for a Helm told to skip the
+    schema): no install sells free tickets by default."""
+    linted = _lint(*PLAIN_URLS)
+    assert linted.returncode != 0
+    assert "/config/sandboxPayments" in linted.stdout + linted.stderr
+    rendered = subprocess.run(  # noqa: S603 - a fixed helm command on the repository's own chart
+        [_helm(), "template", "tickets", str(CHART), *PLAIN_URLS, "--skip-schema-validation"],
+        capture_output=True, text=True, check=False, timeout=120,
+    )
+    assert rendered.returncode != 0
+    assert "config.paymentProvider=sandbox takes no money" in rendered.stderr
+    real = _lint(*PLAIN_URLS, "--set", "config.paymentProvider=stripe")
+    assert real.returncode == 0, real.stdout + real.stderr  # a real provider needs no such value
+
+
+def test_a_development_install_serves_the_sandbox_and_says_so() -> None:
+    """config.sandboxPayments=true reaches the pods as ADMITONE_SANDBOX_PAYMENTS=1, and the
+    install notes open with a warning."""
+    config = next(d for d in _render(*URLS)
+                  if (d["kind"], d["metadata"]["name"]) == ("ConfigMap", "tickets-admitone"))
+    assert config["data"]["ADMITONE_SANDBOX_PAYMENTS"] == "1"
+    notes = subprocess.run(  # noqa: S603 - a fixed helm command on the repository's own chart
+        [_helm(), "install", "tickets", str(CHART), "--dry-run", *URLS],
+        capture_output=True, text=True, check=False, timeout=120,
+    )
+    assert notes.returncode == 0, notes.stderr
+    assert "WARNING: DEVELOPMENT MODE" in notes.stdout
+
+
 def _env(doc: dict[str, Any]) -> dict[str, Any]:
     container = doc["spec"]["template"]["spec"]["containers"][0]
     return {e["name"]: e.get("value", e.get("valueFrom")) for e in container["env"]}
@@ -220,12 +257,13 @@ def _env(doc: dict[str, Any]) -> dict[str, Any]:
 
 VALUE_SETS = {
     "defaults+ingress": [*URLS, "--set", "ingress.enabled=true"],
-    "sentinel": ["--set", "externalDatabase.host=pg", "--set", "externalDatabase.replicaHost=ro",
+    "sentinel": [*SANDBOX, "--set", "externalDatabase.host=pg", "--set", "externalDatabase.replicaHost=ro",
                  "--set", "externalRedis.mode=sentinel", "--set", "externalRedis.hosts={s1:26379}"],
-    "cluster": ["--set", "externalDatabase.host=pg", "--set", "externalRedis.mode=cluster",
+    "cluster": [*SANDBOX, "--set", "externalDatabase.host=pg",
+                "--set", "externalRedis.mode=cluster",
                 "--set", "externalRedis.hosts={n1:6379,n2:6379,n3:6379}"],
     "existing-secret, no scheduler, no autoscaling": [
-        "--set", "secret.existingSecret=mine", "--set", "signingKeys.existingSecret=keys",
+        *SANDBOX, "--set", "secret.existingSecret=mine", "--set", "signingKeys.existingSecret=keys",
         "--set", "scheduler.enabled=false", "--set", "gateway.autoscaling.enabled=false"],
 }
 

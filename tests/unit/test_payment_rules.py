@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from admitone.booking_core.payments.decisions import Settlement, decide_settlement
+from admitone.booking_core.payments.decisions import Settlement, amount_matches, decide_settlement
 from admitone.booking_core.payments.signature import (
     parse_signature_header,
     signature_header,
@@ -95,3 +97,19 @@ def test_success_for_another_amount_is_refunded_never_confirmed(
                              amount_matches=False) is Settlement.REFUND_MISMATCH
     assert decide_settlement("SUCCESS", "CONFIRMED", "SUCCESS", seats_held=seats_held,
                              amount_matches=False) is Settlement.IGNORE
+
+
+@pytest.mark.parametrize(("amount", "currency", "expected"), [
+    (Decimal("200.00"), "INR", True),
+    (Decimal("200.00"), "inr", True),
+    (None, "INR", False),
+    (Decimal("200.00"), None, False),
+    (None, None, False),
+    (Decimal("199.99"), "INR", False),
+    (Decimal("200.00"), "USD", False),
+])
+def test_a_success_matches_only_when_it_reports_the_amount_and_currency(
+    amount: Decimal | None, currency: str | None, expected: bool,
+) -> None:
+    """A success without an amount or currency never matches: it cannot confirm a booking."""
+    assert amount_matches(Decimal("200.00"), "INR", amount, currency) is expected

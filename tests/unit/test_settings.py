@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from admitone.settings import SettingsError, load_settings
+from admitone.settings import SettingsError, load_settings, payments_refusal
 
 
 def test_defaults_follow_the_contract() -> None:
@@ -13,7 +13,7 @@ def test_defaults_follow_the_contract() -> None:
     assert (settings.host, settings.port, settings.workers) == ("127.0.0.1", 8000, 1)
     assert str(settings.data_dir) == ".admitone"
     assert settings.database_url is None
-    assert settings.sandbox_payments is True
+    assert settings.sandbox_payments is False  # a development mode: asked for, never assumed
 
 
 @pytest.mark.parametrize(
@@ -46,8 +46,19 @@ def test_payment_window_must_be_shorter_than_the_lock() -> None:
 
 def test_values_are_typed() -> None:
     """Numbers, booleans and URLs arrive typed."""
-    settings = load_settings({"ADMITONE_PORT": "9000", "ADMITONE_SANDBOX_PAYMENTS": "off",
+    settings = load_settings({"ADMITONE_PORT": "9000", "ADMITONE_SANDBOX_PAYMENTS": "on",
                               "ADMITONE_DATABASE_URL": "postgresql://u@h/db"})
     assert settings.port == 9000
-    assert settings.sandbox_payments is False
+    assert settings.sandbox_payments is True
     assert settings.database_url == "postgresql://u@h/db"
+
+
+def test_the_sandbox_provider_is_refused_unless_the_sandbox_is_asked_for() -> None:
+    """The default provider (the sandbox, which takes no money) only runs with
+    ADMITONE_SANDBOX_PAYMENTS=1; the refusal is one line naming both variables."""
+    refusal = payments_refusal(load_settings({}))
+    assert refusal is not None
+    assert "ADMITONE_PAYMENT_PROVIDER=sandbox" in refusal
+    assert "ADMITONE_SANDBOX_PAYMENTS=1" in refusal
+    assert "\n" not in refusal
+    assert payments_refusal(load_settings({"ADMITONE_SANDBOX_PAYMENTS": "1"})) is None

@@ -9,6 +9,7 @@ reason about and to test.
 from __future__ import annotations
 
 import enum
+from decimal import Decimal
 from typing import Literal
 
 ReportedStatus = Literal["SUCCESS", "FAILED"]
@@ -50,3 +51,17 @@ def decide_settlement(
             return Settlement.CONFIRM
         return Settlement.REFUND_SEATS_LOST
     return Settlement.FAIL if payment_status == "INITIATED" else Settlement.IGNORE
+
+
+def amount_matches(
+    expected_amount: Decimal, expected_currency: str, amount: Decimal | None,
+    currency: str | None,
+) -> bool:
+    """Whether a reported success is for exactly what the payment asked.
+
+    A success that does not say how much it took, or in which currency, is not a match: it
+    cannot prove the booking was paid, so it is treated as a mismatch (refused or refunded,
+    never confirmed) like a success for another amount or currency."""
+    if amount is None or currency is None:
+        return False
+    return amount == expected_amount and currency.strip().upper() == expected_currency.strip()

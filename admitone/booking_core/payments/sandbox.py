@@ -5,6 +5,13 @@ fan a payment page, and — like a real provider — tells the booking core the 
 webhook (``X-Signature: t=<unix>,v1=<hex HMAC-SHA256 of "t.body">``). The webhook is delivered
 in-process through ASGI, so it works without a network, with retries when the answer is not
 2xx. Test controls make it late (``delay_seconds``), twice (``duplicate``) or never (``drop``).
+
+It takes no money, so it is a development mode: served only with ADMITONE_SANDBOX_PAYMENTS=1
+(``admitone up --demo`` and the tests turn it on). A real provider knows who pays because the
+payer signs in or types a card; the sandbox stands in for that by asking for the fan's own
+token (the access token or booking token that owns the payment's booking), so nobody who only
+saw a payment id can pay or fail someone else's booking. Delayed deliveries wait in this
+process, so there is a cap on how many may wait, per payment and in all (README, "Payments").
 """
 
 from __future__ import annotations
@@ -22,6 +29,8 @@ import httpx
 import msgspec
 import structlog
 
+from admitone.booking_core.bookings import may_see
+from admitone.booking_core.payments.charges import ChargeReport
 from admitone.booking_core.payments.models import (
     CompleteIn,
     CompleteOut,
@@ -30,8 +39,9 @@ from admitone.booking_core.payments.models import (
 )
 from admitone.booking_core.payments.provider import ChargeStatus, RefundRejectedError
 from admitone.booking_core.payments.signature import SIGNATURE_HEADER, signature_header
+from admitone.booking_core.tokens import Caller
 from admitone.db.sql import sql_folder
-from admitone.errors import ConflictError, PaymentNotFoundError
+from admitone.errors import ConflictError, PaymentNotFoundError, SandboxDeliveriesFullError
 from admitone.ids import uuid_or_none
 from admitone.settings import Settings
 
@@ -42,6 +52,10 @@ log = structlog.get_logger(__name__)
 WEBHOOK_PATH = "/api/v1/payments/webhook"
 AsgiApp = Callable[..., Coroutine[Any, Any, None]]
 _encode = msgspec.json.Encoder(decimal_format="string").encode
+# Delayed deliveries (``delaySeconds``) wait as tasks of this process for up to 600 s: at most
+# this many per payment, and in all; beyond, the request is refused (429) and nothing changes.
+MAX_SCHEDULED_PER_PAYMENT = 2
+MAX_SCHEDULED = 200
 
 
 class WebhookEvent(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
@@ -67,12 +81,17 @@ class SandboxGateway:
     def __init__(
         self, pool: asyncpg.Pool, settings: Settings, webhook_secret: str,
         *, retry_delays_seconds: tuple[float, ...] = (0.5, 2.0),
+        max_scheduled_per_payment: int = MAX_SCHEDULED_PER_PAYMENT,
+        max_scheduled: int = MAX_SCHEDULED,
     ) -> None:
         self.pool = pool
         self.settings = settings
         self.webhook_secret = webhook_secret
         self.retry_delays_seconds = retry_delays_seconds
+        self.max_scheduled_per_payment = max_scheduled_per_payment
+        self.max_scheduled = max_scheduled
         self._deliveries: set[asyncio.Task[int]] = set()
+        self._scheduled: dict[str, int] = {}  # payment id → delayed deliveries waiting
 
     # PaymentProvider ------------------------------------------------------------------------
 
@@ -99,6 +118,17 @@ class SandboxGateway:
         if status == "PENDING":
             return "PENDING"
         return "UNKNOWN"
+
+    async def fetch_charge(self, payment_id: str) -> ChargeReport:
+        """The charge with what it took (``ReportsCharges``): reconciliation settles a lost
+        webhook with the amount and currency, as a success without them confirms nothing."""
+        pid = _uuid(payment_id)
+        row = None if pid is None else await self.pool.fetchrow(sql("sandbox_charge"), pid)
+        if row is None:
+            return ChargeReport("UNKNOWN")
+        status = await self.fetch_status(payment_id)
+        return ChargeReport(status, amount=row["amount"], currency=row["currency"].strip(),
+                            transaction_id=row["transaction_id"])
 
     async def refund(self, *, payment_id: str, refund_id: str, amount: Decimal) -> None:
         """Refund a paid charge, once per refund id; never more than was paid."""
@@ -141,13 +171,68 @@ class SandboxGateway:
             return_url=row["return_url"],
         )
 
-    async def complete(self, app: AsgiApp, payment_id: str, request: CompleteIn) -> CompleteOut:
-        """Finish the charge with ``request.outcome`` and deliver the signed webhook to ``app``."""
+    async def payment_owner(self, payment_id: str) -> tuple[str, str, str] | None:
+        """(booking id, visitor id, show id) of the booking a payment pays for, or None."""
         pid = _uuid(payment_id)
-        row = None if pid is None else await self.pool.fetchrow(
-            sql("sandbox_complete_charge"), pid, request.outcome
-        )
+        row = None if pid is None else await self.pool.fetchrow(sql("sandbox_payment_owner"), pid)
         if row is None:
+            return None
+        return str(row["booking_id"]), row["visitor_id"], str(row["show_id"])
+
+    def scheduled(self, payment_id: str | None = None) -> int:
+        """Delayed deliveries waiting in this process (for one payment, or in all)."""
+        if payment_id is None:
+            return sum(self._scheduled.values())
+        return self._scheduled.get(payment_id, 0)
+
+    def _reserve(self, payment_id: str) -> None:
+        """Take a place for one delayed delivery, or refuse (429) when the caps are reached."""
+        if self.scheduled(payment_id) >= self.max_scheduled_per_payment:
+            raise SandboxDeliveriesFullError(
+                f"This payment already has {self.max_scheduled_per_payment} delayed deliveries "
+                "waiting; wait for them or complete it without delaySeconds",
+                retry_after_seconds=5, paymentId=payment_id,
+                limit=self.max_scheduled_per_payment,
+            )
+        if self.scheduled() >= self.max_scheduled:
+            raise SandboxDeliveriesFullError(
+                f"The sandbox has {self.max_scheduled} delayed deliveries waiting; try later",
+                retry_after_seconds=5, limit=self.max_scheduled,
+            )
+        self._scheduled[payment_id] = self._scheduled.get(payment_id, 0) + 1
+
+    def _release(self, payment_id: str) -> None:
+        left = self._scheduled.get(payment_id, 0) - 1
+        if left > 0:
+            self._scheduled[payment_id] = left
+        else:
+            self._scheduled.pop(payment_id, None)
+
+    async def complete(
+        self, app: AsgiApp, payment_id: str, request: CompleteIn, caller: Caller
+    ) -> CompleteOut:
+        """Finish the charge with ``request.outcome`` and deliver the signed webhook to ``app``.
+
+        Only the fan who made the booking (``caller``: its access token, or a booking token
+        naming it) may; anyone else is told the payment does not exist (404). A delayed
+        delivery beyond the caps is refused (429) before the charge changes."""
+        owner = await self.payment_owner(payment_id)
+        if owner is None or not may_see(caller, uuid.UUID(owner[0]), owner[1]):
+            raise PaymentNotFoundError(f"The sandbox has no charge for payment {payment_id[:64]!r}")
+        pid = uuid.UUID(payment_id)  # the owner was found by it: a UUID
+        key = str(pid)
+        delayed = request.delay_seconds > 0 and not request.drop
+        if delayed:
+            self._reserve(key)
+        try:
+            row = await self.pool.fetchrow(sql("sandbox_complete_charge"), pid, request.outcome)
+        except BaseException:
+            if delayed:
+                self._release(key)
+            raise
+        if row is None:
+            if delayed:
+                self._release(key)
             await self.charge(payment_id)  # 404 when the charge is unknown
             raise ConflictError("This charge is already paid", paymentId=payment_id)
         event = WebhookEvent(
@@ -167,11 +252,16 @@ class SandboxGateway:
 
         if request.drop:
             return answer("DROPPED", 0)
-        if request.delay_seconds > 0:
+        if delayed:
             later = self._deliver_later(app, body, copies, request.delay_seconds)
             task = asyncio.create_task(later)
             self._deliveries.add(task)
-            task.add_done_callback(self._deliveries.discard)
+
+            def done(finished: asyncio.Task[int]) -> None:
+                self._deliveries.discard(finished)
+                self._release(key)
+
+            task.add_done_callback(done)
             return answer("SCHEDULED", 0)
         attempts, delivered = 0, True
         for _ in range(copies):

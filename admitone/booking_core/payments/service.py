@@ -19,7 +19,12 @@ import structlog
 
 from admitone import observability
 from admitone.booking_core.live_stats import LiveStats
-from admitone.booking_core.payments.decisions import ReportedStatus, Settlement, decide_settlement
+from admitone.booking_core.payments.decisions import (
+    ReportedStatus,
+    Settlement,
+    amount_matches,
+    decide_settlement,
+)
 from admitone.booking_core.payments.models import WebhookIn
 from admitone.booking_core.payments.provider import PaymentProvider, RefundRejectedError
 from admitone.booking_core.payments.repository import Connection, PaymentRepository
@@ -136,7 +141,8 @@ class PaymentService:
         """Apply the reported ``status`` to the payment in one transaction, then announce seat
         changes and send a refund if one was created. Safe to call any number of times.
 
-        A success for another ``amount`` or ``currency`` than the payment's raises
+        A success for another ``amount`` or ``currency`` than the payment's, or one that does
+        not report them at all, raises
         :class:`PaymentMismatchError` with ``on_mismatch="reject"`` (the sandbox's webhook is
         answered 422 and nothing changes); with ``"refund"`` (a real provider has taken that
         money) the payment is flagged and refunded, never confirmed. ``refund_now=False``
@@ -361,12 +367,9 @@ class PaymentService:
 def _amount_matches(
     payment: asyncpg.Record, amount: Decimal | None, currency: str | None
 ) -> bool:
-    """A success must be for what was asked: another amount or currency confirms nothing."""
-    expected_currency = payment["currency"].strip()
-    return not (
-        (amount is not None and amount != payment["amount"])
-        or (currency is not None and currency.upper() != expected_currency)
-    )
+    """A success must say it took what was asked: no amount, another amount or another
+    currency confirms nothing (``decisions.amount_matches``)."""
+    return amount_matches(payment["amount"], payment["currency"], amount, currency)
 
 
 def _refund_amount(

@@ -14,12 +14,10 @@ from __future__ import annotations
 import time
 from typing import Annotated, Any
 
-import msgspec
 import structlog
 from litestar import Request, post
 from litestar.connection import ASGIConnection
 from litestar.handlers import BaseRouteHandler
-from litestar.openapi import ResponseSpec
 from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
 from litestar.params import Parameter
 
@@ -32,6 +30,7 @@ from admitone.booking_core.payments.service import PaymentService
 from admitone.booking_core.payments.signature import SIGNATURE_HEADER, verify_signature
 from admitone.errors import SignatureInvalidError
 from admitone.gateway.guards import process_services
+from admitone.gateway.problems import problem_spec
 
 log = structlog.get_logger(__name__)
 
@@ -69,19 +68,7 @@ async def payment_webhook(data: WebhookIn, payments: PaymentService) -> WebhookR
     return WebhookReceived(received=True)
 
 
-class Problem(msgspec.Struct, frozen=True, kw_only=True):
-    """An RFC 9457 problem (``application/problem+json``) with our ``error`` code."""
-
-    type: str
-    title: str
-    status: int
-    detail: str
-    error: str
-
-
-def problem(description: str) -> ResponseSpec:
-    return ResponseSpec(data_container=Problem, media_type="application/problem+json",
-                        description=description, generate_examples=False)
+problem = problem_spec  # the name this module's routes use
 
 
 WEBHOOK_PROBLEMS = {

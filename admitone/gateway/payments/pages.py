@@ -8,10 +8,13 @@ button posts a plain form to Razorpay's hosted checkout. Razorpay posts the resu
 ``/payments/stripe/return?session_id=…``. Both are checked with the provider and settled before
 the fan sees the booking, so the page does not wait for the webhook.
 
-The sandbox (``SANDBOX_ROUTES``, on unless ADMITONE_SANDBOX_PAYMENTS=0): ``GET /sandbox/pay/
-{paymentId}`` is the page a fan pays on; its buttons post to ``/sandbox/payments/{paymentId}/
-complete``, which also takes JSON (with test controls) from scripts and tests, and makes the
-sandbox send its signed webhook.
+The sandbox (``SANDBOX_ROUTES``, a development mode served only with
+ADMITONE_SANDBOX_PAYMENTS=1): ``GET /sandbox/pay/{paymentId}`` is the page a fan pays on; its
+buttons post to ``/sandbox/payments/{paymentId}/complete``, which also takes JSON (with test
+controls) from scripts and tests, and makes the sandbox send its signed webhook. Completing
+needs the fan's own token: ``Authorization: Bearer`` (access token or booking token) for JSON,
+the form's ``token`` field (filled from this tab's storage by ``static/js/sandbox-pay.js``,
+as the checkout page keeps the token there) for the page.
 """
 
 from __future__ import annotations
@@ -22,15 +25,21 @@ from urllib.parse import parse_qs, urlsplit
 import msgspec
 from litestar import Request, Response, get, post
 from litestar.exceptions import ValidationException
+from litestar.openapi import ResponseSpec
 from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
 from litestar.response import Redirect, Template
 
+from admitone.admission.services import AdmissionServices
+from admitone.admission.tokens import AccessTokenClaims, BookingTokenClaims
 from admitone.booking_core.payments.models import CompleteIn, CompleteOut, SandboxChargeOut
 from admitone.booking_core.payments.providers import PayPage, ProviderPayments
 from admitone.booking_core.payments.sandbox import SandboxGateway
-from admitone.errors import NotFoundError, PaymentNotFoundError
+from admitone.errors import NotFoundError, PaymentNotFoundError, TokenInvalidError
+from admitone.gateway import i18n
 from admitone.gateway.assets import static_url
-from admitone.gateway.rendering import PAGE_HEADERS
+from admitone.gateway.guards import ACCESS_SECURITY, verified_access
+from admitone.gateway.problems import problem_spec as problem
+from admitone.gateway.rendering import PAGE_HEADERS, render_page
 
 FORM = "application/x-www-form-urlencoded"
 _encode = msgspec.json.Encoder(decimal_format="string").encode
@@ -55,7 +64,11 @@ class _CompleteOperation(Operation):
                         "finds it)")),
                 })),
             FORM: OpenAPIMediaType(schema=Schema(
-                type=OpenAPIType.OBJECT, required=["outcome"], properties={"outcome": _OUTCOME})),
+                type=OpenAPIType.OBJECT, required=["outcome", "token"], properties={
+                    "outcome": _OUTCOME,
+                    "token": Schema(type=OpenAPIType.STRING, description=(
+                        "the fan's access token (or booking token) that owns the payment")),
+                })),
         })
 
 
@@ -67,33 +80,75 @@ def _on(found: SandboxGateway | None) -> SandboxGateway:
 
 @get("/sandbox/pay/{payment_id:str}", tags=["sandbox"], summary="The sandbox's payment page",
      include_in_schema=True)
-async def sandbox_pay_page(payment_id: str, sandbox: SandboxGateway | None) -> Template:
+async def sandbox_pay_page(
+    request: Request[Any, Any, Any], payment_id: str, sandbox: SandboxGateway | None
+) -> Template:
+    gateway = _on(sandbox)
     try:
-        charge: SandboxChargeOut | None = await _on(sandbox).charge(payment_id)
+        charge: SandboxChargeOut | None = await gateway.charge(payment_id)
     except PaymentNotFoundError:
         charge = None
-    return Template(
-        template_name="sandbox/pay.html", context={"charge": charge, "payment_id": payment_id},
-        status_code=200 if charge else 404, headers={"Cache-Control": "no-store"},
+    owner = await gateway.payment_owner(payment_id) if charge else None
+    loc = i18n.locale_for(request)
+    title = (loc.t("sandbox.pay.title_amount", amount=charge.amount, currency=charge.currency)
+             if charge else loc.t("sandbox.pay.title"))
+    return render_page(
+        request, loc, "sandbox/pay.html", page_title=title, status_code=200 if charge else 404,
+        charge=charge, payment_id=payment_id, booking_id=owner[0] if owner else "",
+        show_id=owner[2] if owner else "",
     )
 
 
+async def _caller(
+    admission: AdmissionServices, token: str | None
+) -> AccessTokenClaims | BookingTokenClaims:
+    """The fan behind ``token``: an unrevoked access token, or a booking token."""
+    if not token:
+        raise TokenInvalidError(
+            "Send the fan's own token: 'Authorization: Bearer <accessToken or bookingToken>'"
+            " (the payment page's form sends it as the field 'token')"
+        )
+    if admission.tokens.is_booking_token(token):
+        return admission.tokens.verify_booking_token(token)
+    return await verified_access(admission, token, None)
+
+
 @post("/sandbox/payments/{payment_id:str}/complete", tags=["sandbox"], status_code=200,
-      operation_class=_CompleteOperation,
+      operation_class=_CompleteOperation, security=ACCESS_SECURITY,
       summary="Finish a sandbox charge: the sandbox sends its signed webhook",
       description=(
-          "JSON `{outcome, delaySeconds?, duplicate?, drop?}` answers the delivery as JSON; the "
-          "payment page's form (`outcome=SUCCESS|FAILED`) is redirected (303) to the charge's "
-          "return URL. 404 for an unknown charge, 409 once it is paid."
-      ))
+          "Development only (ADMITONE_SANDBOX_PAYMENTS=1). Needs the fan's own token: header "
+          "`Authorization: Bearer <accessToken or bookingToken>` of the visitor who made the "
+          "booking (the form sends it as the field `token`); none or a bad one → 401 "
+          "TOKEN_INVALID, another fan's → 404 PAYMENT_NOT_FOUND, and nothing changes. JSON "
+          "`{outcome, delaySeconds?, duplicate?, drop?}` answers the delivery as JSON; the "
+          "payment page's form (`outcome=SUCCESS|FAILED&token=…`) is redirected (303) to the "
+          "charge's return URL. 404 for an unknown charge, 409 once it is paid. Delayed "
+          "deliveries waiting in one process are capped (2 per payment, 200 in all): beyond, "
+          "429 SANDBOX_DELIVERIES_FULL with Retry-After, and the charge does not change."
+      ),
+      responses={
+          200: ResponseSpec(data_container=CompleteOut, description=(
+              "JSON: the delivery (DELIVERED, UNDELIVERED, SCHEDULED or DROPPED)")),
+          303: ResponseSpec(data_container=None, description="The form: back to the booking"),
+          401: problem("TOKEN_INVALID: no token, or not a valid one"),
+          404: problem("PAYMENT_NOT_FOUND: unknown charge, or another fan's payment"),
+          409: problem("CONFLICT: the charge is already paid"),
+          429: problem("SANDBOX_DELIVERIES_FULL: too many delayed deliveries waiting"),
+      })
 async def complete_payment(
-    request: Request[Any, Any, Any], payment_id: str, sandbox: SandboxGateway | None
+    request: Request[Any, Any, Any], payment_id: str, sandbox: SandboxGateway | None,
+    admission: AdmissionServices,
 ) -> Response[Any]:
     sandbox = _on(sandbox)
     body = await request.body()
     from_form = request.headers.get("content-type", "").split(";")[0].strip().lower() == FORM
-    command = _form_command(body) if from_form else _json_command(body)
-    done: CompleteOut = await sandbox.complete(request.app, payment_id, command)
+    if from_form:
+        command, token = _form_command(body)
+    else:
+        command, token = _json_command(body), _bearer(request)
+    caller = await _caller(admission, token)
+    done: CompleteOut = await sandbox.complete(request.app, payment_id, command, caller)
     if from_form:
         charge = await sandbox.charge(payment_id)
         return Redirect(path=charge.return_url, status_code=303)
@@ -106,6 +161,13 @@ async def charge_status(payment_id: str, sandbox: SandboxGateway | None) -> Sand
     return await _on(sandbox).charge(payment_id)
 
 
+def _bearer(request: Request[Any, Any, Any]) -> str | None:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    return token.strip() or None
+
+
 def _json_command(body: bytes) -> CompleteIn:
     try:
         return msgspec.json.decode(body, type=CompleteIn)
@@ -113,7 +175,7 @@ def _json_command(body: bytes) -> CompleteIn:
         raise ValidationException(detail=f"Invalid body: {exc}") from None
 
 
-def _form_command(body: bytes) -> CompleteIn:
+def _form_command(body: bytes) -> tuple[CompleteIn, str | None]:
     try:
         fields = parse_qs(body.decode("latin-1"), max_num_fields=10)
     except ValueError:
@@ -121,7 +183,8 @@ def _form_command(body: bytes) -> CompleteIn:
     outcome = fields.get("outcome", [""])[0]
     if outcome not in {"SUCCESS", "FAILED"}:
         raise ValidationException(detail="outcome must be SUCCESS or FAILED")
-    return CompleteIn(outcome="SUCCESS" if outcome == "SUCCESS" else "FAILED")
+    token = fields.get("token", [""])[0].strip() or None
+    return CompleteIn(outcome="SUCCESS" if outcome == "SUCCESS" else "FAILED"), token
 
 
 SANDBOX_ROUTES = [sandbox_pay_page, complete_payment, charge_status]

@@ -1,0 +1,1 @@
+"""Tickets at the door: each show's signed list of revoked tickets and the online check."""
