@@ -278,6 +278,11 @@ EXAMPLES: dict[str, ProblemDoc] = {doc.code: doc for doc in [
     _from(errors.WebhookBodyInvalidError("The Stripe event has no data.object"),
           "Correctly signed, but not an event this server reads; nothing was changed."),
     _from(errors.RateLimitedError(12), "Wait Retry-After seconds, then try again."),
+    _from(errors.StreamLimitError("This client has 20 live event streams open already"),
+          "Close a stream you no longer read (another tab?), or retry after Retry-After."),
+    _from(errors.SandboxDeliveriesFullError(
+              "At most 2 delayed deliveries may wait for one payment", 30, paymentId=_PAYMENT),
+          "Wait Retry-After seconds for the deliveries already scheduled, then try again."),
     _from(errors.QueueNotOpenError(_WHEN, 3600), "Come back at opensAt (Retry-After)."),
     _from(errors.QueuePlaceGoneError("Your place in the queue has expired"),
           "The place is over (left, or stopped polling): join again."),
@@ -318,7 +323,7 @@ ROUTE_PROBLEMS: dict[str, tuple[str, ...]] = {
     "DELETE /api/v1/queue/{showId}/leave": (*QUEUE_TOKEN, *ROOM),
     "GET /api/v1/queue/{showId}/progress": ROOM,
     "GET /api/v1/queue/{showId}/challenge": ROOM,
-    "GET /api/v1/queue/{showId}/events": ROOM,
+    "GET /api/v1/queue/{showId}/events": (*ROOM, "TOO_MANY_STREAMS"),
     "GET /api/v1/queue/{showId}/draw": ("WAITING_ROOM_NOT_FOUND", "DRAW_NOT_FOUND"),
     "POST /api/v1/queue/{showId}/identity": ("WAITING_ROOM_NOT_FOUND", "RATE_LIMITED", "IDENTITY_INVALID"),  # noqa: E501
     "POST /api/v1/queue/{showId}/identity/verify": ("WAITING_ROOM_NOT_FOUND", "IDENTITY_INVALID", "IDENTITY_CODE_INVALID"),  # noqa: E501
@@ -329,7 +334,7 @@ ROUTE_PROBLEMS: dict[str, tuple[str, ...]] = {
     "DELETE /api/v1/bookings/lock/{lockId}": ("LOCK_NOT_FOUND", "LOCK_IN_CHECKOUT", "CONFLICT"),
     "POST /api/v1/bookings/lock/{lockId}/release": ("TOKEN_INVALID", "TOKEN_EXPIRED", "LOCK_NOT_FOUND", "LOCK_IN_CHECKOUT", "CONFLICT"),  # noqa: E501
     "POST /api/v1/shows/{showId}/seat-events/ticket": ("TOKEN_WRONG_SHOW", "SHOW_NOT_FOUND"),
-    "GET /api/v1/shows/{showId}/seat-events": ("TOKEN_INVALID",),
+    "GET /api/v1/shows/{showId}/seat-events": ("TOKEN_INVALID", "TOO_MANY_STREAMS"),
     "GET /shows/{showId}/seats": ("NOT_FOUND", "SHOW_NOT_FOUND"),
     "GET /shows/{showId}/checkout": ("NOT_FOUND", "SHOW_NOT_FOUND"),
     "POST /api/v1/bookings": ("IDEMPOTENCY_KEY_REQUIRED", "IDEMPOTENCY_KEY_REUSED", "INVALID_REQUEST", "LOCK_NOT_FOUND", "LOCK_EXPIRED", "CONFLICT"),  # noqa: E501
@@ -345,7 +350,11 @@ ROUTE_PROBLEMS: dict[str, tuple[str, ...]] = {
     "POST /payments/{paymentId}/razorpay/callback": ("NOT_FOUND", "PAYMENT_NOT_FOUND"),
     "GET /payments/stripe/return": ("NOT_FOUND", "PAYMENT_NOT_FOUND"),
     "GET /sandbox/pay/{paymentId}": ("NOT_FOUND", "PAYMENT_NOT_FOUND"),
-    "POST /sandbox/payments/{paymentId}/complete": ("NOT_FOUND", "PAYMENT_NOT_FOUND", "CONFLICT"),
+    "POST /sandbox/payments/{paymentId}/complete": ("NOT_FOUND", "PAYMENT_NOT_FOUND", "CONFLICT",
+                                                    "TOKEN_INVALID", "SANDBOX_DELIVERIES_FULL",
+                                                    "PAYMENT_MISMATCH"),
+    "GET /api/v1/shows/{showId}/revoked-tickets": ("NOT_FOUND", "SHOW_NOT_FOUND"),
+    "POST /api/v1/tickets/verify": (),
     "GET /sandbox/payments/{paymentId}": ("NOT_FOUND", "PAYMENT_NOT_FOUND"),
     "POST /api/v1/admin/movies": ("INVALID_REQUEST",),
     "POST /api/v1/admin/theaters": ("INVALID_REQUEST",),

@@ -185,6 +185,7 @@ async def test_every_problem_code_has_a_help_page(client: httpx.AsyncClient,
             assert f"<code data-problem-code>{code}</code>" in response.text
     missing = await client.get("/help/no-such-code", headers={"Accept": "text/html"})
     assert missing.status_code == 404
+    client.cookies.clear()  # ?lang= chose a language for this (session-wide) client
 
 
 def _fill(path: str, value: str) -> str:
