@@ -32,6 +32,7 @@ from admitone.admission.revocation import session_jti
 from admitone.admission.rooms import RoomSettings, canonical_show_id
 from admitone.admission.tokens import QueueTokenClaims, TokenService
 from admitone.errors import (
+    DependencyUnavailableError,
     IdentityRequiredError,
     ProofOfWorkInvalidError,
     QueueClosedError,
@@ -292,7 +293,15 @@ class WaitingRoomService:
         """Redis is down: the room's settings (PostgreSQL / cache) if it fails open and is open
         now; otherwise the room fails closed (503 QUEUE_UNAVAILABLE)."""
         log.warning("queue_redis_unavailable", show_id=show, error=repr(exc))
-        room = await self.settings.get(show)
+        try:
+            room = await self.settings.get(show)
+        except WaitingRoomNotFoundError:
+            # No room: the show may well be on sale (joining admits at once, but only through
+            # Redis, which is down). "Closed" would be a lie: retry shortly. An unknown show,
+            # or one not on sale, is still a 404 (PostgreSQL says so).
+            if not await self.settings.repository.show_on_sale(show):
+                raise
+            raise DependencyUnavailableError("Redis") from exc
         if not room.fail_open or room.phase_at(datetime.now(UTC)) not in {"OPEN", "PAUSED"}:
             raise QueueUnavailableError from exc
         return room
