@@ -47,7 +47,8 @@ async def test_a_show_without_a_room_is_not_called_closed_while_redis_is_down(
     assert response.json()["error"] == "SERVICE_TEMPORARILY_UNAVAILABLE"
     assert response.json()["dependency"] == "Redis"
     logged = [e for e in logs if e["event"] == "dependency_unavailable"]
-    assert logged and logged[-1]["dependency"] == "Redis"
+    assert logged
+    assert logged[-1]["dependency"] == "Redis"
 
 
 async def test_an_unknown_show_is_still_not_found_while_redis_is_down(
@@ -71,7 +72,8 @@ async def test_a_fail_closed_room_logs_redis_as_the_dependency(
     assert response.status_code == 503
     assert response.json()["error"] == "QUEUE_UNAVAILABLE"
     logged = [e for e in logs if e["event"] == "dependency_unavailable"]
-    assert logged and logged[-1]["dependency"] == "Redis"
+    assert logged
+    assert logged[-1]["dependency"] == "Redis"
 
 
 async def test_a_postgresql_refusal_is_logged_as_postgresql(
@@ -100,5 +102,6 @@ async def test_a_postgresql_refusal_is_logged_as_postgresql(
     assert response.status_code == 503, response.text
     assert response.json()["dependency"] == "PostgreSQL"
     logged = [e for e in logs if e["event"] == "dependency_unavailable"]
-    assert logged and logged[-1]["dependency"] == "PostgreSQL"
+    assert logged
+    assert logged[-1]["dependency"] == "PostgreSQL"
     assert "Redis" not in repr([e for e in logs if e.get("log_level") == "warning"])
