@@ -381,10 +381,24 @@ class WaitingRoomService:
             await self._mirrored(show, lambda: self.store.leave(show, claims.sub))
         except REDIS_DOWN as exc:
             raise QueueUnavailableError from exc
+        await self._end_session(show, claims.sub)
 
     async def release(self, show_id: str, visitor_id: str) -> bool:
         """Free an admitted visitor's slot (its booking is confirmed)."""
-        return await self.store.leave(canonical_show_id(show_id), visitor_id)
+        show = canonical_show_id(show_id)
+        freed = await self.store.leave(show, visitor_id)
+        await self._end_session(show, visitor_id)
+        return freed
+
+    async def _end_session(self, show: str, visitor: str) -> None:
+        """The recorded session is over too: a rebuilt active set must not hold the slot. If
+        PostgreSQL does not answer, the slot stays held in a rebuild until the session ends
+        (never more fans than maxActive, a slot fewer for a while)."""
+        try:
+            await self.settings.repository.end_session(show, visitor)
+        except DependencyUnavailableError as exc:
+            log.warning("admission_session_not_ended", show_id=show, dependency=exc.dependency,
+                        error=repr(exc))
 
     # The whole room ------------------------------------------------------------------------------
 
