@@ -48,12 +48,23 @@ def operator_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteH
         raise OperatorAuthError("Send 'Authorization: Bearer <operator token>'")
 
 
+# Methods that only read: when revocations cannot be read at all (Redis and PostgreSQL both
+# down), these let a valid token through; every other method (the booking core's writes: lock,
+# extend, release, checkout, cancel) is refused with a 503 (admission/revocation.py).
+_READS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def _reads_only(connection: ASGIConnection[Any, Any, Any, Any]) -> bool:
+    return str(connection.scope.get("method", "GET")).upper() in _READS
+
+
 async def verified_access(
-    admission: AdmissionServices, token: str, show_id: str | None
+    admission: AdmissionServices, token: str, show_id: str | None, *, fail_open: bool = False
 ) -> AccessTokenClaims:
-    """The claims of a valid, unrevoked access token for ``show_id`` (any show when None)."""
+    """The claims of a valid, unrevoked access token for ``show_id`` (any show when None).
+    ``fail_open``: let it through when revocations cannot be read (reads only)."""
     claims = admission.tokens.verify_access_token(token, show_id)
-    if await admission.revocations.is_revoked(claims):
+    if await admission.revocations.is_revoked(claims, fail_open=fail_open):
         raise TokenInvalidError("This access token has been revoked")
     return claims
 
@@ -64,14 +75,25 @@ async def require_access(
 ) -> AccessTokenClaims:
     """The caller's verified access token (``Authorization: Bearer``), revocation included, so
     a revoked visitor is stopped at once."""
-    return await verified_access(admission, bearer_token(connection), show_id)
+    return await verified_access(admission, bearer_token(connection), show_id,
+                                 fail_open=_reads_only(connection))
 
 
 async def booking_caller(
     connection: ASGIConnection[Any, Any, Any, Any], admission: AdmissionServices
 ) -> AccessTokenClaims | BookingTokenClaims:
-    """An access token, or a booking token from booking lookup (it names one booking)."""
+    """An access token, or a booking token from booking lookup (it names one booking, and its
+    show: a revoked visitor's booking token is refused as its access tokens are)."""
     token = bearer_token(connection)
-    if admission.tokens.is_booking_token(token):
-        return admission.tokens.verify_booking_token(token)
-    return await verified_access(admission, token, None)
+    reads = _reads_only(connection)
+    if not admission.tokens.is_booking_token(token):
+        return await verified_access(admission, token, None, fail_open=reads)
+    claims = admission.tokens.verify_booking_token(token)
+    if not claims.show_id:
+        if not reads:
+            raise TokenInvalidError("This booking token is too old to change a booking; "
+                                    "look the booking up again")
+        return claims
+    if await admission.revocations.is_revoked(claims, fail_open=reads):
+        raise TokenInvalidError("This booking token has been revoked")
+    return claims
