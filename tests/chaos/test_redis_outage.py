@@ -117,10 +117,14 @@ async def _surge(
             await _while_down(client, closed_show.id, open_show.id, tokens[-1], access)
             await asyncio.sleep(2.0)
 
+            started = time.monotonic()
             redis.start()
             recovered_in = await _until_answering(client, closed_show.id, tokens[-1])
+            print(f"redis up after {time.monotonic() - started:.1f} s, queue answering "  # noqa: T201
+                  f"{recovered_in:.1f} s later")
             assert recovered_in < 15
             after = await _places(client, closed_show.id, tokens)
+            print(f"every fan answered {time.monotonic() - started:.1f} s after the restart")  # noqa: T201
             for token, was, now in zip(tokens, before, after, strict=True):
                 if was["status"] == "ADMITTED":
                     assert now["status"] == "ADMITTED", (was, now)  # nobody admitted loses it
