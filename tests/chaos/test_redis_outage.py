@@ -92,6 +92,23 @@ async def _while_down(client: httpx.AsyncClient, closed_show: str, open_show: st
     assert locked.status_code == 200, locked.text
 
 
+async def _admits_again(client: httpx.AsyncClient, show_id: str, tokens: list[str],
+                        after: list[dict[str, Any]]) -> None:
+    """The scheduler, never restarted, admits again by itself (maxActive permitting)."""
+    still_waiting = sum(1 for now in after if now["status"] == "WAITING")
+    active_before = sum(1 for now in after if now["status"] == "ADMITTED")
+    deadline = time.monotonic() + 15
+    active = active_before
+    while time.monotonic() < deadline:
+        again = await _places(client, show_id, tokens)
+        active = sum(1 for now in again if now["status"] == "ADMITTED")
+        if active > active_before or active >= ROOM["maxActive"] or not still_waiting:
+            break
+        await asyncio.sleep(0.5)
+    assert active > active_before or active >= ROOM["maxActive"] or not still_waiting
+    assert active <= ROOM["maxActive"]
+
+
 async def _surge(
     make_settings: Callable[..., Settings], make_show: MakeShow, redis: PrivateRedis,
     *, persistent: bool,
@@ -107,14 +124,22 @@ async def _surge(
         scheduler = asyncio.create_task(services.admission.scheduler.run())
         try:
             await asyncio.sleep(2.5)  # the surge is being let in, 4 a second
-            before = await _places(client, closed_show.id, tokens)
+            try:
+                async with asyncio.timeout(15):
+                    before = await _places(client, closed_show.id, tokens)
+            except TimeoutError:
+                raise AssertionError("reading the places before the kill took over 15 s") from None
             admitted = [t for t, b in zip(tokens, before, strict=True)
                         if b["status"] == "ADMITTED"]
             assert 0 < len(admitted) <= ROOM["maxActive"]
             access = next(b["accessToken"] for b in before if b["status"] == "ADMITTED")
 
             redis.kill()
-            await _while_down(client, closed_show.id, open_show.id, tokens[-1], access)
+            try:
+                async with asyncio.timeout(15):
+                    await _while_down(client, closed_show.id, open_show.id, tokens[-1], access)
+            except TimeoutError:
+                raise AssertionError("answers while Redis was down took over 15 s") from None
             await asyncio.sleep(2.0)
 
             started = time.monotonic()
@@ -133,18 +158,7 @@ async def _surge(
             # (The order among them is the checker's FIFO line, below: the queue is scored by
             # these very ticket numbers.)
 
-            # The scheduler, never restarted, admits again by itself (maxActive permitting).
-            still_waiting = sum(1 for now in after if now["status"] == "WAITING")
-            active_before = sum(1 for now in after if now["status"] == "ADMITTED")
-            deadline = time.monotonic() + 15
-            while time.monotonic() < deadline:
-                again = await _places(client, closed_show.id, tokens)
-                active = sum(1 for now in again if now["status"] == "ADMITTED")
-                if active > active_before or active >= ROOM["maxActive"] or not still_waiting:
-                    break
-                await asyncio.sleep(0.5)
-            assert active > active_before or active >= ROOM["maxActive"] or not still_waiting
-            assert active <= ROOM["maxActive"]
+            await _admits_again(client, closed_show.id, tokens, after)
         finally:
             scheduler.cancel()
             await asyncio.gather(scheduler, return_exceptions=True)
