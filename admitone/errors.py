@@ -206,6 +206,7 @@ class DependencyUnavailableError(AdmitoneError):
             dependency=dependency,
             retryAfter=retry_after_seconds,
         )
+        self.dependency = dependency  # "PostgreSQL" or "Redis": for the log, never guessed
         self.retry_after_seconds = retry_after_seconds
 
 
@@ -290,6 +291,7 @@ class QueueUnavailableError(DependencyUnavailableError):
             self, "The queue is paused for a moment; your page will retry by itself.",
             retryAfter=retry_after_seconds,
         )
+        self.dependency = "Redis"  # logged, not shown: the fans' answer stays the same
         self.retry_after_seconds = retry_after_seconds
 
 

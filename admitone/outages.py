@@ -44,6 +44,16 @@ T = TypeVar("T")
 C = TypeVar("C", bound=type)
 
 
+# What asyncpg raises when a connection died under a statement or a transaction (a server
+# crash or restart mid-request): an InterfaceError, which otherwise means a bug, so only this one.
+_CLOSED_UNDER_US = "the underlying connection is closed"
+
+
+def postgres_closed_under_us(exc: BaseException) -> bool:
+    """Whether ``exc`` is asyncpg saying the connection died while in use."""
+    return isinstance(exc, asyncpg.InterfaceError) and str(exc).endswith(_CLOSED_UNDER_US)
+
+
 def _translating(
     method: Callable[..., Awaitable[T]], dependency: Dependency
 ) -> Callable[..., Awaitable[T]]:
@@ -55,6 +65,10 @@ def _translating(
             return await method(*args, **kwargs)
         except down as exc:
             raise DependencyUnavailableError(dependency) from exc
+        except asyncpg.InterfaceError as exc:
+            if dependency == "PostgreSQL" and postgres_closed_under_us(exc):
+                raise DependencyUnavailableError(dependency) from exc
+            raise
 
     return call
 

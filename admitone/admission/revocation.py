@@ -1,11 +1,18 @@
 """Revocation: an operator takes a visitor's access tokens out of service at once.
 
-Revoked visitors live in a per-show sorted set in Redis and in PostgreSQL (restored into Redis
-with the room's settings after a Redis restart). Each process reads a show's set at most every
-``SNAPSHOT_SECONDS`` (one read however many requests arrive meanwhile), so the booking routes'
-guard costs no Redis round trip per request: a revocation takes effect at once in the process
-that made it and within half a second everywhere else. If Redis does not answer, tokens still
-verify: admitted fans keep booking (``tests/integration/test_queue_failures.py``).
+Revoked visitors live in a per-show sorted set in Redis and in PostgreSQL (the truth, restored
+into Redis with the room's settings after a Redis restart). Each process reads a show's set at
+most every ``SNAPSHOT_SECONDS`` (one read however many requests arrive meanwhile), so the
+booking routes' guard costs no Redis round trip per request: a revocation takes effect at once
+in the process that made it and within half a second everywhere else.
+
+When Redis does not answer, the set is read from PostgreSQL instead (admitted fans keep
+booking, revoked ones stay out: ``tests/integration/test_revocation_outage.py``). Only when
+neither answers is the answer unknown, and then the caller says what to do: ``fail_open=False``
+(the default, and every booking-core write: lock, checkout, cancel) raises
+``DependencyUnavailableError`` (a 503 with Retry-After); ``fail_open=True`` (reads such as the
+seat map) lets the token through and logs it. Booking tokens from lookup name their show and
+are checked the same way (``gateway/guards.py``).
 """
 
 from __future__ import annotations
@@ -14,11 +21,11 @@ import asyncio
 import base64
 import hashlib
 import time
+from typing import Protocol
 
 import structlog
 
 from admitone.admission.rooms import RoomSettings, canonical_show_id
-from admitone.admission.tokens import AccessTokenClaims
 from admitone.errors import (
     DependencyUnavailableError,
     InvalidRequestError,
@@ -28,13 +35,22 @@ from admitone.outages import REDIS_DOWN
 from admitone.queue.store import QueueStore
 
 log = structlog.get_logger(__name__)
-# Redis did not answer, or PostgreSQL behind it (the revocations are reloaded from there).
-REDIS_OR_DATABASE_DOWN: tuple[type[Exception], ...] = (*REDIS_DOWN, DependencyUnavailableError)
 
 CHECK_TIMEOUT_SECONDS = 0.5
 SNAPSHOT_SECONDS = 0.5
 _MAX_VISITOR_ID = 64
 _MAX_SNAPSHOTS = 4096
+
+
+class RevocableClaims(Protocol):
+    """What a revocation check reads of a token: its visitor and its show (access tokens, and
+    booking tokens from lookup)."""
+
+    @property
+    def sub(self) -> str: ...
+
+    @property
+    def show_id(self) -> str: ...
 
 
 def session_jti(show_id: str, visitor_id: str, session_ends_ms: int) -> str:
@@ -53,14 +69,20 @@ class Revocations:
         self._snapshots: dict[str, tuple[float, dict[str, int]]] = {}
         self._loading: dict[str, asyncio.Task[dict[str, int]]] = {}
 
-    async def is_revoked(self, claims: AccessTokenClaims) -> bool:
-        """Whether the token's visitor was revoked for its show; False when Redis is down."""
+    async def is_revoked(self, claims: RevocableClaims, *, fail_open: bool = False) -> bool:
+        """Whether the token's visitor was revoked for its show. When neither Redis nor
+        PostgreSQL answers: ``False`` with ``fail_open``, else DependencyUnavailableError."""
         snapshot = self._snapshots.get(claims.show_id)
         if snapshot is None or snapshot[0] < time.monotonic():
             try:
                 revoked = await self._load(claims.show_id)
-            except REDIS_OR_DATABASE_DOWN as exc:  # fail open
-                log.warning("revocation_check_skipped", show_id=claims.show_id, error=repr(exc))
+            except DependencyUnavailableError as exc:
+                if not fail_open:
+                    log.warning("revocation_unknown_refused", show_id=claims.show_id,
+                                dependency=exc.dependency)
+                    raise DependencyUnavailableError(exc.dependency) from exc
+                log.warning("revocation_check_skipped", show_id=claims.show_id,
+                            dependency=exc.dependency, error=repr(exc))
                 return False
         else:
             revoked = snapshot[1]
@@ -68,7 +90,7 @@ class Revocations:
         return until is not None and until > time.time() * 1000
 
     async def _load(self, show_id: str) -> dict[str, int]:
-        """The show's revocations from Redis; concurrent callers share one read."""
+        """The show's revocations; concurrent callers share one read."""
         task = self._loading.get(show_id)
         if task is None:
             task = asyncio.ensure_future(self._read(show_id))
@@ -77,8 +99,19 @@ class Revocations:
         return await asyncio.shield(task)
 
     async def _read(self, show_id: str) -> dict[str, int]:
-        async with asyncio.timeout(CHECK_TIMEOUT_SECONDS):
-            revoked = await self.store.revoked(show_id)
+        """From Redis; from PostgreSQL when Redis does not answer (DependencyUnavailableError
+        when neither does)."""
+        try:
+            async with asyncio.timeout(CHECK_TIMEOUT_SECONDS):
+                revoked = await self.store.revoked(show_id)
+        except REDIS_DOWN as exc:
+            log.info("revocations_read_from_postgresql", show_id=show_id, error=repr(exc))
+            try:
+                async with asyncio.timeout(CHECK_TIMEOUT_SECONDS):
+                    rows = await self.settings.repository.revocations(show_id)
+            except TimeoutError as slow:
+                raise DependencyUnavailableError("PostgreSQL") from slow
+            revoked = dict(rows)
         if len(self._snapshots) > _MAX_SNAPSHOTS:
             self._snapshots.clear()
         self._snapshots[show_id] = (time.monotonic() + SNAPSHOT_SECONDS, revoked)

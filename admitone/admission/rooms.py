@@ -154,6 +154,24 @@ class RoomRepository:
     async def raise_ticket_floor(self, show_id: str, floor: int) -> None:
         await self.pool.execute(sql("raise_ticket_floor"), uuid.UUID(show_id), floor)
 
+    async def record_sessions(self, show_id: str, sessions: list[tuple[str, int]]) -> None:
+        """Remember sessions just handed out: (visitor, end in unix ms)."""
+        if sessions:
+            await self.pool.execute(sql("record_admission_sessions"), uuid.UUID(show_id),
+                                    [visitor for visitor, _ in sessions],
+                                    [ends for _, ends in sessions])
+
+    async def live_sessions(self, show_id: str) -> list[tuple[str, int]]:
+        """(visitor, end in unix ms) of the room's sessions that have not ended."""
+        rows = await self.pool.fetch(sql("list_admission_sessions"), uuid.UUID(show_id))
+        return [(row["visitor_id"], int(row["ends_ms"])) for row in rows]
+
+    async def end_session(self, show_id: str, visitor_id: str) -> None:
+        await self.pool.execute(sql("end_admission_session"), uuid.UUID(show_id), visitor_id)
+
+    async def prune_sessions(self) -> None:
+        await self.pool.execute(sql("prune_admission_sessions"))
+
     async def revocations(self, show_id: str) -> list[tuple[str, int]]:
         """(visitor, until in unix ms) of the show's revocations still in force."""
         rows = await self.pool.fetch(sql("list_token_revocations"), uuid.UUID(show_id))
@@ -228,10 +246,12 @@ class RoomSettings:
         log.info("waiting_room_changed", show_id=room.show_id, version=room.version)
 
     async def mirror(self, room: WaitingRoom) -> str:
-        """Copy the room's settings and revocations into Redis; the room state's epoch."""
+        """Copy the room's settings and revocations into Redis; the room state's epoch. A new
+        room state (Redis lost the old one) gets the live sessions back in its active set."""
         revoked = await self.repository.revocations(room.show_id)
         floor = await self.repository.ticket_floor(room.show_id)
-        return await self.store.sync(room, revoked, floor)
+        sessions = await self.repository.live_sessions(room.show_id)
+        return await self.store.sync(room, revoked, floor, sessions)
 
     async def restore(self, show_id: str) -> WaitingRoom:
         """After Redis lost a room's settings: read them afresh and mirror them again."""

@@ -28,6 +28,7 @@ from admitone.queue.models import TickResult, WaitingRoom
 from admitone.queue.store import QueueStore, RoomStateMissingError
 
 log = structlog.get_logger(__name__)
+PRUNE_SECONDS = 300.0  # how often ended sessions are forgotten in PostgreSQL
 
 
 class AdmissionScheduler:
@@ -54,6 +55,7 @@ class AdmissionScheduler:
         self._tickets: dict[str, int] = {}  # each room's ticket counter at its last tick
         self._floored: set[str] = set()
         self._refreshed_at = float("-inf")
+        self._pruned_at = float("-inf")
         self.ticks = 0
         self.on_tick = on_tick  # sees every round's results (metrics, tests)
 
@@ -109,6 +111,9 @@ class AdmissionScheduler:
         rooms = await self.settings.enabled_rooms()
         self.rooms = {room.show_id: room for room in rooms}
         self._refreshed_at = time.monotonic()
+        if self._refreshed_at - self._pruned_at >= PRUNE_SECONDS:
+            self._pruned_at = self._refreshed_at
+            await self.settings.repository.prune_sessions()
 
     async def _tick_room(self, room: WaitingRoom, fence: int) -> tuple[str, TickResult | None]:
         show = room.show_id
@@ -129,6 +134,7 @@ class AdmissionScheduler:
             return show, None
         if result.config_version != room.version:
             await self._resync(show)
+        await self._record_sessions(show, result.admitted)
         await self._keep_ticket_floor(show, result.tickets_issued)
         await self._publish_draw(room, result)
         self._record(self.rooms.get(show, room), result)
@@ -136,6 +142,22 @@ class AdmissionScheduler:
             log.info("batch_admitted", show_id=show, count=len(result.admitted),
                      abandoned=result.abandoned, active=result.active, waiting=result.waiting)
         return show, result
+
+    async def _record_sessions(self, show: str, admitted: list[str]) -> None:
+        """Keep the sessions just handed out in PostgreSQL: if Redis loses the room's state,
+        its active set is rebuilt from them (sync.lua) before anyone else is admitted. A fan
+        whose record is lost (either server down right now) is logged, not kept out."""
+        if not admitted:
+            return
+        try:
+            sessions = await self.store.session_ends(show, admitted)
+            await self.settings.repository.record_sessions(show, sessions)
+        except REDIS_DOWN as exc:
+            log.warning("admission_sessions_not_recorded", show_id=show, dependency="Redis",
+                        count=len(admitted), error=repr(exc))
+        except DependencyUnavailableError as exc:
+            log.warning("admission_sessions_not_recorded", show_id=show,
+                        dependency=exc.dependency, count=len(admitted), error=repr(exc))
 
     async def _sync_inventory(self, show: str) -> None:
         """Before each tick, tell the room what is left behind it (lib.lua ``phase``: with

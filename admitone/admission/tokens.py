@@ -47,6 +47,9 @@ class BookingTokenClaims(msgspec.Struct, frozen=True, rename="camel"):
     sub: str
     booking_id: str
     exp: int
+    # The booking's show: the revocation check reads it. "" in a token signed before booking
+    # tokens named their show (they last minutes): the guard refuses those on writes.
+    show_id: str = ""
 
 
 class QueueTokenClaims(msgspec.Struct, frozen=True, rename="camel"):
@@ -100,7 +103,9 @@ class TokenService:
             }
         )
 
-    def issue_booking_token(self, *, booking_id: str, visitor_id: str, ttl_seconds: int) -> str:
+    def issue_booking_token(
+        self, *, booking_id: str, visitor_id: str, ttl_seconds: int, show_id: str = ""
+    ) -> str:
         now = int(time.time())
         return self._sign(
             {
@@ -111,6 +116,7 @@ class TokenService:
                 "iat": now,
                 "nbf": now,
                 "exp": now + ttl_seconds,
+                **({"showId": show_id} if show_id else {}),
             }
         )
 

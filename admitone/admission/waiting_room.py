@@ -32,6 +32,7 @@ from admitone.admission.revocation import session_jti
 from admitone.admission.rooms import RoomSettings, canonical_show_id
 from admitone.admission.tokens import QueueTokenClaims, TokenService
 from admitone.errors import (
+    DependencyUnavailableError,
     IdentityRequiredError,
     ProofOfWorkInvalidError,
     QueueClosedError,
@@ -292,7 +293,15 @@ class WaitingRoomService:
         """Redis is down: the room's settings (PostgreSQL / cache) if it fails open and is open
         now; otherwise the room fails closed (503 QUEUE_UNAVAILABLE)."""
         log.warning("queue_redis_unavailable", show_id=show, error=repr(exc))
-        room = await self.settings.get(show)
+        try:
+            room = await self.settings.get(show)
+        except WaitingRoomNotFoundError:
+            # No room: the show may well be on sale (joining admits at once, but only through
+            # Redis, which is down). "Closed" would be a lie: retry shortly. An unknown show,
+            # or one not on sale, is still a 404 (PostgreSQL says so).
+            if not await self.settings.repository.show_on_sale(show):
+                raise
+            raise DependencyUnavailableError("Redis") from exc
         if not room.fail_open or room.phase_at(datetime.now(UTC)) not in {"OPEN", "PAUSED"}:
             raise QueueUnavailableError from exc
         return room
@@ -372,10 +381,24 @@ class WaitingRoomService:
             await self._mirrored(show, lambda: self.store.leave(show, claims.sub))
         except REDIS_DOWN as exc:
             raise QueueUnavailableError from exc
+        await self._end_session(show, claims.sub)
 
     async def release(self, show_id: str, visitor_id: str) -> bool:
         """Free an admitted visitor's slot (its booking is confirmed)."""
-        return await self.store.leave(canonical_show_id(show_id), visitor_id)
+        show = canonical_show_id(show_id)
+        freed = await self.store.leave(show, visitor_id)
+        await self._end_session(show, visitor_id)
+        return freed
+
+    async def _end_session(self, show: str, visitor: str) -> None:
+        """The recorded session is over too: a rebuilt active set must not hold the slot. If
+        PostgreSQL does not answer, the slot stays held in a rebuild until the session ends
+        (never more fans than maxActive, a slot fewer for a while)."""
+        try:
+            await self.settings.repository.end_session(show, visitor)
+        except DependencyUnavailableError as exc:
+            log.warning("admission_session_not_ended", show_id=show, dependency=exc.dependency,
+                        error=repr(exc))
 
     # The whole room ------------------------------------------------------------------------------
 

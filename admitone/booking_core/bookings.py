@@ -240,7 +240,7 @@ class BookingService:
             raise BookingNotFoundError("No booking matches that reference and e-mail")
         token = self.tokens.issue_booking_token(
             booking_id=str(row["id"]), visitor_id=row["visitor_id"],
-            ttl_seconds=self.booking_token_seconds,
+            ttl_seconds=self.booking_token_seconds, show_id=str(row["show_id"]),
         )
         log.info("booking_lookup_matched", booking_id=str(row["id"]))
         return LookupOut(

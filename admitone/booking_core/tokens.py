@@ -19,8 +19,10 @@ class BookingTokenSigner(Protocol):
         """A compact JWS of ``payload`` that a venue verifies offline with the JWKS."""
         ...
 
-    def issue_booking_token(self, *, booking_id: str, visitor_id: str, ttl_seconds: int) -> str:
-        """A token that opens one booking of one visitor for ``ttl_seconds``."""
+    def issue_booking_token(
+        self, *, booking_id: str, visitor_id: str, ttl_seconds: int, show_id: str = ""
+    ) -> str:
+        """A token that opens one booking (of ``show_id``) of one visitor for ``ttl_seconds``."""
         ...
 
     def sign_revocation_list(self, payload: dict[str, Any]) -> str:

@@ -80,12 +80,23 @@ metrics_guard = restricted_guard("metrics_token", "metrics_allow")
 introspection_guard = restricted_guard("introspection_token", "introspection_allow")
 
 
+# Methods that only read: when revocations cannot be read at all (Redis and PostgreSQL both
+# down), these let a valid token through; every other method (the booking core's writes: lock,
+# extend, release, checkout, cancel) is refused with a 503 (admission/revocation.py).
+_READS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def _reads_only(connection: ASGIConnection[Any, Any, Any, Any]) -> bool:
+    return str(connection.scope.get("method", "GET")).upper() in _READS
+
+
 async def verified_access(
-    admission: AdmissionServices, token: str, show_id: str | None
+    admission: AdmissionServices, token: str, show_id: str | None, *, fail_open: bool = False
 ) -> AccessTokenClaims:
-    """The claims of a valid, unrevoked access token for ``show_id`` (any show when None)."""
+    """The claims of a valid, unrevoked access token for ``show_id`` (any show when None).
+    ``fail_open``: let it through when revocations cannot be read (reads only)."""
     claims = admission.tokens.verify_access_token(token, show_id)
-    if await admission.revocations.is_revoked(claims):
+    if await admission.revocations.is_revoked(claims, fail_open=fail_open):
         raise TokenInvalidError("This access token has been revoked")
     return claims
 
@@ -103,7 +114,7 @@ async def access_guard(
     a validation error. The handler's :func:`require_access` then checks the show."""
     admission = process_services(connection).admission
     token = bearer_token(connection)
-    await verified_access(admission, token, None)
+    await verified_access(admission, token, None, fail_open=_reads_only(connection))
     connection.state[_VERIFIED] = token
 
 
@@ -126,16 +137,27 @@ async def require_access(
     token = bearer_token(connection)
     if connection.state.get(_VERIFIED) == token:
         return admission.tokens.verify_access_token(token, show_id)
-    return await verified_access(admission, token, show_id)
+    return await verified_access(admission, token, show_id, fail_open=_reads_only(connection))
 
 
 async def _booking_claims(
     connection: ASGIConnection[Any, Any, Any, Any], admission: AdmissionServices
 ) -> AccessTokenClaims | BookingTokenClaims:
+    """An access token, or a booking token that names its show: a revoked visitor's booking
+    token is refused as its access tokens are."""
     token = bearer_token(connection)
-    if admission.tokens.is_booking_token(token):
-        return admission.tokens.verify_booking_token(token)
-    return await verified_access(admission, token, None)
+    reads = _reads_only(connection)
+    if not admission.tokens.is_booking_token(token):
+        return await verified_access(admission, token, None, fail_open=reads)
+    claims = admission.tokens.verify_booking_token(token)
+    if not claims.show_id:
+        if not reads:
+            raise TokenInvalidError("This booking token is too old to change a booking; "
+                                    "look the booking up again")
+        return claims
+    if await admission.revocations.is_revoked(claims, fail_open=reads):
+        raise TokenInvalidError("This booking token has been revoked")
+    return claims
 
 
 async def booking_caller(

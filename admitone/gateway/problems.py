@@ -103,7 +103,7 @@ def domain_error_handler(_: Request[Any, Any, Any], exc: Exception) -> Response[
         headers["Retry-After"] = str(retry_after)
     if isinstance(exc, errors.DependencyUnavailableError):
         log.warning("dependency_unavailable", error=exc.code, cause=repr(exc.__cause__),
-                    **exc.context)
+                    **(exc.context | {"dependency": exc.dependency}))
     return problem(status_of(exc), exc.code, exc.title, exc.detail, headers=headers, **exc.context)
 
 

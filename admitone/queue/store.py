@@ -15,6 +15,7 @@ import asyncio
 import importlib.resources
 import random
 import secrets
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -228,24 +229,42 @@ class QueueStore:
         return {show: figures for show, figures in answers if figures is not None}
 
     async def sync(
-        self, room: WaitingRoom, revoked: list[tuple[str, int]], ticket_floor: int = 0
+        self, room: WaitingRoom, revoked: list[tuple[str, int]], ticket_floor: int = 0,
+        sessions: list[tuple[str, int]] | None = None,
     ) -> str:
         """Mirror the room's settings (and its revocations) into Redis; the state's epoch. A new
-        state's ticket counter starts at ``ticket_floor``."""
+        state's ticket counter starts at ``ticket_floor``, and its active set holds the live
+        ``sessions`` (visitor, end in unix ms) PostgreSQL recorded (sync.lua)."""
         fields = room.mirror()
-        args: list[str | int] = [secrets.token_urlsafe(6), ticket_floor, len(fields)]
+        live = sessions or []
+        now = self.clock() if self.clock is not None else int(time.time() * 1000)
+        args: list[str | int] = [
+            secrets.token_urlsafe(6), ticket_floor, len(fields), len(live), now,
+        ]
         for name, value in fields.items():
             args += [name, value]
+        for visitor, ends_ms in live:
+            args += [visitor, ends_ms]
         for visitor, until_ms in revoked:
             args += [visitor, until_ms]
         show = room.show_id
         epoch = await self._scripts["sync"](
             keys=[
                 keys.config_key(self.prefix, show), keys.state_key(self.prefix, show),
-                keys.revoked_key(self.prefix, show),
+                keys.revoked_key(self.prefix, show), keys.active_key(self.prefix, show),
+                keys.visitors_key(self.prefix, show),
             ], args=args
         )
         return _text(epoch)
+
+    async def session_ends(self, show_id: str, visitor_ids: list[str]) -> list[tuple[str, int]]:
+        """(visitor, end of its session in unix ms) of those of ``visitor_ids`` who are admitted
+        now: what the scheduler records in PostgreSQL right after a tick."""
+        if not visitor_ids:
+            return []
+        scores = await self.redis.zmscore(keys.active_key(self.prefix, show_id), visitor_ids)
+        return [(visitor, int(score)) for visitor, score in zip(visitor_ids, scores, strict=True)
+                if score is not None]
 
     async def drawn_prequeue(self, show_id: str) -> DrawnPrequeue | None:
         """The pre-queue draw as the room recorded it at startsAt (lib.lua

