@@ -110,7 +110,18 @@ class ReviewService:
         show = uuid_or_none(show_id) if show_id else None
         if show_id and show is None:
             return []
-        rows = await self.pool.fetch(sql("review_list"), show, limit)
+        return await self._items(show, limit, None)
+
+    async def review(self, booking_id: str) -> ReviewItem | None:
+        """One booking held for review; None when it is not (or not a booking)."""
+        booking = uuid_or_none(booking_id)
+        found = await self._items(None, 1, booking) if booking else []
+        return found[0] if found else None
+
+    async def _items(
+        self, show: uuid.UUID | None, limit: int, booking: uuid.UUID | None
+    ) -> list[ReviewItem]:
+        rows = await self.pool.fetch(sql("review_list"), show, limit, booking)
         return [
             ReviewItem(
                 booking_id=str(r["id"]), reference=r["reference"], show_id=str(r["show_id"]),

@@ -10,11 +10,13 @@ from collections.abc import Callable
 
 import httpx
 import pytest
+from litestar import Litestar
 
 from admitone.runtime import Services
 from loadtests import check
 from tests.conftest import MakeShow, bearer
 from tests.integration.booking_support import BookingFixture, pending_booking
+from tests.integration.console_support import console_client, form_token, post_form, sign_in
 
 REVIEWS = "/api/v1/admin/reviews"
 
@@ -183,3 +185,54 @@ async def test_review_routes_need_the_operator_and_a_real_booking(
     bad = await client.post("/api/v1/admin/bookings/not-a-uuid/reject", headers=operator_headers)
     assert bad.status_code == 404, bad.text
     assert (await client.get(REVIEWS, params={"show": "nope"}, headers=operator_headers)).json() == []
+
+
+@pytest.mark.usefixtures("strict_review")
+async def test_the_console_lists_held_bookings_and_decides_them(
+    app: Litestar, client: httpx.AsyncClient, services: Services, make_show: MakeShow,
+    access_token: Callable[..., str],
+) -> None:
+    show = await make_show()
+    keep = await held_booking(client, show.id, access_token, show, ["A1", "A2", "A3", "A4"])
+    drop = await held_booking(client, show.id, access_token, show, ["B1", "B2", "B3", "B4"])
+    page = f"/admin/reviews?show={show.id}"
+    async with console_client(app) as http:
+        assert (await http.get("/admin/reviews")).status_code == 303  # signed out
+        await sign_in(http)
+        listed = await http.get(page)
+        assert listed.status_code == 200, listed.text
+        html = listed.text
+        for booking in (keep, drop):
+            assert f'data-review="{booking.id}"' in html
+            assert f'action="/admin/reviews/{booking.id}/approve"' in html
+        assert html.count('data-reason="BULK_ON_FRESH_IDENTITY"') == 2
+        assert 'data-control="approve"' in html
+        assert 'data-control="reject"' in html
+        assert "Many seats on a new e-mail address" in html
+        # Without a form token: 403 and nothing changes.
+        forged = await http.post(f"/admin/reviews/{keep.id}/approve", data={"confirmed": "yes"})
+        assert forged.status_code == 403
+        assert await status_of(services, keep) == "REVIEW"
+        # Unconfirmed: a confirmation page, nothing changes.
+        token = await form_token(http, page)
+        asked = await http.post(f"/admin/reviews/{drop.id}/reject", data={"csrfToken": token})
+        assert asked.status_code == 200
+        assert "data-confirm" in asked.text
+        assert await status_of(services, drop) == "REVIEW"
+        approved = await post_form(http, page, f"/admin/reviews/{keep.id}/approve")
+        assert approved.status_code == 303, approved.text
+        rejected = await post_form(http, page, f"/admin/reviews/{drop.id}/reject")
+        assert rejected.status_code == 303, rejected.text
+        after = await http.get(rejected.headers["location"])
+        assert "rejected" in after.text
+        assert "data-reviews-empty" in (await http.get(page)).text
+        hindi = await http.get(page, headers={"Accept-Language": "hi"})
+        assert "समीक्षा" in hindi.text
+    assert await status_of(services, keep) == "CONFIRMED"
+    assert await status_of(services, drop) == "CANCELLED"
+    actors = await services.pool.fetch(
+        "SELECT actor FROM audit_log WHERE entity = 'booking' AND entity_id = ANY($1)"
+        " AND action IN ('CONFIRMED', 'CANCELLED') AND data ? 'review'", [keep.id, drop.id])
+    assert len(actors) == 2
+    assert all(r["actor"].startswith("operator:") for r in actors)
+    assert await invariants(services, show.id) == []
