@@ -180,3 +180,27 @@ async def test_a_lock_is_held_no_longer_than_the_hold_cap(
     extended = await seats.extend_lock("v-hold", made.lock_id)
     assert extended.expires_at <= created + timedelta(seconds=3)
     assert extended.expires_at > made.expires_at
+
+
+async def test_joining_a_show_without_a_room_is_rate_limited_per_network(
+    client: httpx.AsyncClient, make_show: MakeShow, services: Services
+) -> None:
+    """Before: every join of a show without a room admitted a new visitor at once, with a
+    fresh seat allowance, as fast as a client could ask. Now a network gets
+    ``ADMITONE_ROOMLESS_ADMISSION_BURST`` new visitors at once, then
+    ``ADMITONE_ROOMLESS_ADMISSIONS_PER_MINUTE``; a fan with its queue token keeps its access."""
+    burst = services.settings.roomless_admission_burst
+    show = await make_show()
+    join = f"/api/v1/queue/{show.id}/join"
+    answers = [await client.post(join) for _ in range(burst)]
+    assert all(a.status_code == 200 and a.json()["status"] == "ADMITTED" for a in answers)
+    refused = await client.post(join)
+    assert refused.status_code == 429, refused.text
+    assert refused.json()["error"] == "RATE_LIMITED"
+    assert int(refused.headers["retry-after"]) >= 1
+    again = await client.post(join, headers={"X-Queue-Token": answers[0].json()["token"]})
+    assert again.status_code == 200, again.text
+    assert again.json()["status"] == "ADMITTED"
+    # Another show's bucket is its own.
+    other = await make_show()
+    assert (await client.post(f"/api/v1/queue/{other.id}/join")).status_code == 200
