@@ -236,3 +236,19 @@ async def test_the_console_lists_held_bookings_and_decides_them(
     assert len(actors) == 2
     assert all(r["actor"].startswith("operator:") for r in actors)
     assert await invariants(services, show.id) == []
+
+
+async def test_the_openapi_document_names_review_and_the_buyer_limits(
+    client: httpx.AsyncClient,
+) -> None:
+    document = (await client.get("/schema/openapi.json")).json()
+    paths = document["paths"]
+    assert "get" in paths["/api/v1/admin/reviews"]
+    for decision in ("approve", "reject"):
+        route = paths[f"/api/v1/admin/bookings/{{bookingId}}/{decision}"]["post"]
+        assert route["security"] == [{"operatorToken": []}]
+    text = str(document)
+    assert "'REVIEW'" in text
+    assert "paymentInstrument" in text
+    assert "NETWORK_SEAT_LIMIT" in text
+    assert "SEAT_LIMIT_EXCEEDED" in str(paths["/api/v1/bookings"]["post"]["responses"])

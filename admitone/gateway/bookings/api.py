@@ -46,7 +46,11 @@ from admitone.settings import Settings
     status_code=201,
     security=ACCESS_SECURITY,
     summary="Check out a lock: booking PENDING, payment INITIATED (needs Idempotency-Key)",
-    responses={201: ResponseSpec(data_container=CheckoutOut, description="Booking created")},
+    responses={201: ResponseSpec(data_container=CheckoutOut, description="Booking created"),
+               409: ResponseSpec(data_container=dict, description=(
+                   "SEAT_LIMIT_EXCEEDED with limit, held, requested and countedBy: the e-mail "
+                   "address (normalised) or the paymentInstrument already has that many seats "
+                   "of the show booked or in checkout"))},
 )
 async def checkout(
     request: Request[Any, Any, Any], data: CheckoutIn, admission: AdmissionServices,

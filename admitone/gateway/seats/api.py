@@ -87,7 +87,10 @@ async def seat_map(
     responses={
         409: ResponseSpec(
             data_container=dict,
-            description="SEAT_UNAVAILABLE with unavailableSeats and alternativeSeats",
+            description="SEAT_UNAVAILABLE with unavailableSeats and alternativeSeats; "
+            "SEAT_LIMIT_EXCEEDED (the visitor's limit of the show) or NETWORK_SEAT_LIMIT (the "
+            "client's /24 or /64 holds ADMITONE_MAX_SEATS_PER_NETWORK seats in live locks), with "
+            "limit, held and requested",
             examples=[
                 Example(
                     value={
