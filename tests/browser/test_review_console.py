@@ -16,6 +16,7 @@ import pytest
 
 from tests.browser.conftest import LiveServer, OpenPage
 from tests.browser.test_operator_console import CONSOLE, confirm_in_dialog, sign_in
+from tests.browser.test_pages import open_with_token, wait_for_state
 from tests.browser.test_queue_page import assert_no_serious_violations
 from tests.conftest import OPERATOR_TOKEN
 
@@ -41,19 +42,21 @@ async def book(http: httpx.AsyncClient, show_id: str, token: str, seats: list[st
 
 
 async def held_for_review(server: LiveServer, show_id: str, token: Callable[..., str],
-                          singles: list[str], bulk: list[str]) -> str:
+                          singles: list[str], bulk: list[str]) -> tuple[str, str]:
     """Three bookings by one new address (1, 1, then 4 seats): REPEAT_BOOKINGS (40) and
-    BULK_ON_FRESH_IDENTITY (30) pass the default 60; paid, the last is REVIEW. Its id."""
+    BULK_ON_FRESH_IDENTITY (30) pass the default 60; paid, the last is REVIEW. Its id and
+    the access token of the fan who made it."""
     email = f"scalper-{uuid.uuid4().hex[:6]}@example.com"
     async with httpx.AsyncClient(base_url=server.base_url, timeout=20) as http:
         for seat in singles:
             await book(http, show_id, token(show_id), [seat], email)
-        held = await book(http, show_id, token(show_id), bulk, email)
+        fan = token(show_id)
+        held = await book(http, show_id, fan, bulk, email)
         paid = await http.post(f"/sandbox/payments/{held['paymentId']}/complete",
                                json={"outcome": "SUCCESS"})
         assert paid.status_code == 200, paid.text
     booking: str = held["bookingId"]
-    return booking
+    return booking, fan
 
 
 async def test_an_operator_reviews_held_bookings_in_the_console(
@@ -62,10 +65,18 @@ async def test_an_operator_reviews_held_bookings_in_the_console(
 ) -> None:
     base = live_server.base_url
     show_id = await live_server.create_show("Review Night")
-    keep = await held_for_review(live_server, show_id, access_token, ["A1", "A2"],
-                                 ["B1", "B2", "B3", "B4"])
-    drop = await held_for_review(live_server, show_id, access_token, ["A3", "A4"],
-                                 ["B5", "B6", "B7", "B8"])
+    keep, fan = await held_for_review(live_server, show_id, access_token, ["A1", "A2"],
+                                      ["B1", "B2", "B3", "B4"])
+    drop, _ = await held_for_review(live_server, show_id, access_token, ["A3", "A4"],
+                                    ["B5", "B6", "B7", "B8"])
+    # The fan's booking page says the booking is paid and being checked (no ticket yet).
+    fan_page = await open_with_token(open_page, show_id, fan)
+    await fan_page.goto(f"{base}/bookings/{keep}")
+    await wait_for_state(fan_page, "booking", "review")
+    assert await fan_page.get_by_role("heading", name=re.compile("checking this booking")
+                                      ).is_visible()
+    await assert_no_serious_violations(fan_page, axe_source, "booking held for review")
+    await fan_page.screenshot(path=str(screenshots / "booking-review.png"), full_page=True)
     page = await open_page(viewport=CONSOLE)
     page.set_default_timeout(60_000)
     await sign_in(page, base)
