@@ -270,7 +270,6 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
                 payment_timeout_seconds=settings.payment_timeout_seconds,
                 base_url=settings.base_url,
                 stats=live_stats,
-                max_seats_per_buyer=settings.max_seats_per_visitor,
                 review_score=settings.fraud_review_score,
             ),
             bookings=BookingService(

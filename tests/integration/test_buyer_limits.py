@@ -204,3 +204,18 @@ async def test_joining_a_show_without_a_room_is_rate_limited_per_network(
     # Another show's bucket is its own.
     other = await make_show()
     assert (await client.post(f"/api/v1/queue/{other.id}/join")).status_code == 200
+
+
+async def test_the_buyer_limit_is_the_shows_own_limit(
+    client: httpx.AsyncClient, make_show: MakeShow, access_token: Callable[..., str]
+) -> None:
+    """A show allowing 12 seats a fan (above the default 10) lets one address book 12."""
+    show = await make_show(2, 10, max_seats_per_visitor=12)
+    first = await locked(client, access_token, show.id, show.seat_ids[:10])
+    assert (await checkout(client, *first, "big.family@example.com")).status_code == 201
+    second = await locked(client, access_token, show.id, show.seat_ids[10:12])
+    assert (await checkout(client, *second, "big.family@example.com")).status_code == 201
+    third = await locked(client, access_token, show.id, show.seat_ids[12:13])
+    refused = await checkout(client, *third, "big.family@example.com")
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["limit"] == 12
