@@ -95,6 +95,36 @@ class SeatLimitError(ConflictError):
         )
 
 
+class NetworkSeatLimitError(ConflictError):
+    """The client's network (IPv4 /24, IPv6 /64) holds as many locked seats of the show as
+    ``ADMITONE_MAX_SEATS_PER_NETWORK`` allows (409)."""
+
+    code = "NETWORK_SEAT_LIMIT"
+    title = "Too many seats held from your network"
+
+    def __init__(self, limit: int, held: int, requested: int) -> None:
+        super().__init__(
+            f"Your network holds {held} locked seats of this show and may hold at most {limit}; "
+            "try again when some are booked or released",
+            limit=limit, held=held, requested=requested,
+        )
+
+
+class BuyerSeatLimitError(ConflictError):
+    """The checkout's e-mail address or payment instrument already has bookings of the show
+    for as many seats as a buyer may have (409)."""
+
+    code = "SEAT_LIMIT_EXCEEDED"
+    title = "Seat limit reached"
+
+    def __init__(self, limit: int, held: int, requested: int, by: str) -> None:
+        super().__init__(
+            f"One buyer may book at most {limit} seats of this show; this {by} has "
+            f"{held} booked or in checkout, and this checkout adds {requested}",
+            limit=limit, held=held, requested=requested, countedBy=by,
+        )
+
+
 class LockExpiredError(AdmitoneError):
     code = "LOCK_EXPIRED"
     title = "Lock expired"

@@ -33,6 +33,7 @@ from admitone.booking_core.payments.providers import Provider, ProviderPayments
 from admitone.booking_core.payments.reconcile import PaymentReconciler
 from admitone.booking_core.payments.sandbox import SandboxGateway
 from admitone.booking_core.payments.service import PaymentService
+from admitone.booking_core.review import ReviewService
 from admitone.booking_core.seat_events import SeatEvents
 from admitone.booking_core.seat_repository import SeatLockRepository
 from admitone.booking_core.seat_stream import SeatEventHub, StreamTickets
@@ -78,6 +79,7 @@ class Services:
     live_stats: LiveStats | None = None  # the operator console's per-minute figures and funnel
     backoffice: BackOffice | None = None  # the operator console's lists, seats, audit log
     tickets: TicketService | None = None  # revoked-ticket lists and the online ticket check
+    reviews: ReviewService | None = None  # bookings held for fraud review (booking_core/review)
     extras: dict[str, object] = field(default_factory=dict)
     # The read replica's pool (ADMITONE_DATABASE_REPLICA_URL): catalog and seat-map reads.
     replica_pool: asyncpg.Pool | None = None
@@ -263,6 +265,8 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
                 seat_events,
                 lock_seconds=settings.lock_seconds,
                 max_seats_per_lock=settings.max_seats_per_lock,
+                max_hold_seconds=settings.lock_hold_seconds,
+                max_seats_per_network=settings.max_seats_per_network,
                 stats=live_stats,
             ),
             gateway=charges,
@@ -277,6 +281,7 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
                 payment_timeout_seconds=settings.payment_timeout_seconds,
                 base_url=settings.base_url,
                 stats=live_stats,
+                review_score=settings.fraud_review_score,
             ),
             bookings=BookingService(
                 pool,
@@ -301,6 +306,7 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
             live_stats=live_stats,
             backoffice=BackOffice(pool, seat_events),
             tickets=TicketService(pool, catalog, tokens),
+            reviews=ReviewService(pool, seat_events),
         )
         # A confirmed booking frees its visitor's slot in the waiting room (booking_core does
         # not know the queue: the outbox tells whoever listens).

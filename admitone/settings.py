@@ -57,6 +57,9 @@ class SettingsError(Exception):
     """A setting has a bad value; the message names the variable."""
 
 
+DEFAULT_LOCK_HOLD_SECONDS = 900
+
+
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Everything admitone reads from its environment."""
 
@@ -97,6 +100,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     outbox_interval_seconds: float = 1.0
     webhook_tolerance_seconds: int = 300
     booking_token_seconds: int = 900
+    # Limits a scalper cannot mint for free (README "Seat limits"), and fraud review.
+    # A lock's whole life, however often it is extended; unset: 15 minutes, at most three
+    # lock periods (``lock_hold_seconds``).
+    lock_max_hold_seconds: int | None = None
+    max_seats_per_network: int = 40  # seats in live locks of one show per /24 or /64; 0 = off
+    roomless_admissions_per_minute: float = 12.0  # new visitors per network, shows without a room
+    roomless_admission_burst: int = 6
+    fraud_review_score: int = 60  # a checkout scoring more is held for review; 0 = never
     # Access tokens and admission.
     access_token_issuer: str = "admitone"  # noqa: S105 - an issuer name, not a secret
     access_token_audience: str = "admitone-booking"  # noqa: S105 - an audience name, not a secret
@@ -153,6 +164,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             if cleaned:
                 return cleaned
         return "admitone"
+
+    @property
+    def lock_hold_seconds(self) -> int:
+        """How long a lock may live from its creation (``ADMITONE_LOCK_MAX_HOLD_SECONDS``)."""
+        if self.lock_max_hold_seconds is not None:
+            return self.lock_max_hold_seconds
+        return min(DEFAULT_LOCK_HOLD_SECONDS, 3 * self.lock_seconds)
 
     @property
     def base_url(self) -> str:
@@ -305,6 +323,11 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "outbox_interval_seconds": _parse_positive_float,
     "webhook_tolerance_seconds": _parse_positive_int,
     "booking_token_seconds": _parse_positive_int,
+    "lock_max_hold_seconds": _parse_positive_int,
+    "max_seats_per_network": _parse_count,
+    "roomless_admissions_per_minute": _parse_positive_float,
+    "roomless_admission_burst": _parse_positive_int,
+    "fraud_review_score": _parse_count,
     "access_token_issuer": str,
     "access_token_audience": str,
     "background_jobs": _parse_bool,
@@ -430,6 +453,11 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
             f"{env_name('payment_timeout_seconds')}={settings.payment_timeout_seconds}: "
             f"must be shorter than {env_name('lock_seconds')}={settings.lock_seconds}, "
             "so a seat lock always outlives the payment window"
+        )
+    if settings.lock_hold_seconds < settings.lock_seconds:
+        raise SettingsError(
+            f"{env_name('lock_max_hold_seconds')}={settings.lock_max_hold_seconds}: "
+            f"must be at least {env_name('lock_seconds')}={settings.lock_seconds}"
         )
     return settings
 

@@ -70,7 +70,7 @@ UPDATE show_seats SET status = 'AVAILABLE', holder = NULL, lock_id = NULL, locke
  WHERE show_id = 'SHOW' AND seat_id = {SEAT} AND lock_id = {LOCK};
 """  # noqa: S608 - a pgbench script; SHOW becomes the uuid of the show this script made
 FUNCTIONS_SCRIPT = PICK + f"""SELECT count(*) FROM admitone_lock_seats('SHOW', ARRAY[{SEAT}], {WHO},
-       {LOCK}, 600);
+       {LOCK}, 600, '', 0);
 SELECT count(*) FROM admitone_release_lock({LOCK}, {WHO});
 """  # noqa: S608 - likewise
 

@@ -126,7 +126,8 @@ class Buyers:
         status, _, body = await conn.request(
             "POST", "/api/v1/bookings", {**auth, "Idempotency-Key": str(uuid.uuid4())},
             json.dumps({"lockId": lock["lockId"], "paymentMethod": "CARD",
-                        "email": "buyer@example.com"}).encode())
+                        # one buyer per fan: the seat limit counts seats per e-mail
+                        "email": f"buyer-{uuid.uuid4().hex[:12]}@example.com"}).encode())
         booking = json.loads(body) if body else {}
         if status != 201:
             self.outcome.fail(f"checkout {status} {booking.get('error', '')}")
@@ -206,7 +207,9 @@ def run(workers: int, redis_db: int, tmp: Path, stack: contextlib.ExitStack,
     env.update(ADMITONE_DATABASE_URL=f"{pg()}/{db}", ADMITONE_DATA_DIR=str(data_dir),
                ADMITONE_REDIS_URL=redis_url, ADMITONE_OPERATOR_TOKEN=operator,
                ADMITONE_BACKGROUND_JOBS="1", ADMITONE_WORKERS=str(workers),
-               ADMITONE_HOST="127.0.0.1", ADMITONE_PORT=str(port))
+               ADMITONE_HOST="127.0.0.1", ADMITONE_PORT=str(port),
+               # every simulated fan comes from this one host: no per-network lock cap
+               ADMITONE_MAX_SEATS_PER_NETWORK="0")
     server = Server(f"admitone-checkout-{workers}", [sys.executable, "-m", "admitone.cli", "up"],
                     env, port, tmp)
     stack.callback(quietly, "stop admitone", server.stop)

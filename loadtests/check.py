@@ -42,21 +42,22 @@ _LOG_PAGE = 1_000
 SOLD_TWICE = """
 SELECT count(*) FROM (
     SELECT bs.seat_id FROM booking_seats bs JOIN bookings b ON b.id = bs.booking_id
-     WHERE bs.show_id = $1 AND b.status = 'CONFIRMED'
+     WHERE bs.show_id = $1 AND b.status IN ('CONFIRMED', 'REVIEW')
      GROUP BY bs.seat_id HAVING count(*) > 1) twice
 """
 CONFIRMED_UNPAID = """
 SELECT count(*) FROM bookings b
- WHERE b.show_id = $1 AND b.status = 'CONFIRMED'
+ WHERE b.show_id = $1 AND b.status IN ('CONFIRMED', 'REVIEW')
    AND NOT EXISTS (SELECT 1 FROM payments p WHERE p.booking_id = b.id AND p.status = 'SUCCESS')
 """
 # Money taken (SUCCESS, or REFUNDED) for a booking that neither holds every one of its seats
-# (CONFIRMED, each seat BOOKED for it) nor has a refund.
+# (CONFIRMED, or REVIEW: held for fraud review with its seats; each seat BOOKED for it) nor has
+# a refund. A booking held twice for one seat counts in "seats sold twice".
 CAPTURED_UNSERVED = """
 SELECT count(*) FROM payments p JOIN bookings b ON b.id = p.booking_id
  WHERE b.show_id = $1 AND p.status IN ('SUCCESS', 'REFUNDED')
    AND NOT EXISTS (SELECT 1 FROM refunds r WHERE r.payment_id = p.id)
-   AND NOT (b.status = 'CONFIRMED'
+   AND NOT (b.status IN ('CONFIRMED', 'REVIEW')
             AND EXISTS (SELECT 1 FROM booking_seats bs WHERE bs.booking_id = b.id)
             AND NOT EXISTS (
                 SELECT 1 FROM booking_seats bs

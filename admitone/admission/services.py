@@ -15,6 +15,7 @@ from admitone.admission.inventory import InventorySource
 from admitone.admission.lease import SchedulerLease
 from admitone.admission.models import WaitingRoomIn
 from admitone.admission.pow import ProofOfWork
+from admitone.admission.ratelimit import RateLimiter
 from admitone.admission.recorder import RoomEventRecorder
 from admitone.admission.revocation import Revocations
 from admitone.admission.rooms import RoomRepository, RoomSettings
@@ -95,6 +96,13 @@ def build_admission(
         store, load_or_create_secret(settings.data_dir, "identity-secret").encode(),
         frontend_secret=settings.identity_secret, send_code=send_code,
     )
+    limiter = RateLimiter(redis, settings.redis_key_prefix)
+    per_second = settings.roomless_admissions_per_minute / 60
+    burst = settings.roomless_admission_burst
+
+    async def roomless_limit(subject: str) -> tuple[bool, float]:
+        return await limiter.allows("roomless-admit", subject, per_second, burst)
+
     return AdmissionServices(
         store=store,
         identities=identities,
@@ -102,6 +110,7 @@ def build_admission(
         rooms=WaitingRoomService(
             store, room_settings, tokens, pow_checker,
             queue_token_seconds=settings.queue_token_seconds, draws=draws, recorder=recorder,
+            roomless_limit=roomless_limit,
         ),
         revocations=Revocations(store, room_settings),
         scheduler=AdmissionScheduler(

@@ -39,6 +39,7 @@ from admitone.errors import (
     QueueNotOpenError,
     QueuePlaceGoneError,
     QueueUnavailableError,
+    RateLimitedError,
     TokenInvalidError,
     WaitingRoomNotFoundError,
 )
@@ -62,6 +63,8 @@ _PROGRESS_STATUS = {
     "OPEN": "OPEN", "PREQUEUE": "PREQUEUE", "PAUSED": "PAUSED", "SOLDOUT": "SOLD_OUT",
 }
 _encode = msgspec.json.Encoder().encode
+# Asks a rate limit for one more admission of ``subject``: (allowed, seconds until it would be).
+RoomlessLimit = Callable[[str], Awaitable[tuple[bool, float]]]
 
 
 def _waiting_status(place: Place) -> Literal["WAITING", "PREQUEUE", "SOLD_OUT"]:
@@ -117,8 +120,12 @@ class WaitingRoomService:
         self, store: QueueStore, settings: RoomSettings, tokens: TokenService,
         pow_checker: proof.ProofOfWork, *, queue_token_seconds: int,
         draws: Draws | None = None, recorder: RoomEventRecorder | None = None,
+        roomless_limit: RoomlessLimit | None = None,
     ) -> None:
         self.store = store
+        # New visitors admitted at once to a show without a room, per client network: each is
+        # a fresh visitor id (and seat allowance), so minting them is rate-limited.
+        self.roomless_limit = roomless_limit
         self.draws = draws
         self.recorder: RoomEventRecorder = recorder or NoRecorder()
         self.settings = settings
@@ -147,18 +154,20 @@ class WaitingRoomService:
 
     async def join(
         self, show_id: str, *, binding: str, queue_token: str | None,
-        pow_answer: tuple[str, str] | None, identity: str = "",
+        pow_answer: tuple[str, str] | None, identity: str = "", network: str = "",
     ) -> JoinOut:
         """A place in the queue (the same one again for a valid queue token, and for the same
-        verified ``identity``: one identity, one place)."""
+        verified ``identity``: one identity, one place). ``network`` is the client's network
+        (``policy.lock_network``), which limits new visitors of shows without a room."""
         show = canonical_show_id(show_id)
-        answer = await self._join(show, binding, queue_token, pow_answer, identity)
+        answer = await self._join(show, binding, queue_token, pow_answer, identity,
+                                  network or binding)
         observability.count_join(show, answer.status)
         return answer
 
-    async def _join(
+    async def _join(  # noqa: PLR0917 - the join's inputs, passed on as they came
         self, show: str, binding: str, queue_token: str | None,
-        pow_answer: tuple[str, str] | None, identity: str,
+        pow_answer: tuple[str, str] | None, identity: str, network: str,
     ) -> JoinOut:
         started = time.perf_counter()
         claims = self._verify(show, queue_token, binding) if queue_token else None
@@ -184,7 +193,7 @@ class WaitingRoomService:
         except REDIS_DOWN as exc:
             return await self._join_without_redis(show, claims, binding, exc)
         except WaitingRoomNotFoundError:
-            return await self._join_without_room(show, claims, binding)
+            return await self._join_without_room(show, claims, binding, network)
         if place.status == "POW_REQUIRED":
             raise proof.required(place.position, f"/api/v1/queue/{show}/challenge")
         if place.status == "POW_REUSED":
@@ -266,15 +275,22 @@ class WaitingRoomService:
                        access_expires_at=expires)
 
     async def _join_without_room(
-        self, show: str, claims: QueueTokenClaims | None, binding: str
+        self, show: str, claims: QueueTokenClaims | None, binding: str, network: str
     ) -> JoinOut:
         """A show on sale with no waiting room has no queue: its fans are admitted at once.
 
         Every way to the booking core goes through an access token, so a show without a flash
-        sale is bookable through the same door, just without waiting behind it.
+        sale is bookable through the same door, just without waiting behind it. A new visitor
+        (no queue token) counts against its network's admissions
+        (``ADMITONE_ROOMLESS_ADMISSIONS_PER_MINUTE``): 429 with Retry-After beyond.
         """
         if not await self.settings.repository.show_on_sale(show):
             raise WaitingRoomNotFoundError(f"Show {show} is not on sale")
+        if claims is None and self.roomless_limit is not None:
+            allowed, retry = await self.roomless_limit(f"{show}:{network}")
+            if not allowed:
+                log.info("roomless_admission_limited", show_id=show, network=network)
+                raise RateLimitedError(max(1, math.ceil(retry)))
         visitor = claims.sub if claims else new_visitor_id()
         ends_ms = int(time.time() + OPEN_SESSION_SECONDS) * 1000
         access, expires = self._access_token(show, visitor, ends_ms)

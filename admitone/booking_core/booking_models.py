@@ -14,7 +14,7 @@ from msgspec import Meta
 
 from admitone.booking_core.models import Input, Output
 
-BookingStatus = Literal["PENDING", "CONFIRMED", "FAILED", "CANCELLED"]
+BookingStatus = Literal["PENDING", "CONFIRMED", "REVIEW", "FAILED", "CANCELLED"]
 PaymentStatus = Literal["INITIATED", "SUCCESS", "FAILED", "REFUNDED"]
 RefundStatus = Literal["PENDING", "PROCESSED", "FAILED"]
 

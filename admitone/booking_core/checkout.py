@@ -14,22 +14,26 @@ import secrets
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import asyncpg
 import msgspec
 import structlog
 
+from admitone.booking_core import fraud
 from admitone.booking_core.booking_repository import Connection
-from admitone.booking_core.checkout_repository import CheckoutRepository
+from admitone.booking_core.checkout_repository import BuyerKeys, CheckoutRepository
 from admitone.booking_core.live_stats import LiveStats
 from admitone.booking_core.models import (
     CheckoutIn,
     CheckoutOut,
 )
 from admitone.booking_core.payments.provider import PaymentProvider
+from admitone.booking_core.policy import email_key, instrument_key
 from admitone.errors import (
+    BuyerSeatLimitError,
     ConflictError,
     IdempotencyKeyMissingError,
     IdempotencyKeyReusedError,
@@ -76,8 +80,14 @@ class CheckoutService:
         payment_timeout_seconds: int,
         base_url: str,
         stats: LiveStats | None = None,
+        max_seats_per_buyer: int | None = None,
+        review_score: int = 0,
     ) -> None:
         self.pool = pool
+        # The seat limit per e-mail and per instrument: the show's own per-visitor limit, and
+        # never more than ``max_seats_per_buyer`` (None: the show's limit alone).
+        self.max_seats_per_buyer = max_seats_per_buyer
+        self.review_score = review_score
         self.gateway = gateway
         self.stats = stats
         self.lock_seconds = lock_seconds
@@ -86,9 +96,11 @@ class CheckoutService:
         self.repository = CheckoutRepository()
 
     async def checkout(
-        self, visitor_id: str, idempotency_key: str | None, request: CheckoutIn
+        self, visitor_id: str, idempotency_key: str | None, request: CheckoutIn,
+        network: str = "",
     ) -> StoredResponse:
-        """Create the booking and payment once per key; a replay returns the first answer."""
+        """Create the booking and payment once per key; a replay returns the first answer.
+        ``network`` (``policy.lock_network`` of the client) is kept with the booking."""
         if not idempotency_key:
             raise IdempotencyKeyMissingError("Send an Idempotency-Key header with checkout")
         if len(idempotency_key) > 255:  # noqa: PLR2004 - a key is a UUID or similar
@@ -105,7 +117,7 @@ class CheckoutService:
             ):
                 return await self._replay(conn, visitor_id, idempotency_key, request_hash)
             stored, charge = await self._create_booking(
-                conn, visitor_id, lock_id, request, idempotency_key
+                conn, visitor_id, lock_id, request, (idempotency_key, network)
             )
             await self.repository.store_response(
                 conn, visitor_id, idempotency_key, stored.status_code, stored.body.decode()
@@ -141,8 +153,9 @@ class CheckoutService:
 
     async def _create_booking(
         self, conn: Connection, visitor_id: str, lock_id: uuid.UUID, request: CheckoutIn,
-        idempotency_key: str,
+        key_and_network: tuple[str, str],
     ) -> tuple[StoredResponse, Charge]:
+        idempotency_key, network = key_and_network
         lock = await self.repository.lock_owner(conn, lock_id)
         if lock is None or lock["visitor_id"] != visitor_id:
             raise LockNotFoundError(f"No lock {request.lock_id} is yours")
@@ -168,11 +181,17 @@ class CheckoutService:
             conn, lock_id, until=until, now=now, show_id=lock["show_id"], seat_ids=lock["seat_ids"]
         )
         await self.repository.extend_checkout_lock(conn, lock_id, until, now)
+        buyer = BuyerKeys(email_key(request.email), instrument_key(request.payment_instrument),
+                          network)
+        await self._check_buyer_limit(conn, lock, buyer, len(held))
+        risk = await self._risk(conn, lock["show_id"], buyer, visitor_id, request=request,
+                                seats=len(held), now=now)
         amount = sum((s["price"] for s in held), Decimal("0.00"))
         currency = lock["currency"].strip()
         booking_id = await self.repository.insert_booking(
             conn, reference=new_reference(), show_id=lock["show_id"], visitor_id=visitor_id,
             lock_id=lock_id, email=request.email, amount=amount, currency=currency,
+            buyer=buyer, risk=risk,
         )
         await self.repository.insert_booking_seats(
             conn, booking_id, lock["show_id"], [(s["seat_id"], s["price"]) for s in held]
@@ -185,7 +204,7 @@ class CheckoutService:
         )
         await self.repository.add_audit(conn, visitor_id, ("booking", str(booking_id), "PENDING", {
             "lockId": str(lock_id), "paymentId": str(payment_id), "amount": amount,
-            "lockExtendedTo": until,
+            "lockExtendedTo": until, "riskScore": risk[0], "review": risk[2],
         }))
         payment_url = self.gateway.pay_url(str(payment_id))
         body = CheckoutOut(
@@ -205,5 +224,41 @@ class CheckoutService:
             return_url=f"{self.base_url}/bookings/{booking_id}",
             show_id=str(lock["show_id"]),
         )
-        log.info("booking_pending", booking_id=str(booking_id), payment_id=str(payment_id))
+        log.info("booking_pending", booking_id=str(booking_id), payment_id=str(payment_id),
+                 risk_score=risk[0], review=risk[2])
         return StoredResponse(201, _encode(body)), charge
+
+    async def _check_buyer_limit(
+        self, conn: Connection, lock: asyncpg.Record, buyer: BuyerKeys, seats: int
+    ) -> None:
+        """Refuse a checkout that takes the e-mail's or the instrument's seats of the show
+        past its limit: a new visitor per join must not buy more than one fan may."""
+        limit = int(lock["max_seats_per_visitor"])
+        if self.max_seats_per_buyer is not None:
+            limit = min(limit, self.max_seats_per_buyer)
+        by_email, by_instrument = await self.repository.buyer_seats(conn, lock["show_id"], buyer)
+        if by_email + seats > limit:
+            raise BuyerSeatLimitError(limit, by_email, seats, "e-mail address")
+        if by_instrument + seats > limit:
+            raise BuyerSeatLimitError(limit, by_instrument, seats, "payment instrument")
+
+    async def _risk(
+        self, conn: Connection, show_id: uuid.UUID, buyer: BuyerKeys, visitor_id: str, *,
+        request: CheckoutIn, seats: int, now: datetime,
+    ) -> tuple[int, list[dict[str, Any]], bool]:
+        """The checkout's risk score, its reasons, and whether it is held for review."""
+        instrument = buyer.instrument or f"m:{request.payment_method}"
+        row = await self.repository.fraud_facts(
+            conn, show_id, buyer, visitor_id, instrument=instrument, now=now
+        )
+        facts = fraud.CheckoutFacts(
+            show_bookings_last_hour=int(row["show_bookings_last_hour"]),
+            instruments_last_day=int(row["instruments_last_day"]),
+            attempts_last_10_minutes=int(row["attempts_last_10_minutes"]),
+            identity_age=row["identity_age"],
+            seats=seats,
+        )
+        found = fraud.reasons(facts)
+        risk = fraud.score(found)
+        reasons = [{"signal": r.signal, "points": r.points, "detail": r.detail} for r in found]
+        return risk, reasons, fraud.needs_review(risk, self.review_score)

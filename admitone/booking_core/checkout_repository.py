@@ -10,16 +10,28 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 import asyncpg
+import msgspec
 
 from admitone.booking_core.booking_repository import Connection, to_json
 from admitone.db.sql import sql_folder
 
 sql = sql_folder("admitone.booking_core")
+
+
+@dataclass(frozen=True, slots=True)
+class BuyerKeys:
+    """Who checks out, as the seat limit counts it (``policy``): e-mail key, instrument key
+    (None when the checkout named no instrument), and the client's network ('' unknown)."""
+
+    email: str
+    instrument: str | None
+    network: str = ""
 
 
 class CheckoutRepository:
@@ -83,13 +95,41 @@ class CheckoutRepository:
 
     async def insert_booking(
         self, conn: Connection, *, reference: str, show_id: uuid.UUID, visitor_id: str,
-        lock_id: uuid.UUID, email: str, amount: Decimal, currency: str,
+        lock_id: uuid.UUID, email: str, amount: Decimal, currency: str, buyer: BuyerKeys,
+        risk: tuple[int, list[dict[str, Any]], bool],
     ) -> uuid.UUID:
+        """A PENDING booking with its buyer keys and ``risk`` (score, reasons, review)."""
+        score, reasons, review = risk
         booking: uuid.UUID = await conn.fetchval(
             sql("insert_booking"), reference, show_id, visitor_id, lock_id, email, amount,
-            currency,
+            currency, buyer.email, buyer.instrument, buyer.network, score,
+            msgspec.json.encode(reasons).decode(), review,
         )
         return booking
+
+    # The buyer's limit and risk ------------------------------------------------------------
+
+    async def buyer_seats(
+        self, conn: Connection, show_id: uuid.UUID, buyer: BuyerKeys
+    ) -> tuple[int, int]:
+        """Seats of the show's live bookings by the buyer's e-mail and by its instrument, after
+        taking the buyer's locks (held to commit, so the count stays true)."""
+        await conn.execute(sql("buyer_lock"), show_id, buyer.email)
+        if buyer.instrument is not None:
+            await conn.execute(sql("buyer_lock"), show_id, buyer.instrument)
+        row = await conn.fetchrow(sql("buyer_seats"), show_id, buyer.email, buyer.instrument)
+        assert row is not None  # noqa: S101 - one row of sub-selects
+        return int(row["by_email"]), int(row["by_instrument"])
+
+    async def fraud_facts(
+        self, conn: Connection, show_id: uuid.UUID, buyer: BuyerKeys, visitor_id: str, *,
+        instrument: str, now: datetime,
+    ) -> asyncpg.Record:
+        row = await conn.fetchrow(
+            sql("fraud_facts"), show_id, buyer.email, visitor_id, instrument, now
+        )
+        assert row is not None  # noqa: S101 - one row of sub-selects
+        return row
 
     async def insert_booking_seats(
         self, conn: Connection, booking_id: uuid.UUID, show_id: uuid.UUID,

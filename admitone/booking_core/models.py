@@ -255,6 +255,9 @@ class CheckoutIn(Input, frozen=True):
     lock_id: str
     payment_method: PaymentMethod
     email: Email
+    # The payment instrument's fingerprint as the frontend's payment form knows it (a card
+    # fingerprint, a UPI id): the seat limit of a show also counts seats per instrument.
+    payment_instrument: Annotated[str, Meta(min_length=1, max_length=128)] | None = None
 
 
 class CheckoutOut(Output, frozen=True):

@@ -33,6 +33,7 @@ from admitone.errors import (
     LockExpiredError,
     LockInCheckoutError,
     LockNotFoundError,
+    NetworkSeatLimitError,
     SeatLimitError,
     SeatUnavailableError,
     ShowClosedError,
@@ -44,8 +45,6 @@ from admitone.ids import uuid_or_404
 log = structlog.get_logger(__name__)
 _encode = msgspec.json.Encoder(decimal_format="string").encode
 
-# A lock can be extended, but lives at most this many lock periods from its creation.
-MAX_LOCK_LIFETIMES = 3
 ALTERNATIVES_SNAPSHOT_SECONDS = 1.0
 MAX_SNAPSHOTS = 1024
 
@@ -60,6 +59,8 @@ class SeatService:
         *,
         lock_seconds: int,
         max_seats_per_lock: int,
+        max_hold_seconds: int | None = None,
+        max_seats_per_network: int = 0,
         stats: LiveStats | None = None,
     ) -> None:
         self.repository = repository
@@ -67,6 +68,9 @@ class SeatService:
         self.events = events
         self.lock_seconds = lock_seconds
         self.max_seats_per_lock = max_seats_per_lock
+        # A lock lives at most this long from its creation, however often it is extended.
+        self.max_hold_seconds = max(lock_seconds, max_hold_seconds or lock_seconds)
+        self.max_seats_per_network = max_seats_per_network
         self._snapshots: dict[uuid.UUID, tuple[float, list[SeatPlace]]] = {}
 
     async def seat_map_json(self, show_id: str, viewer: str | None = None) -> bytes:
@@ -108,9 +112,10 @@ class SeatService:
             )
         )
 
-    async def lock_seats(self, visitor_id: str, request: LockIn) -> LockOut:
-        """Lock every seat or none: a seat that is taken, unknown or over the visitor's limit
-        fails the whole request and holds nothing (``tests/integration/test_locks.py``)."""
+    async def lock_seats(self, visitor_id: str, request: LockIn, network: str = "") -> LockOut:
+        """Lock every seat or none: a seat that is taken, unknown, over the visitor's limit or
+        over the cap of the client's ``network`` (``policy.lock_network``) fails the whole
+        request and holds nothing (``tests/integration/test_locks.py``)."""
         show = parse_uuid(request.show_id, "show")
         seat_ids = list(request.seat_ids)
         if len(set(seat_ids)) != len(seat_ids):
@@ -122,7 +127,10 @@ class SeatService:
             )
         lock_id = uuid.uuid4()
         started = time.perf_counter()
-        result = await self.repository.lock(show, seat_ids, visitor_id, lock_id, self.lock_seconds)
+        result = await self.repository.lock(
+            show, seat_ids, visitor_id, lock_id, self.lock_seconds,
+            network=network, network_max=self.max_seats_per_network,
+        )
         locked = result.outcome == "LOCKED"
         observability.count_lock(
             str(show), result.outcome.lower(), len(seat_ids) if locked else 0
@@ -149,6 +157,9 @@ class SeatService:
             raise UnknownSeatsError([seat for seat, _ in result.seats])
         if result.outcome == "LIMIT":
             raise SeatLimitError(result.max_held, result.held, len(seat_ids))
+        if result.outcome == "NETWORK_LIMIT":
+            log.info("network_lock_cap", show_id=str(show), network=network, held=result.held)
+            raise NetworkSeatLimitError(result.max_held, result.held, len(seat_ids))
         if result.outcome == "SHOW_CLOSED":
             raise ShowClosedError("This show is no longer on sale")
         raise ShowNotFoundError(f"No show has the id {request.show_id}")
@@ -194,7 +205,7 @@ class SeatService:
     async def extend_lock(self, visitor_id: str, lock_id: str) -> ExtendOut:
         lock = _lock_uuid(lock_id)
         outcome, expires_at = await self.repository.extend(
-            lock, visitor_id, self.lock_seconds, self.lock_seconds * MAX_LOCK_LIFETIMES
+            lock, visitor_id, self.lock_seconds, self.max_hold_seconds
         )
         if outcome == "EXTENDED":
             assert expires_at is not None  # noqa: S101 - set for EXTENDED

@@ -69,6 +69,7 @@ _PROVIDED = {
     "operator_token": "operator_token",
     "live_stats": "live_stats",  # the operator console (gateway/operator)
     "backoffice": "backoffice",
+    "reviews": "reviews",  # fraud review (operator API and console)
 }
 
 

@@ -62,3 +62,28 @@ def test_the_sandbox_provider_is_refused_unless_the_sandbox_is_asked_for() -> No
     assert "ADMITONE_SANDBOX_PAYMENTS=1" in refusal
     assert "\n" not in refusal
     assert payments_refusal(load_settings({"ADMITONE_SANDBOX_PAYMENTS": "1"})) is None
+
+
+def test_a_lock_is_held_at_most_fifteen_minutes_by_default() -> None:
+    # Before: a lock lived up to three lock periods (30 minutes) however it was extended.
+    assert load_settings({}).lock_hold_seconds == 900
+    # Short locks (tests, demos) keep at most three lock periods.
+    assert load_settings({"ADMITONE_LOCK_SECONDS": "6", "ADMITONE_PAYMENT_TIMEOUT_SECONDS": "3"}
+                         ).lock_hold_seconds == 18
+    longer = load_settings({"ADMITONE_LOCK_MAX_HOLD_SECONDS": "1200"})
+    assert longer.lock_hold_seconds == 1200
+
+
+def test_a_lock_hold_shorter_than_one_lock_period_is_refused() -> None:
+    with pytest.raises(SettingsError, match="ADMITONE_LOCK_MAX_HOLD_SECONDS=300"):
+        load_settings({"ADMITONE_LOCK_MAX_HOLD_SECONDS": "300"})
+
+
+def test_fraud_and_network_settings() -> None:
+    settings = load_settings({})
+    assert settings.fraud_review_score == 60
+    assert settings.max_seats_per_network == 40
+    off = load_settings({"ADMITONE_FRAUD_REVIEW_SCORE": "0", "ADMITONE_MAX_SEATS_PER_NETWORK": "0"})
+    assert (off.fraud_review_score, off.max_seats_per_network) == (0, 0)
+    with pytest.raises(SettingsError, match="ADMITONE_MAX_SEATS_PER_NETWORK"):
+        load_settings({"ADMITONE_MAX_SEATS_PER_NETWORK": "-1"})

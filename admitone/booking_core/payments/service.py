@@ -28,6 +28,7 @@ from admitone.booking_core.payments.decisions import (
 from admitone.booking_core.payments.models import WebhookIn
 from admitone.booking_core.payments.provider import PaymentProvider, RefundRejectedError
 from admitone.booking_core.payments.repository import Connection, PaymentRepository
+from admitone.booking_core.review import hold_for_review
 from admitone.booking_core.seat_events import SeatEvents
 from admitone.errors import PaymentMismatchError
 from admitone.ids import uuid_or_none
@@ -232,6 +233,16 @@ class PaymentService:
         show_id, lock_id = booking["show_id"], booking["lock_id"]
         ids = {"paymentId": str(pid), "bookingId": str(bid), "showId": str(show_id)}
 
+        if action is Settlement.CONFIRM and booking["review"]:
+            # Held for fraud review (booking_core/fraud.py): paid, seats BOOKED, no ticket yet.
+            await self.repository.mark_payment(conn, pid, "SUCCESS", transaction_id, now)
+            booked = await hold_for_review(conn, booking, now)
+            audit += [
+                ("payment", str(pid), "SUCCESS", {"transactionId": transaction_id}),
+                ("booking", str(bid), "REVIEW", {"paymentId": str(pid), "seatIds": booked}),
+                ("lock", str(lock_id), "CONVERTED", {"bookingId": str(bid), "seatIds": booked}),
+            ]
+            return done(booked_seats=booked)
         if action is Settlement.CONFIRM:
             await self.repository.mark_payment(conn, pid, "SUCCESS", transaction_id, now)
             await self.repository.confirm_booking(conn, bid, now)

@@ -3,16 +3,17 @@
 -- $1 grace seconds: a settlement or a sweep still under way is not a violation.
 -- Bookings and payments are checked for shows from a day ago on (older ones no longer change),
 -- so the cost follows the shows on sale, not the whole history.
---   double_bookings             seats of one show in two CONFIRMED bookings
---   confirmed_without_payment   CONFIRMED bookings without a SUCCESS payment
---   captured_without_outcome    SUCCESS payments whose booking is not CONFIRMED and which have
+--   double_bookings             seats of one show in two CONFIRMED (or REVIEW) bookings
+--   confirmed_without_payment   CONFIRMED (or REVIEW) bookings without a SUCCESS payment
+--   captured_without_outcome    SUCCESS payments whose booking is neither CONFIRMED nor REVIEW
+--                               (held for fraud review, seats and money kept) and which have
 --                               no refund: money taken for neither seats nor a refund
 --   locks_past_expiry           ACTIVE locks more than the grace past their expiry (the
 --                               sweeper is not running)
 WITH recent AS (
     SELECT id FROM shows WHERE show_time > now() - interval '1 day'
 ), confirmed AS (
-    SELECT b.id FROM bookings b WHERE b.status = 'CONFIRMED' AND b.show_id IN (SELECT id FROM recent)
+    SELECT b.id FROM bookings b WHERE b.status IN ('CONFIRMED', 'REVIEW') AND b.show_id IN (SELECT id FROM recent)
 )
 SELECT
     (SELECT count(*)
@@ -28,7 +29,7 @@ SELECT
     (SELECT count(*)
        FROM payments p
        JOIN bookings b ON b.id = p.booking_id
-      WHERE p.status = 'SUCCESS' AND b.status <> 'CONFIRMED'
+      WHERE p.status = 'SUCCESS' AND b.status NOT IN ('CONFIRMED', 'REVIEW')
         AND b.show_id IN (SELECT id FROM recent)
         AND coalesce(p.completed_at, p.updated_at) < now() - make_interval(secs => $1)
         AND NOT EXISTS (SELECT 1 FROM refunds r WHERE r.payment_id = p.id)

@@ -32,6 +32,7 @@ from admitone.booking_core.booking_models import (
 from admitone.booking_core.bookings import BookingService
 from admitone.booking_core.checkout import CheckoutService
 from admitone.booking_core.models import CheckoutIn, CheckoutOut
+from admitone.booking_core.policy import lock_network
 from admitone.errors import RateLimitedError
 from admitone.gateway.bookings.view import CancellationPreview, preview_cancellation
 from admitone.gateway.client import client_ip
@@ -56,10 +57,13 @@ from admitone.settings import Settings
 )
 async def checkout(
     request: Request[Any, Any, Any], data: CheckoutIn, admission: AdmissionServices,
-    checkout: CheckoutService,
+    checkout: CheckoutService, settings: Settings,
 ) -> Response[bytes]:
     claims = await require_access(request, admission, None)
-    stored = await checkout.checkout(claims.sub, request.headers.get("idempotency-key"), data)
+    network = lock_network(client_ip(request))
+    stored = await checkout.checkout(
+        claims.sub, request.headers.get("idempotency-key"), data, network
+    )
     return Response(stored.body, status_code=stored.status_code, media_type="application/json")
 
 

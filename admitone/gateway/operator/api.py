@@ -10,6 +10,7 @@ from typing import Annotated, Any
 from litestar import Request, Router, get, patch, post, put
 from litestar.params import Parameter
 
+from admitone import errors
 from admitone.admission.models import RoomStats, WaitingRoomIn, WaitingRoomPatch
 from admitone.admission.services import AdmissionServices
 from admitone.booking_core.catalog import CatalogService
@@ -25,6 +26,7 @@ from admitone.booking_core.models import (
 )
 from admitone.booking_core.payments.models import RefundOut, RefundRetryOut, RefundState
 from admitone.booking_core.payments.providers import ProviderPayments
+from admitone.booking_core.review import ReviewItem, ReviewOut, ReviewService
 from admitone.gateway.client import client_ip
 from admitone.gateway.guards import OPERATOR_SECURITY, operator_guard
 from admitone.gateway.payments.api import problem
@@ -143,7 +145,66 @@ async def retry_refund(
     return await provider_payments.retry_refund(refund_id, actor(request, settings))
 
 
+# Bookings held for fraud review -------------------------------------------------------------
+
+
+def _reviews(reviews: ReviewService | None) -> ReviewService:
+    if reviews is None:
+        raise errors.DependencyUnavailableError("PostgreSQL")
+    return reviews
+
+
+@get(
+    "/reviews",
+    summary="Bookings held for fraud review (status REVIEW), oldest first, with their reasons",
+    description=(
+        "A checkout whose risk score passes `ADMITONE_FRAUD_REVIEW_SCORE` is held once paid: "
+        "the booking is `REVIEW`, the money captured and the seats booked for it, no ticket. "
+        "`riskScore` is the sum of the `reasons`' points; `?show=` keeps one show's."
+    ),
+    responses={401: problem("OPERATOR_UNAUTHORIZED")},
+)
+async def list_reviews(
+    reviews: ReviewService | None, show: str | None = None,
+    limit: Annotated[int, Parameter(ge=1, le=500)] = 200,
+) -> list[ReviewItem]:
+    return await _reviews(reviews).reviews(show, limit)
+
+
+@post(
+    "/bookings/{booking_id:str}/approve", status_code=200,
+    summary="Approve a booking held for review: CONFIRMED, the fan gets the ticket",
+    responses={401: problem("OPERATOR_UNAUTHORIZED"), 404: problem("BOOKING_NOT_FOUND"),
+               409: problem("BOOKING_STATE: the booking is not held for review")},
+)
+async def approve_review(
+    request: Request[Any, Any, Any], booking_id: str, reviews: ReviewService | None,
+    settings: Settings,
+) -> ReviewOut:
+    return await _reviews(reviews).decide(booking_id, "approve", actor(request, settings))
+
+
+@post(
+    "/bookings/{booking_id:str}/reject", status_code=200,
+    summary="Reject a booking held for review: CANCELLED, refunded in full, seats released",
+    responses={401: problem("OPERATOR_UNAUTHORIZED"), 404: problem("BOOKING_NOT_FOUND"),
+               409: problem("BOOKING_STATE: the booking is not held for review")},
+)
+async def reject_review(
+    request: Request[Any, Any, Any], booking_id: str, reviews: ReviewService | None,
+    settings: Settings,
+) -> ReviewOut:
+    return await _reviews(reviews).decide(booking_id, "reject", actor(request, settings))
+
+
 ROUTES = [
+    Router(
+        path="/api/v1/admin",
+        route_handlers=[list_reviews, approve_review, reject_review],
+        guards=[operator_guard],
+        tags=["operator: fraud review"],
+        security=OPERATOR_SECURITY,
+    ),
     Router(
         path="/api/v1/admin",
         route_handlers=[create_movie, create_theater, create_screen, create_show, get_show],

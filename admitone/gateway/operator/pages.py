@@ -25,8 +25,8 @@ from admitone.booking_core.backoffice import BackOffice
 from admitone.booking_core.live_stats import LiveStats
 from admitone.gateway import i18n
 from admitone.gateway.client import client_ip
+from admitone.gateway.operator import review_pages, setup_pages, view
 from admitone.gateway.operator import session as sessions
-from admitone.gateway.operator import setup_pages, view
 from admitone.gateway.operator.access import (
     EXCEPTION_HANDLERS,
     actor,
@@ -281,6 +281,7 @@ async def audit_page(request: Request[Any, Any, Any], backoffice: BackOffice) ->
 ROUTES = [Router(
     path="/admin",
     route_handlers=[login_page, login, logout, home, live_page, control, seat_page,
-                    release_lock, funnel_page, funnel_csv, audit_page, *setup_pages.ROUTES],
+                    release_lock, funnel_page, funnel_csv, audit_page, *setup_pages.ROUTES,
+                    *review_pages.ROUTES],
     guards=[session_guard], exception_handlers=EXCEPTION_HANDLERS, include_in_schema=False,
 )]

@@ -34,6 +34,7 @@ from admitone.admission.models import (
 from admitone.admission.ratelimit import retry_after_header
 from admitone.admission.rooms import canonical_show_id
 from admitone.admission.services import AdmissionServices
+from admitone.booking_core.policy import lock_network
 from admitone.gateway.client import client_binding, client_ip
 from admitone.gateway.deps import QueueRouteServices
 from admitone.gateway.streams import stream_slot_middleware
@@ -79,6 +80,7 @@ async def join(
     out = await admission.rooms.join(
         show_id, binding=_binding(request, ip), queue_token=request.headers.get(TOKEN_HEADER),
         pow_answer=(challenge, nonce) if challenge else None, identity=identity,
+        network=lock_network(ip),
     )
     return Response(out, headers=NO_STORE)
 

@@ -26,6 +26,7 @@ from admitone.admission.models import ProgressOut, StatusOut
 from admitone.admission.ratelimit import RateLimiter
 from admitone.admission.services import AdmissionServices
 from admitone.booking_core.catalog import CatalogService
+from admitone.booking_core.policy import lock_network
 from admitone.gateway import i18n
 from admitone.gateway.client import client_binding, client_ip
 from admitone.gateway.queue.view import PageState, PlaceNumbers, build_view
@@ -258,7 +259,8 @@ async def join_form(
     token = request.cookies.get(QUEUE_COOKIE)
     try:
         joined = await admission.rooms.join(
-            show.id, binding=_binding(request, settings), queue_token=token, pow_answer=None)
+            show.id, binding=_binding(request, settings), queue_token=token, pow_answer=None,
+            network=lock_network(client_ip(request)))
     except errors.TokenInvalidError:
         joined = None
     except errors.AdmitoneError as exc:
@@ -280,7 +282,8 @@ async def _join_fresh(request: Request[Any, Any, Any], show: ShowInfo, loc: i18n
                       settings: Settings) -> Response[Any]:
     try:
         joined = await admission.rooms.join(
-            show.id, binding=_binding(request, settings), queue_token=None, pow_answer=None)
+            show.id, binding=_binding(request, settings), queue_token=None, pow_answer=None,
+            network=lock_network(client_ip(request)))
     except errors.AdmitoneError as exc:
         notice = loc.t("queue.pow_no_js") if isinstance(exc, errors.ProofOfWorkError) else None
         return _render(request, loc, show, _state_for_error(exc), notice=notice,

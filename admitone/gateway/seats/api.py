@@ -44,7 +44,9 @@ from litestar.response import ServerSentEvent, ServerSentEventMessage
 from admitone import errors
 from admitone.admission.services import AdmissionServices
 from admitone.booking_core.models import ExtendOut, LockIn, LockOut, ReleaseOut, SeatMap
+from admitone.booking_core.policy import lock_network
 from admitone.booking_core.seat_stream import FAILED, OVERFLOW, SeatEventHub, StreamTickets
+from admitone.gateway.client import client_ip
 from admitone.gateway.deps import SeatRouteServices
 from admitone.gateway.guards import (
     ACCESS_SECURITY,
@@ -89,10 +91,11 @@ async def seat_map(
     summary="Lock seats, all or nothing",
 )
 async def lock_seats(
-    request: Request[Any, Any, Any], data: LockIn, seat_routes: SeatRouteServices
+    request: Request[Any, Any, Any], data: LockIn, seat_routes: SeatRouteServices,
 ) -> LockOut:
     claims = await require_access(request, seat_routes.admission, data.show_id)
-    return await seat_routes.seats.lock_seats(claims.sub, data)
+    network = lock_network(client_ip(request))
+    return await seat_routes.seats.lock_seats(claims.sub, data, network)
 
 
 @put(

@@ -137,6 +137,15 @@ class ConfirmationPage {
       }
       return;
     }
+    if (booking.status === "REVIEW") {
+      // Paid, held for a fraud check: the seats are kept; the ticket comes once approved.
+      if (this.state !== "review") {
+        this.announce(this.fmt.t("booking.review_title"));
+      }
+      this.setState("review");
+      this.later(this.config.slowPollMs || 10000);
+      return;
+    }
     clearTimeout(this.timer);
     if (booking.status === "FAILED") {
       byId("booking-retry").href = `/shows/${encodeURIComponent(booking.show.id)}/seats`;
