@@ -88,7 +88,8 @@ class _Held:
 
     def lock_alive(self) -> bool:
         """The lock is still active and unexpired (whatever became of the booking's seats)."""
-        return self.lock["status"] == "ACTIVE" and self.lock["expires_at"] > self.now
+        expires_at: datetime = self.lock["expires_at"]
+        return self.lock["status"] == "ACTIVE" and expires_at > self.now
 
     def lock_end_status(self) -> str:
         return "EXPIRED" if self.lock["expires_at"] <= self.now else "RELEASED"
