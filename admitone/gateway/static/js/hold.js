@@ -311,9 +311,12 @@ class CheckoutPage {
     const method = this.root.querySelector('input[name="paymentMethod"]:checked')?.value || "CARD";
     writeJSON(EMAIL_KEY, email);
     // One Idempotency-Key per lock and body: a retry after a lost answer gets the same booking.
+    // Back after a payment that failed (the hold outlives it while the lock lasts): a new
+    // attempt is a new booking, so a new key; a booking still being paid answers 409.
     const payment = this.hold.payment;
-    if (!payment || payment.method !== method || payment.email !== email) {
+    if (!payment || payment.method !== method || payment.email !== email || this.hold.bookingId) {
       this.hold.payment = { method, email, key: newKey() };
+      delete this.hold.bookingId;
       writeJSON(holdKey(this.showId), this.hold);
     }
     this.paying = true;
