@@ -100,7 +100,7 @@ async def test_without_javascript_a_fan_holds_the_best_seats_and_pays(
             await page.wait_for_url("**/bookings/**")
             booking_id = urlsplit(page.url).path.rsplit("/", 1)[1]
 
-            async def confirmed() -> bool:
+            async def confirmed(booking_id: str = booking_id, token: str = token) -> bool:
                 found = await booking_status(live_server, booking_id, token)
                 return bool(found["status"] == "CONFIRMED")
 
