@@ -13,6 +13,7 @@ import {
   accessEndsAt, announce, callApi, clock, formatMoney, holdKey, lastSeatsKey, serverNow,
   showState, sortSeatIds,
 } from "./seats-common.js";
+import { HallZoom } from "./hall-zoom.js";
 import { LiveSeats } from "./seat-live.js";
 import { SeatGrid } from "./seat-grid.js";
 
@@ -44,6 +45,40 @@ class SeatPage {
         this.el("seats-announcer").textContent = this.t("seats.row_shown", { row });
       },
     });
+    this.hall = new HallZoom({
+      frame: root.querySelector(".grid-scroll"), grid: this.el("seat-grid"),
+      onChange: (zoom, fit) => this.zoomChanged(zoom, fit),
+    });
+  }
+
+  // One row or the whole hall (phones) ---------------------------------------------------------
+
+  setView(view) {
+    this.root.dataset.view = view;
+    for (const button of this.root.querySelectorAll(".view-switch__button")) {
+      button.setAttribute("aria-pressed", String(button.dataset.view === view));
+    }
+    if (view === "hall") this.hall.start();
+    else this.hall.reset();
+    if (this.grid.focusId) this.grid.focusSeat(this.grid.focusId, false);
+    announce(this.el("seats-announcer"),
+      this.t(view === "hall" ? "seats.view.hall_shown" : "seats.view.row_shown"));
+  }
+
+  zoomChanged(zoom, fit) {
+    const controls = this.el("zoom-controls");
+    controls.dataset.zoom = zoom.toFixed(2);
+    controls.querySelector('[data-zoom="out"]').disabled = zoom <= fit + 0.001;
+    controls.querySelector('[data-zoom="fit"]').disabled = zoom <= fit + 0.001;
+    controls.querySelector('[data-zoom="in"]').disabled = zoom >= 1.499;
+  }
+
+  onZoomButton(kind) {
+    if (kind === "in") this.hall.zoomBy(1.25);
+    else if (kind === "out") this.hall.zoomBy(0.8);
+    else this.hall.set(this.hall.fit());
+    announce(this.el("seats-announcer"),
+      this.t("seats.zoom.level", { percent: Math.round(this.hall.zoom * 100) }));
   }
 
   get seats() {
@@ -131,6 +166,13 @@ class SeatPage {
 
   bindControls() {
     this.el("hold-button").addEventListener("click", () => this.hold());
+    for (const button of this.root.querySelectorAll(".view-switch__button")) {
+      button.addEventListener("click", () => this.setView(button.dataset.view));
+    }
+    this.el("zoom-controls").addEventListener("click", (event) => {
+      const button = event.target.closest("[data-zoom]");
+      if (button && !button.disabled) this.onZoomButton(button.dataset.zoom);
+    });
     this.el("summary-list").addEventListener("click", (event) => {
       const button = event.target.closest("[data-remove]");
       if (!button) return;
