@@ -75,7 +75,9 @@ async def test_on_a_phone_the_whole_hall_fits_zooms_and_takes_picks(
         assert await page.get_by_role("button", name=hall, exact=True).get_attribute(
             "aria-pressed") == "true"
         assert await page.locator(".seat-row:visible").count() == 8
-        assert await frame_fits(page)
+        await page.wait_for_function(
+            "() => { const f = document.querySelector('.grid-scroll');"
+            " return f.scrollWidth <= f.clientWidth + 1; }", timeout=5000)
         assert await page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
         fitted = await zoom_of(page)
         assert fitted < 1
@@ -92,7 +94,7 @@ async def test_on_a_phone_the_whole_hall_fits_zooms_and_takes_picks(
         assert await focused_seat(page) == "H6"
         await page.keyboard.press("Enter")
         assert await seat_status(page, "H6") == "SELECTED"
-        assert await page.locator("#seat-H6").is_visible()
+        await page.locator("#seat-H6").wait_for(state="visible", timeout=5000)
         await assert_no_serious_violations(page, axe_source, f"hall zoomed {language}")
         await page.screenshot(path=str(screenshots / f"seats-hall-zoomed-phone-{language}.png"))
 

@@ -47,7 +47,13 @@ export class HallZoom {
 
   start() {
     this.active = true;
-    this.set(this.fit());
+    const fit = this.fit();
+    this.set(fit);
+    // The frame may settle a frame later (a scroll bar, a notice above): fit again if the
+    // fan has not zoomed meanwhile.
+    window.requestAnimationFrame(() => {
+      if (this.active && this.zoom <= fit + 0.001) this.set(this.fit());
+    });
   }
 
   reset() {
