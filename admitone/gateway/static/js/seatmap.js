@@ -117,12 +117,13 @@ class SeatPage {
     window.clearInterval(this.accessTimer);
   }
 
-  /** Back on the seat map while this tab still holds seats (a failed payment keeps the hold
-   * for a retry): give them back and pick them again, so the fan changes seats freely. A hold
-   * still being paid for answers 409 and stays. */
+  /** Back on the seat map after a payment attempt while this tab still holds the seats (a
+   * failed payment keeps the hold for a retry): give them back and pick them again, so the fan
+   * changes seats freely. A hold still being paid for answers 409 and stays. (A hold the
+   * checkout page let go of on leaving, `leftAt`, is that page's to take again.) */
   async giveBackHold() {
     const held = readJSON(holdKey(this.showId));
-    if (!held || !held.lockId) return;
+    if (!held || !held.lockId || !held.bookingId) return;
     const { status } = await callApi(`/api/v1/bookings/lock/${encodeURIComponent(held.lockId)}`,
       { method: "DELETE", token: this.token });
     if (status === 409) return;
