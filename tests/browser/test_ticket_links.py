@@ -4,17 +4,33 @@ this browser holds, in English and Hindi, at both sizes, with no serious axe vio
 
 from __future__ import annotations
 
+import asyncio
 import re
+import secrets
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
+import asyncpg
+import pytest
+
+from admitone.db.migrate import migrate
 from admitone.runtime import Services
 from tests.browser.booking_flow import open_with_token, paid_booking
-from tests.browser.conftest import DESKTOP, PHONE, LiveServer, OpenPage, wait_until
+from tests.browser.conftest import (
+    DESKTOP,
+    PHONE,
+    LiveServer,
+    OpenPage,
+    start_server,
+    stop_server,
+    wait_until,
+)
 from tests.browser.seat_support import create_hall_show, wait_for_state
 from tests.browser.test_queue_page import assert_no_serious_violations
+from tests.integration.test_outbox import SmtpSink
 
 SIZES = {"desktop": DESKTOP, "phone": PHONE}
 CONFIRM_MS = 20_000
@@ -117,3 +133,62 @@ async def test_a_forged_link_token_opens_nothing(
     page = await open_page(viewport=PHONE)
     await page.goto(f"{live_server.base_url}/bookings/{uuid.uuid4()}#token=not.a.token")
     await wait_for_state(page, "booking", "missing", timeout_ms=CONFIRM_MS)
+
+
+@pytest.fixture
+async def mailing_server(server_env: dict[str, str], server_urls: tuple[str, str],
+                         tmp_path: Path) -> AsyncIterator[tuple[LiveServer, SmtpSink]]:
+    """A second server, on a database of its own (so that only its outbox worker sends its
+    e-mails), whose mail goes over SMTP to a sink in this test."""
+    name = f"admitone_mail_{secrets.token_hex(4)}"
+    admin = await asyncpg.connect(server_urls[0])
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    url = urlunsplit(urlsplit(server_urls[0])._replace(path=f"/{name}"))
+    conn = await asyncpg.connect(url)
+    try:
+        await migrate(conn)
+    finally:
+        await conn.close()
+    try:
+        async with SmtpSink().running() as sink:
+            server = await asyncio.to_thread(start_server, {
+                **server_env, "ADMITONE_DATABASE_URL": url,
+                "ADMITONE_SMTP_URL": f"smtp://127.0.0.1:{sink.port}",
+            }, tmp_path / "mail-server.log")
+            try:
+                yield server, sink
+            finally:
+                await asyncio.to_thread(stop_server, server)
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+async def test_with_a_mail_server_the_page_says_e_mailed_once_it_was(
+    mailing_server: tuple[LiveServer, SmtpSink], open_page: OpenPage,
+    access_token: Callable[..., str], axe_source: str, screenshots: Path,
+) -> None:
+    """With SMTP set, the confirmation says "e-mailed" once the mail server took the e-mail
+    (on its way until then), in both languages; the e-mail reached the sink with the link."""
+    server, sink = mailing_server
+    show_id = await create_hall_show(server)
+    for number, (size, viewport) in enumerate(SIZES.items()):
+        for language in ("en-IN", "hi-IN"):
+            token = access_token(show_id)
+            seat = f"{'EF'[number]}{1 + (language == 'hi-IN')}"
+            checkout = await paid_booking(server, show_id, token, [seat])
+            page = await open_with_token(open_page, server, show_id, token,
+                                         f"/bookings/{checkout['bookingId']}",
+                                         viewport=viewport, language=language)
+            await wait_for_state(page, "booking", "confirmed", timeout_ms=CONFIRM_MS)
+            note = page.locator("#ticket-email-note")
+            await page.wait_for_function(
+                "() => document.getElementById('ticket-email-note').dataset.emailState"
+                " === 'sent'", timeout=CONFIRM_MS)
+            text = await note.text_content() or ""
+            assert ("e-mailed" if language == "en-IN" else "ई-मेल भी कर दिया") in text
+            await assert_no_serious_violations(page, axe_source, f"mailed {size} {language}")
+            await shoot(page, screenshots, f"ticket-mailed-{size}-{language}")
+    bodies = [bytes(message.get_payload(decode=True)).decode()  # type: ignore[arg-type]
+              for message in sink.messages]
+    assert any("/bookings/" in body and "#token=" in body for body in bodies)
