@@ -246,6 +246,7 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
             base_url=settings.base_url,
             smtp_url=settings.smtp_url,
             smtp_from=settings.smtp_from,
+            tokens=tokens,
         )
         admission = build_admission(settings, pool, redis, tokens, inventory=inventory,
                                     send_code=outbox.send_identity_code,

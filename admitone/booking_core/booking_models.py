@@ -65,6 +65,9 @@ class BookingView(Output, frozen=True):
     created_at: datetime
     confirmed_at: datetime | None
     cancelled_at: datetime | None
+    # True once the confirmation with the ticket's link was handed to the mail server (SMTP);
+    # false while it is on its way and when no mail server is set (it is only recorded).
+    ticket_emailed: bool = False
 
 
 class CancelOut(Output, frozen=True):

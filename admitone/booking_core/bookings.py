@@ -105,7 +105,7 @@ class BookingService:
             ticket=TicketLink(url=url, png_url=f"{url}?format=png")
             if row["status"] == "CONFIRMED" else None,
             refund=refund, created_at=row["created_at"], confirmed_at=row["confirmed_at"],
-            cancelled_at=row["cancelled_at"],
+            cancelled_at=row["cancelled_at"], ticket_emailed=row["ticket_channel"] == "smtp",
         )
 
     async def cancel(self, booking_id: str, caller: Caller) -> CancelOut:

@@ -26,7 +26,7 @@ import re
 import uuid
 import zoneinfo
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from typing import Any, Protocol
@@ -39,6 +39,7 @@ import structlog
 from admitone.booking_core.booking_repository import BookingRepository, Connection
 from admitone.booking_core.catalog import CatalogService
 from admitone.booking_core.models import ShowDetails
+from admitone.booking_core.tokens import BookingTokenSigner
 from admitone.db.sql import sql_folder
 
 log = structlog.get_logger(__name__)
@@ -49,6 +50,18 @@ BACKOFF_MAX_SECONDS = 3600.0
 _DELIVERY_TIMEOUT_SECONDS = 15.0
 _ERROR_MAX_CHARS = 500
 _EMAIL = re.compile(r"[^\s@<>\"']+@")  # an SMTP error may quote the address: not in logs
+# The ticket link in a confirmation carries a booking token for that one booking, good until
+# two days after the show (at least a day, at most a year): the fan opens the ticket from the
+# e-mail at the venue, long after the access token and a lookup's token have expired.
+LINK_AFTER_SHOW = timedelta(days=2)
+LINK_MIN_SECONDS = 86_400
+LINK_MAX_SECONDS = 366 * 86_400
+
+
+def ticket_link_seconds(show_time: datetime, now: datetime) -> int:
+    """How long the e-mailed ticket link's booking token lasts."""
+    seconds = int((show_time + LINK_AFTER_SHOW - now).total_seconds())
+    return max(LINK_MIN_SECONDS, min(LINK_MAX_SECONDS, seconds))
 
 
 def backoff_seconds(attempts: int) -> float:
@@ -83,7 +96,7 @@ class OutboxWorker:
     def __init__(
         self, pool: asyncpg.Pool, catalog: CatalogService, refunds: RefundSender, *,
         base_url: str, smtp_url: str | None, smtp_from: str, batch_size: int = 20,
-        time_budget_seconds: float = 30.0,
+        time_budget_seconds: float = 30.0, tokens: BookingTokenSigner | None = None,
     ) -> None:
         self.pool = pool
         self.repository = BookingRepository(pool)
@@ -94,6 +107,7 @@ class OutboxWorker:
         self.smtp_from = smtp_from
         self.batch_size = batch_size
         self.time_budget_seconds = time_budget_seconds
+        self.tokens = tokens  # signs the e-mailed ticket link; without it the link needs lookup
         self.listeners: dict[str, list[OutboxListener]] = {}
 
     async def run_once(self) -> int:
@@ -166,7 +180,12 @@ class OutboxWorker:
         if row is None:
             raise OutboxPayloadError(f"no booking {booking}")
         show = await self.catalog.show_details(str(row["show_id"]))
-        subject, body = compose_email(topic, row, show, self.base_url)
+        link_token = None
+        if topic == "booking.confirmed" and self.tokens is not None:
+            link_token = self.tokens.issue_booking_token(
+                booking_id=str(row["id"]), visitor_id=row["visitor_id"],
+                ttl_seconds=ticket_link_seconds(show.show_time, row["now"]))
+        subject, body = compose_email(topic, row, show, self.base_url, link_token=link_token)
         channel = "recorded"
         if self.smtp_url:
             async with asyncio.timeout(_DELIVERY_TIMEOUT_SECONDS):
@@ -278,8 +297,17 @@ def _local_time(show: ShowDetails) -> str:
     return when.astimezone(zone).strftime("%A %d %B %Y, %H:%M %Z")
 
 
+def ticket_page_url(base_url: str, booking_id: str, link_token: str | None) -> str:
+    """The ticket page (HTML, not the JSON API). The booking token rides in the fragment, which
+    the browser keeps to itself: never sent to the server, kept in no access log, and
+    ``static/js/ticket.js`` takes it out of the address bar at once."""
+    url = f"{base_url}/bookings/{booking_id}"
+    return f"{url}#token={link_token}" if link_token else url
+
+
 def compose_email(
-    topic: str, booking: asyncpg.Record | dict[str, Any], show: ShowDetails, base_url: str
+    topic: str, booking: asyncpg.Record | dict[str, Any], show: ShowDetails, base_url: str,
+    *, link_token: str | None = None,
 ) -> tuple[str, str]:
     """Subject and plain-text body of a booking e-mail (pure: testable without a server)."""
     reference = booking["reference"]
@@ -287,13 +315,15 @@ def compose_email(
     place = (f"{show.title}\n{_local_time(show)}\n{show.theater}, {show.screen}\n"
              f"{show.address}, {show.city}\nSeats: {seats}\n")
     if topic == "booking.confirmed":
-        ticket = f"{base_url}/api/v1/bookings/{booking['id']}/ticket"
+        ticket = ticket_page_url(base_url, str(booking["id"]), link_token)
         subject = f"Your tickets for {show.title} - booking {reference}"
         body = (
             f"Your booking {reference} is confirmed.\n\n{place}"
             f"Amount paid: {booking['amount']} {booking['currency']}\n\n"
-            f"Your e-ticket: {ticket}\n"
-            f"(Look up booking {reference} with this e-mail address to open it on any device.)\n"
+            f"Your e-ticket (open it on your phone at the venue): {ticket}\n"
+            f"(This link opens booking {reference} for anyone who has it. You can also look "
+            f"up booking {reference} with this e-mail address on \"Find a booking\": "
+            f"{base_url}/my-booking)\n"
         )
     else:
         refund = booking["refund_amount"]

@@ -200,15 +200,16 @@ async def test_failed_payment_says_what_to_do(
     live_server: LiveServer, open_page: OpenPage, access_token: Callable[..., str],
     axe_source: str, screenshots: Path,
 ) -> None:
-    """A failed payment shows the payment-failed help and a way back to the show's seats."""
+    """A failed payment shows the payment-failed help and a way back to pay again for the held
+    seats (checkout, which says so when the hold has run out)."""
     show_id = await live_server.create_show()
     token = access_token(show_id)
     booking = await book(live_server, show_id, token, seats=["A2"], outcome="FAILED")
     page = await open_with_token(open_page, show_id, token, viewport=PHONE)
     await page.goto(f"{live_server.base_url}/bookings/{booking['id']}")
     await wait_for_state(page, "booking", "failed")
-    retry = page.get_by_role("link", name="Choose seats and pay again")
-    assert await retry.get_attribute("href") == f"/shows/{show_id}/seats"
+    retry = page.get_by_role("link", name="Pay again for these seats")
+    assert await retry.get_attribute("href") == f"/shows/{show_id}/checkout"
     await assert_no_serious_violations(page, axe_source, "payment failed")
     await page.screenshot(path=str(screenshots / "pages-payment-failed-phone-en.png"),
                           full_page=True)

@@ -92,8 +92,9 @@ async def test_funnel_counts_match_a_scripted_run_of_known_fans(
         row = html.split(f'data-funnel-step="{step}"')[1].split("</tr>")[0]
         assert f"<span data-funnel-count>{count}</span>" in row, step
     metrics = live["metrics"]
+    # Locked: the hold nobody paid for yet, and the failed payment's, kept for a retry.
     assert (metrics["seatsBooked"], metrics["seatsLocked"], metrics["seatsAvailable"]) == (
-        "2", "2", "16")
+        "2", "3", "15")
     assert (metrics["bookings"], metrics["revenue"]) == ("2", "400.00")
     assert metrics["paymentFailures"] == "1"
     assert int(metrics["lockConflictsPerMinute"]) >= 1

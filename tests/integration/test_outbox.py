@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import re
 import socket
+import time
 import uuid
 from collections.abc import AsyncIterator, Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from email import message_from_bytes
 from email.message import Message
 from typing import Any
@@ -16,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
-from admitone.booking_core.outbox import OutboxWorker, backoff_seconds
+from admitone.booking_core.outbox import OutboxWorker, backoff_seconds, ticket_link_seconds
 from admitone.runtime import Services
 from tests.conftest import MakeShow, bearer
 from tests.integration.booking_support import BookingFixture, confirmed_booking
@@ -76,6 +78,7 @@ def worker(services: Services, smtp_url: str | None = None) -> OutboxWorker:
         base_url=services.settings.base_url,
         smtp_url=smtp_url,
         smtp_from="tickets@admitone.test",
+        tokens=services.tokens,
     )
 
 
@@ -121,7 +124,81 @@ async def test_confirmation_is_recorded_as_a_notification(
     assert booking.reference in body
     assert "Seats: A1, A2" in body
     assert "Test Theater, Screen 1" in body
-    assert f"http://admitone.test/api/v1/bookings/{booking.id}/ticket" in body
+    assert "/api/v1/" not in body  # the link is the ticket page, not the JSON API
+
+
+def _ticket_link(body: str) -> str:
+    found = re.search(r"(http://admitone\.test/bookings/\S+)", body)
+    assert found is not None, body
+    return found.group(1)
+
+
+async def test_confirmation_links_the_ticket_page_with_a_token_for_that_booking(
+    client: httpx.AsyncClient,
+    services: Services,
+    make_show: MakeShow,
+    access_token: Callable[..., str],
+) -> None:
+    """The e-mailed link opens the ticket page (HTML) and carries, in its fragment, a booking
+    token that reads this booking and its ticket but no other booking."""
+    show = await make_show()
+    booking = await confirmed_booking(client, services, show, access_token, ["A1"])
+    other = await confirmed_booking(client, services, show, access_token, ["A2"])
+    await services.outbox.run_once()
+    note = await _notification(
+        services, (await _outbox_row(services, booking, "booking.confirmed"))["id"])
+    assert note is not None
+    link = _ticket_link(str(note["body"]))
+    page_url, _, fragment = link.partition("#token=")
+    assert page_url == f"http://admitone.test/bookings/{booking.id}"
+    page = await client.get(page_url.removeprefix("http://admitone.test"))
+    assert page.status_code == 200
+    assert page.headers["content-type"].startswith("text/html")
+    read = await client.get(f"/api/v1/bookings/{booking.id}", headers=bearer(fragment))
+    assert read.status_code == 200, read.text
+    assert read.json()["reference"] == booking.reference
+    ticket = await client.get(f"/api/v1/bookings/{booking.id}/ticket", headers=bearer(fragment))
+    assert ticket.status_code == 200
+    foreign = await client.get(f"/api/v1/bookings/{other.id}", headers=bearer(fragment))
+    assert foreign.status_code == 404
+    claims = services.tokens.verify_booking_token(fragment)
+    assert claims.booking_id == booking.id
+    # Good until two days after the show, for the e-mail opened at the venue.
+    assert claims.exp - time.time() > 86_400
+
+
+def test_ticket_link_lasts_until_two_days_after_the_show() -> None:
+    """The link's token lasts until two days after the show, at least a day, at most a year."""
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    assert ticket_link_seconds(now + timedelta(days=5), now) == 7 * 86_400
+    assert ticket_link_seconds(now - timedelta(days=30), now) == 86_400
+    assert ticket_link_seconds(now + timedelta(days=900), now) == 366 * 86_400
+
+
+async def test_booking_says_whether_the_ticket_was_emailed(
+    client: httpx.AsyncClient,
+    services: Services,
+    make_show: MakeShow,
+    access_token: Callable[..., str],
+) -> None:
+    """``ticketEmailed`` is false before the e-mail is sent and when it was only recorded (no
+    mail server), and true once it went out over SMTP."""
+    show = await make_show()
+    recorded = await confirmed_booking(client, services, show, access_token, ["A1"])
+
+    async def emailed(found: BookingFixture) -> bool:
+        answer = await client.get(f"/api/v1/bookings/{found.id}", headers=bearer(found.token))
+        assert answer.status_code == 200
+        flag: bool = answer.json()["ticketEmailed"]
+        return flag
+
+    assert await emailed(recorded) is False
+    await services.outbox.run_once()
+    assert await emailed(recorded) is False  # recorded only: no mail server
+    mailed = await confirmed_booking(client, services, show, access_token, ["A2"])
+    async with SmtpSink().running() as sink:
+        await worker(services, f"smtp://127.0.0.1:{sink.port}").run_once()
+    assert await emailed(mailed) is True
 
 
 async def test_cancellation_email_names_the_refund(

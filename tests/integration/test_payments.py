@@ -132,11 +132,12 @@ async def test_sandbox_reports_charge_status_and_refuses_paying_twice(
     assert bad.status_code == 400
 
 
-async def test_failed_payment_frees_seats_for_another_visitor(
+async def test_failed_payment_keeps_the_hold_for_a_retry(
     client: httpx.AsyncClient, services: Services, make_show: MakeShow,
     access_token: Callable[..., str],
 ) -> None:
-    """A FAILED payment fails the booking, releases the lock, and the seats can be locked again."""
+    """A FAILED payment fails the booking but keeps the fan's lock and seats while the lock lasts:
+    nobody else can take them, and checkout on the same lock works again."""
     show = await make_show()
     checkout = await lock_and_checkout(client, show, access_token)
 
@@ -144,13 +145,79 @@ async def test_failed_payment_frees_seats_for_another_visitor(
 
     assert done.status_code == 200
     state = await state_of(services, checkout, show.id)
-    assert (state.payment, state.booking, state.lock) == ("FAILED", "FAILED", "RELEASED")
-    assert state.seats == {"A1": "AVAILABLE", "A2": "AVAILABLE"}
+    assert (state.payment, state.booking, state.lock) == ("FAILED", "FAILED", "ACTIVE")
+    assert state.seats == {"A1": "LOCKED", "A2": "LOCKED"}
     assert await outbox_topics(services, checkout.booking_id) == ["booking.failed"]
     other = await client.post("/api/v1/bookings/lock",
                               json={"showId": show.id, "seatIds": ["A1", "A2"]},
                               headers=bearer(access_token(show.id)))
+    assert other.status_code == 409, other.text
+    retry = await client.post(
+        "/api/v1/bookings",
+        json={"lockId": checkout.lock_id, "paymentMethod": "UPI", "email": "fan@example.com"},
+        headers={**bearer(checkout.token), "Idempotency-Key": uuid.uuid4().hex})
+    assert retry.status_code == 201, retry.text
+    await complete(client, retry.json()["paymentId"], "SUCCESS")
+    seats = await services.pool.fetch(
+        "SELECT status, booking_id FROM show_seats WHERE show_id = $1 AND seat_id = ANY($2)",
+        uuid.UUID(show.id), ["A1", "A2"])
+    assert {(r["status"], str(r["booking_id"])) for r in seats} == {
+        ("BOOKED", retry.json()["bookingId"])}
+
+
+async def test_hold_kept_after_a_failed_payment_is_swept_at_expiry(
+    client: httpx.AsyncClient, services: Services, make_show: MakeShow,
+    access_token: Callable[..., str],
+) -> None:
+    """The hold a failed payment kept ends like any lock: the sweeper frees it once it expires,
+    and then another visitor can lock the seats."""
+    show = await make_show()
+    checkout = await lock_and_checkout(client, show, access_token)
+    await complete(client, checkout.payment_id, "FAILED")
+    await expire_lock(services, checkout.lock_id)
+
+    await services.seats.sweep_expired()
+
+    state = await state_of(services, checkout, show.id)
+    assert (state.payment, state.booking, state.lock) == ("FAILED", "FAILED", "EXPIRED")
+    assert state.seats == {"A1": "AVAILABLE", "A2": "AVAILABLE"}
+    other = await client.post("/api/v1/bookings/lock",
+                              json={"showId": show.id, "seatIds": ["A1", "A2"]},
+                              headers=bearer(access_token(show.id)))
     assert other.status_code == 200, other.text
+
+
+async def test_failure_after_the_lock_expired_frees_the_seats(
+    client: httpx.AsyncClient, services: Services, make_show: MakeShow,
+    access_token: Callable[..., str],
+) -> None:
+    """A failure that arrives once the lock has run out keeps nothing: the seats are freed."""
+    show = await make_show()
+    checkout = await lock_and_checkout(client, show, access_token)
+    await expire_lock(services, checkout.lock_id)
+
+    await complete(client, checkout.payment_id, "FAILED")
+
+    state = await state_of(services, checkout, show.id)
+    assert (state.payment, state.booking, state.lock) == ("FAILED", "FAILED", "EXPIRED")
+    assert state.seats == {"A1": "AVAILABLE", "A2": "AVAILABLE"}
+
+
+async def test_fan_can_give_back_the_hold_after_a_failed_payment(
+    client: httpx.AsyncClient, services: Services, make_show: MakeShow,
+    access_token: Callable[..., str],
+) -> None:
+    """After a failure the lock is released by its owner as before a checkout (no 409)."""
+    show = await make_show()
+    checkout = await lock_and_checkout(client, show, access_token)
+    await complete(client, checkout.payment_id, "FAILED")
+
+    released = await client.delete(f"/api/v1/bookings/lock/{checkout.lock_id}",
+                                   headers=bearer(checkout.token))
+
+    assert released.status_code == 200, released.text
+    state = await state_of(services, checkout, show.id)
+    assert (state.lock, state.seats) == ("RELEASED", {"A1": "AVAILABLE", "A2": "AVAILABLE"})
 
 
 async def test_success_after_lock_expired_refunds_in_full(
@@ -246,7 +313,8 @@ async def test_dropped_failure_is_settled_by_reconciliation(
     client: httpx.AsyncClient, services: Services, make_show: MakeShow,
     access_token: Callable[..., str],
 ) -> None:
-    """A failure whose webhook never came frees the seats once reconciliation asks."""
+    """A failure whose webhook never came fails the booking once reconciliation asks (the
+    hold stays for a retry until the lock expires)."""
     show = await make_show()
     checkout = await lock_and_checkout(client, show, access_token)
     await complete(client, checkout, "FAILED", drop=True)
@@ -258,14 +326,15 @@ async def test_dropped_failure_is_settled_by_reconciliation(
 
     state = await state_of(services, checkout, show.id)
     assert (state.payment, state.booking) == ("FAILED", "FAILED")
-    assert state.seats == {"A1": "AVAILABLE", "A2": "AVAILABLE"}
+    assert state.seats == {"A1": "LOCKED", "A2": "LOCKED"}  # kept for a retry while it lasts
 
 
 async def test_payment_past_its_window_still_pending_is_failed(
     client: httpx.AsyncClient, services: Services, make_show: MakeShow,
     access_token: Callable[..., str],
 ) -> None:
-    """A payment whose window closed while the gateway says PENDING is failed and seats freed."""
+    """A payment whose window closed while the gateway says PENDING is failed; the hold stays
+    for a retry while its lock lasts."""
     show = await make_show()
     checkout = await lock_and_checkout(client, show, access_token)
     await services.pool.execute(
@@ -275,8 +344,8 @@ async def test_payment_past_its_window_still_pending_is_failed(
     await services.reconciler.reconcile_once()
 
     state = await state_of(services, checkout, show.id)
-    assert (state.payment, state.booking, state.lock) == ("FAILED", "FAILED", "RELEASED")
-    assert state.seats == {"A1": "AVAILABLE", "A2": "AVAILABLE"}
+    assert (state.payment, state.booking, state.lock) == ("FAILED", "FAILED", "ACTIVE")
+    assert state.seats == {"A1": "LOCKED", "A2": "LOCKED"}
     reason = await services.pool.fetchval(
         "SELECT payload->>'reason' FROM outbox WHERE topic = 'booking.failed'"
         " AND payload->>'bookingId' = $1", checkout.booking_id)

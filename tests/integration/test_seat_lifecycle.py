@@ -286,9 +286,11 @@ class SeatLifecycle(RuleBasedStateMachine):
             booking.charge = "FAILED"
             if booking.status == "PENDING":
                 booking.status = "FAILED"
-                self.free_seats_of(lock)
-                if lock.status == "ACTIVE":
-                    lock.status = "RELEASED"
+                # The hold stays for a retry while the lock lasts; an expired one is freed.
+                if lock.status != "ACTIVE" or lock.expired:
+                    self.free_seats_of(lock)
+                    if lock.status == "ACTIVE":
+                        lock.status = "EXPIRED"
             return
         booking.charge = "SUCCESS"
         if (

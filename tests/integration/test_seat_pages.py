@@ -182,3 +182,88 @@ async def test_a_beacon_for_seats_being_paid_for_releases_nothing(
     assert response.status_code == 409
     assert response.json()["error"] == "LOCK_IN_CHECKOUT"
     assert (await seat_states(services, show.id))["A2"] == "LOCKED"
+
+
+# The forms without JavaScript (seats/pages.py) ------------------------------------------------
+
+
+def _cookie(token: str) -> dict[str, str]:
+    return {"Cookie": f"access_token={token}"}
+
+
+async def test_the_best_seats_form_locks_seats_side_by_side_and_goes_to_checkout(
+    client: httpx.AsyncClient, make_show: MakeShow, access_token: Callable[..., str],
+    services: Services,
+) -> None:
+    """``count=3`` with the queue's access cookie: three seats of one row, side by side, are
+    LOCKED by this visitor, and the answer is a 303 to the checkout form naming the lock."""
+    show = await make_show(rows=3, seats_per_row=8)
+    token = access_token(show.id)
+    response = await client.post(f"/shows/{show.id}/seats/best", content="count=3",
+                                 headers={**FORM, **_cookie(token)})
+    assert response.status_code == 303, response.text
+    location = response.headers["location"]
+    assert location.startswith(f"/shows/{show.id}/checkout?lock=")
+    locked = sorted(seat for seat, state in (await seat_states(services, show.id)).items()
+                    if state == "LOCKED")
+    assert len(locked) == 3
+    assert len({seat[0] for seat in locked}) == 1
+    page = await client.get(location, headers=_cookie(token))
+    assert page.status_code == 200
+    assert all(seat in page.text for seat in locked)
+
+
+@pytest.mark.parametrize("body", ["count=0", "count=99", "count=two", "", "count=-1"])
+async def test_a_bad_seat_count_is_a_422_page_and_locks_nothing(
+    client: httpx.AsyncClient, make_show: MakeShow, access_token: Callable[..., str],
+    services: Services, body: str,
+) -> None:
+    """A count outside 1 … the seat limit answers the form again (422) and locks nothing."""
+    show = await make_show(rows=1, seats_per_row=4)
+    response = await client.post(f"/shows/{show.id}/seats/best", content=body,
+                                 headers={**FORM, **_cookie(access_token(show.id))})
+    assert response.status_code == 422
+    assert "Choose how many seats you want." in response.text
+    assert set((await seat_states(services, show.id)).values()) == {"AVAILABLE"}
+
+
+async def test_the_forms_without_an_access_cookie_are_401_and_change_nothing(
+    client: httpx.AsyncClient, make_show: MakeShow, services: Services,
+) -> None:
+    """No access cookie (or a forged one): both forms answer 401 pages, nothing is locked."""
+    show = await make_show(rows=1, seats_per_row=4)
+    for headers in ({}, _cookie("forged.token.value")):
+        best = await client.post(f"/shows/{show.id}/seats/best", content="count=2",
+                                 headers={**FORM, **headers})
+        assert best.status_code == 401
+        pay = await client.post(f"/shows/{show.id}/checkout",
+                                content=f"lock={uuid.uuid4()}&email=a%40b.in",
+                                headers={**FORM, **headers})
+        assert pay.status_code == 401
+    assert set((await seat_states(services, show.id)).values()) == {"AVAILABLE"}
+
+
+async def test_the_checkout_form_pays_once_per_form_and_refuses_a_bad_email(
+    client: httpx.AsyncClient, make_show: MakeShow, access_token: Callable[..., str],
+    services: Services,
+) -> None:
+    """A bad e-mail is a 422 form and no booking; a good one is a 303 to the payment page, and
+    the same form posted twice (its key) makes one booking."""
+    show = await make_show(rows=1, seats_per_row=4)
+    token = access_token(show.id)
+    best = await client.post(f"/shows/{show.id}/seats/best", content="count=2",
+                             headers={**FORM, **_cookie(token)})
+    query = best.headers["location"].split("?", 1)[1]
+    bad = await client.post(f"/shows/{show.id}/checkout",
+                            content=f"{query}&key=k1&email=nope&paymentMethod=UPI",
+                            headers={**FORM, **_cookie(token)})
+    assert bad.status_code == 422
+    good = [await client.post(f"/shows/{show.id}/checkout",
+                              content=f"{query}&key=k2&email=ray%40example.in&paymentMethod=UPI",
+                              headers={**FORM, **_cookie(token)}) for _ in range(2)]
+    assert [answer.status_code for answer in good] == [303, 303]
+    assert good[0].headers["location"] == good[1].headers["location"]
+    assert "/sandbox/pay/" in good[0].headers["location"]
+    count = await services.pool.fetchval(
+        "SELECT count(*) FROM bookings WHERE show_id = $1", uuid.UUID(show.id))
+    assert count == 1

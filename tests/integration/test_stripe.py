@@ -241,7 +241,7 @@ async def test_declined_card_keeps_seats_and_an_expired_session_frees_them(
     access_token: Callable[..., str],
 ) -> None:
     """payment_intent.payment_failed leaves the fan free to retry; checkout.session.expired
-    fails the payment and frees the seats."""
+    fails the payment, the hold staying for a retry until its lock expires and is swept."""
     show = await make_show()
     checkout = await lock_and_checkout(stripe_client, show, access_token)
     session = stripe.session_for(checkout.payment_id)
@@ -254,6 +254,10 @@ async def test_declined_card_keeps_seats_and_an_expired_session_frees_them(
     await _send(stripe_client, stripe, "checkout.session.expired", stripe.expire(session["id"]))
     state = await state_of(stripe_services, checkout, show.id)
     assert (state.payment, state.booking) == ("FAILED", "FAILED")
+    assert state.seats == {"A1": "LOCKED", "A2": "LOCKED"}
+    await expire_lock(stripe_services, checkout.lock_id)
+    await stripe_services.seats.sweep_expired()
+    state = await state_of(stripe_services, checkout, show.id)
     assert state.seats == {"A1": "AVAILABLE", "A2": "AVAILABLE"}
     other = await stripe_client.post("/api/v1/bookings/lock",
                                      json={"showId": show.id, "seatIds": ["A1", "A2"]},

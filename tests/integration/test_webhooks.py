@@ -175,7 +175,8 @@ async def test_success_after_failure_refunds(
     client: httpx.AsyncClient, services: Services, make_show: MakeShow,
     access_token: Callable[..., str],
 ) -> None:
-    """FAILED then SUCCESS (the fan retried on the page after the seats were freed): refund."""
+    """FAILED then SUCCESS (the fan retried on the gateway's page after the failure): refund,
+    and the hold the failure kept for a retry on this site stays the fan's."""
     show = await make_show()
     checkout = await lock_and_checkout(client, show, access_token)
     await complete(client, checkout, "FAILED")
@@ -184,8 +185,8 @@ async def test_success_after_failure_refunds(
 
     assert retried.status_code == 200
     state = await state_of(services, checkout, show.id)
-    assert (state.payment, state.booking) == ("REFUNDED", "FAILED")
-    assert state.seats == {"A1": "AVAILABLE", "A2": "AVAILABLE"}
+    assert (state.payment, state.booking, state.lock) == ("REFUNDED", "FAILED", "ACTIVE")
+    assert state.seats == {"A1": "LOCKED", "A2": "LOCKED"}
     refund = await services.pool.fetchrow(
         "SELECT reason, status FROM refunds WHERE payment_id = $1", uuid.UUID(checkout.payment_id))
     assert (refund["reason"], refund["status"]) == ("SEATS_LOST", "PROCESSED")
@@ -233,7 +234,7 @@ async def test_racing_success_and_failure_settle_one_way(
     state = await state_of(services, checkout, show.id)
     assert (state.payment, state.booking, frozenset(state.seats.values())) in {
         ("SUCCESS", "CONFIRMED", frozenset({"BOOKED"})),
-        ("REFUNDED", "FAILED", frozenset({"AVAILABLE"})),
+        ("REFUNDED", "FAILED", frozenset({"LOCKED"})),  # failed first: the hold kept
     }
 
 

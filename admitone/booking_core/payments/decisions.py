@@ -21,7 +21,7 @@ class Settlement(enum.StrEnum):
     CONFIRM = "CONFIRM"  # payment SUCCESS, booking CONFIRMED, seats BOOKED
     REFUND_SEATS_LOST = "REFUND_SEATS_LOST"  # money taken but the seats are gone: refund in full
     REFUND_MISMATCH = "REFUND_MISMATCH"  # money taken, but not the booking's amount: flag, refund
-    FAIL = "FAIL"  # payment FAILED, booking FAILED, seats freed
+    FAIL = "FAIL"  # payment FAILED, booking FAILED, seats kept until the lock expires
     IGNORE = "IGNORE"  # already settled (duplicate, or a late failure after a success)
 
 

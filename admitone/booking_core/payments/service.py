@@ -92,6 +92,11 @@ class _Held:
             )
         )
 
+    def lock_alive(self) -> bool:
+        """The lock is still active and unexpired (whatever became of the booking's seats)."""
+        expires_at: datetime = self.lock["expires_at"]
+        return self.lock["status"] == "ACTIVE" and expires_at > self.now
+
     def lock_end_status(self) -> str:
         return "EXPIRED" if self.lock["expires_at"] <= self.now else "RELEASED"
 
@@ -260,13 +265,20 @@ class PaymentService:
             ]
             return done(booked_seats=booked)
 
-        freed = await self.repository.free_seats(conn, show_id, lock_id, now)
-        lock_status = held.lock_end_status()
-        lock_moved = await self.repository.mark_lock(conn, lock_id, lock_status, now)
-        if lock_moved:
-            audit.append(
-                ("lock", str(lock_id), lock_status, {"bookingId": str(bid), "seatIds": freed})
-            )
+        freed: list[str] = []
+        # A failed payment leaves the fan's hold as it is while its lock lasts, so checkout can
+        # be tried again on the same seats (the lock may serve one live booking at a time, and
+        # this one is now FAILED); the sweeper frees them at expiry like any lock. A late
+        # success of a payment already failed keeps it too: a retry may be paying on it.
+        keep_hold = held.lock_alive() and (
+            action is Settlement.FAIL or booking["status"] == "FAILED")
+        if not keep_hold:
+            freed = await self.repository.free_seats(conn, show_id, lock_id, now)
+            lock_status = held.lock_end_status()
+            if await self.repository.mark_lock(conn, lock_id, lock_status, now):
+                audit.append(
+                    ("lock", str(lock_id), lock_status, {"bookingId": str(bid), "seatIds": freed})
+                )
         if action is Settlement.FAIL:
             await self.repository.mark_payment(conn, pid, "FAILED", transaction_id, now)
             audit.append(("payment", str(pid), "FAILED", {"reason": failure_reason}))

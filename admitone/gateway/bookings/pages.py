@@ -49,18 +49,27 @@ from admitone.settings import Settings
 POLL_MS = 1500
 POLL_FOR_MS = 30_000
 SLOW_POLL_MS = 10_000
+# With a mail server set, a confirmed page asks again this often, this many times, whether the
+# ticket e-mail has gone out (the outbox worker sends it within a few seconds).
+EMAIL_POLL_MS = 4000
+EMAIL_POLL_TIMES = 8
 
 
 @get("/bookings/{booking_id:str}", name="booking", include_in_schema=False,
      media_type="text/html")
-async def booking_page(request: Request[Any, Any, Any], booking_id: str) -> Response[Any]:
-    """The confirmation page: the script fills it in with the fan's own token."""
+async def booking_page(
+    request: Request[Any, Any, Any], booking_id: str, settings: Settings
+) -> Response[Any]:
+    """The confirmation page: the script fills it in with the fan's own token (or the booking
+    token in the e-mailed link's fragment). ``emailConfigured`` tells it whether a mail server
+    is set, so it says "e-mailed" only when the booking's ``ticketEmailed`` says so."""
     loc = i18n.locale_for(request)
     canonical = canonical_id(booking_id)
     if canonical is None:
         return not_found_page(request, loc)
     config = page_config(loc, bookingId=canonical, pollMs=POLL_MS, pollForMs=POLL_FOR_MS,
-                         slowPollMs=SLOW_POLL_MS)
+                         slowPollMs=SLOW_POLL_MS, emailConfigured=bool(settings.smtp_url),
+                         emailPollMs=EMAIL_POLL_MS, emailPollTimes=EMAIL_POLL_TIMES)
     return render_page(request, loc, "booking/confirmation.html",
                        page_title=loc.t("booking.page_title"), booking_id=canonical,
                        config_json=config)
@@ -145,8 +154,14 @@ async def _look_up(request: Request[Any, Any, Any], loc: i18n.Locale, form: Look
 
 @get("/my-booking", name="my_booking", include_in_schema=False, media_type="text/html")
 async def my_booking_page(request: Request[Any, Any, Any]) -> Response[Any]:
-    """Find a booking by reference and e-mail; see it, and cancel it."""
-    return render(request, i18n.locale_for(request))
+    """Find a booking by reference and e-mail; see it, and cancel it. ``?reference=`` fills the
+    form in (the ticket page links here so); with ``?booking=`` the script opens that booking at
+    once when this browser holds a token for it."""
+    reference = request.query_params.get("reference")
+    form = None
+    if isinstance(reference, str) and reference.strip():
+        form = LookupForm(reference.strip()[:MAX_REFERENCE_CHARS].upper(), "", confirmed=False)
+    return render(request, i18n.locale_for(request), form=form)
 
 
 @post("/my-booking", include_in_schema=False, status_code=200)

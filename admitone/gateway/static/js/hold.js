@@ -14,7 +14,8 @@ import { isEmail } from "./lib/email.js";
 import { readConfig, translator } from "./lib/i18n.js";
 import { accessToken, readJSON, writeJSON } from "./lib/storage.js";
 import {
-  announce, callApi, formatMoney, holdKey, lastSeatsKey, newKey, serverNow, showState, sortSeatIds,
+  accessEndsAt, announce, callApi, clock, formatMoney, holdKey, lastSeatsKey, newKey, serverNow,
+  showState, sortSeatIds,
 } from "./seats-common.js";
 
 const ANNOUNCE_AT = [300, 120, 60, 30, 10];   // seconds left
@@ -51,6 +52,7 @@ class CheckoutPage {
       return;
     }
     this.hold = hold;
+    this.accessEnds = accessEndsAt(this.showId, this.token);
     this.seatIds = sortSeatIds(hold.seatIds || hold.seats.map((seat) => seat.id));
     this.renderHold();
     this.prefill();
@@ -131,12 +133,21 @@ class CheckoutPage {
     return Number.isNaN(until) ? 0 : Math.max(0, Math.ceil((until - serverNow()) / 1000));
   }
 
+  /** Whether the fan's turn (the access token) ends before the hold: paying needs the token,
+   * so then the countdown is the turn's. */
+  turnEndsFirst() {
+    const until = Date.parse(this.hold.expiresAt);
+    return Boolean(this.accessEnds) && !Number.isNaN(until) && this.accessEnds < until;
+  }
+
   tick() {
     if (this.ended) return;
-    const left = this.secondsLeft();
-    const minutes = Math.floor(left / 60);
-    const seconds = String(left % 60).padStart(2, "0");
-    this.el("timer-value").textContent = `${minutes}:${seconds}`;
+    const turn = this.turnEndsFirst();
+    const left = turn ? Math.max(0, Math.ceil((this.accessEnds - serverNow()) / 1000))
+      : this.secondsLeft();
+    this.el("timer-label").textContent = this.t(turn ? "seats.checkout.access_label"
+      : "seats.checkout.timer_label");
+    this.el("timer-value").textContent = clock(left);
     this.el("timer").classList.toggle("timer--urgent", left <= URGENT_AT);
     if (this.lastLeft === null) {
       // The first tick: thresholds already behind us are not announced late.
@@ -153,7 +164,13 @@ class CheckoutPage {
       if (crossed.length && left > 0) this.announceTime(Math.min(...crossed));
     }
     this.lastLeft = left;
-    if (left <= 0) this.expire("time");
+    if (left <= 0 && turn) {
+      this.stopTimers();
+      this.ended = true;
+      showState(this.root, "token-expired");
+    } else if (left <= 0) {
+      this.expire("time");
+    }
   }
 
   announceTime(mark) {
@@ -311,9 +328,12 @@ class CheckoutPage {
     const method = this.root.querySelector('input[name="paymentMethod"]:checked')?.value || "CARD";
     writeJSON(EMAIL_KEY, email);
     // One Idempotency-Key per lock and body: a retry after a lost answer gets the same booking.
+    // Back after a payment that failed (the hold outlives it while the lock lasts): a new
+    // attempt is a new booking, so a new key; a booking still being paid answers 409.
     const payment = this.hold.payment;
-    if (!payment || payment.method !== method || payment.email !== email) {
+    if (!payment || payment.method !== method || payment.email !== email || this.hold.bookingId) {
       this.hold.payment = { method, email, key: newKey() };
+      delete this.hold.bookingId;
       writeJSON(holdKey(this.showId), this.hold);
     }
     this.paying = true;

@@ -9,6 +9,7 @@ import {
   getCancellation,
   lastLookedUp,
   lookupBooking,
+  openBooking,
   rememberBookingToken,
 } from "./booking-api.js";
 import { ApiError } from "./lib/api.js";
@@ -47,6 +48,20 @@ class MyBookingPage {
     byId("cancel-start").addEventListener("click", () => this.openConfirm());
     byId("cancel-no").addEventListener("click", () => this.closeConfirm());
     byId("cancel-yes").addEventListener("click", () => this.cancel());
+    // From the ticket page (?booking=<id>): open that booking at once with a token this
+    // browser holds for it (the access token that bought it, or the e-mailed link's booking
+    // token); else the form, its reference filled in by the server.
+    const wanted = new URLSearchParams(window.location.search).get("booking");
+    if (wanted) {
+      openBooking(wanted)
+        .then(({ token }) => this.open(wanted, token, true))
+        .catch(() => this.openLast());
+      return;
+    }
+    this.openLast();
+  }
+
+  openLast() {
     const last = lastLookedUp();
     if (last) {
       this.open(last.bookingId, last.token, false).catch(() => this.reset());

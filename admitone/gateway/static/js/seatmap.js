@@ -10,14 +10,18 @@
 import { readConfig, translator } from "./lib/i18n.js";
 import { accessToken, readJSON, writeJSON } from "./lib/storage.js";
 import {
-  announce, callApi, formatMoney, holdKey, lastSeatsKey, showState, sortSeatIds,
+  accessEndsAt, announce, callApi, clock, formatMoney, holdKey, lastSeatsKey, serverNow,
+  showState, sortSeatIds,
 } from "./seats-common.js";
+import { HallZoom } from "./hall-zoom.js";
 import { LiveSeats } from "./seat-live.js";
 import { SeatGrid } from "./seat-grid.js";
 
 const EVENT_STATUS = { SEAT_LOCKED: "LOCKED", SEAT_RELEASED: "AVAILABLE", SEAT_BOOKED: "BOOKED" };
 const PRESELECT_WINDOW_MS = 10_000;
 const LOAD_RETRY_MS = 3000;
+const ACCESS_ANNOUNCE_AT = [120, 60];   // seconds left in the fan's turn
+const ACCESS_URGENT_AT = 120;
 
 class SeatPage {
   constructor(root, config) {
@@ -41,6 +45,40 @@ class SeatPage {
         this.el("seats-announcer").textContent = this.t("seats.row_shown", { row });
       },
     });
+    this.hall = new HallZoom({
+      frame: root.querySelector(".grid-scroll"), grid: this.el("seat-grid"),
+      onChange: (zoom, fit) => this.zoomChanged(zoom, fit),
+    });
+  }
+
+  // One row or the whole hall (phones) ---------------------------------------------------------
+
+  setView(view) {
+    this.root.dataset.view = view;
+    for (const button of this.root.querySelectorAll(".view-switch__button")) {
+      button.setAttribute("aria-pressed", String(button.dataset.view === view));
+    }
+    if (view === "hall") this.hall.start();
+    else this.hall.reset();
+    if (this.grid.focusId) this.grid.focusSeat(this.grid.focusId, false);
+    announce(this.el("seats-announcer"),
+      this.t(view === "hall" ? "seats.view.hall_shown" : "seats.view.row_shown"));
+  }
+
+  zoomChanged(zoom, fit) {
+    const controls = this.el("zoom-controls");
+    controls.dataset.zoom = zoom.toFixed(2);
+    controls.querySelector('[data-zoom="out"]').disabled = zoom <= fit + 0.001;
+    controls.querySelector('[data-zoom="fit"]').disabled = zoom <= fit + 0.001;
+    controls.querySelector('[data-zoom="in"]').disabled = zoom >= 1.499;
+  }
+
+  onZoomButton(kind) {
+    if (kind === "in") this.hall.zoomBy(1.25);
+    else if (kind === "out") this.hall.zoomBy(0.8);
+    else this.hall.set(this.hall.fit());
+    announce(this.el("seats-announcer"),
+      this.t("seats.zoom.level", { percent: Math.round(this.hall.zoom * 100) }));
   }
 
   get seats() {
@@ -61,6 +99,8 @@ class SeatPage {
       onTokenRefused: () => this.setState("token-expired"),
     });
     this.bindControls();
+    this.startAccessTimer();
+    await this.giveBackHold();
     await this.loadMap();
     if (this.loaded && !this.stopped) this.live.start();
     window.addEventListener("pagehide", () => this.live.close());
@@ -74,10 +114,66 @@ class SeatPage {
   stop() {
     this.stopped = true;
     this.live?.stop();
+    window.clearInterval(this.accessTimer);
+  }
+
+  /** Back on the seat map after a payment attempt while this tab still holds the seats (a
+   * failed payment keeps the hold for a retry): give them back and pick them again, so the fan
+   * changes seats freely. A hold still being paid for answers 409 and stays. (A hold the
+   * checkout page let go of on leaving, `leftAt`, is that page's to take again.) */
+  async giveBackHold() {
+    const held = readJSON(holdKey(this.showId));
+    if (!held || !held.lockId || !held.bookingId) return;
+    const { status } = await callApi(`/api/v1/bookings/lock/${encodeURIComponent(held.lockId)}`,
+      { method: "DELETE", token: this.token });
+    if (status === 409) return;
+    writeJSON(holdKey(this.showId), null);
+    if (Array.isArray(held.seatIds) && !readJSON(lastSeatsKey(this.showId))) {
+      writeJSON(lastSeatsKey(this.showId), held.seatIds);
+    }
+  }
+
+  // The admission window ------------------------------------------------------------------------
+
+  /** Count down the fan's turn (the access token's lifetime) beside the map and in the
+   * summary; announce it at 2 and 1 minutes; at its end the page says the turn is over. */
+  startAccessTimer() {
+    this.accessEnds = accessEndsAt(this.showId, this.token);
+    if (!this.accessEnds) return;
+    this.accessSaid = new Set(ACCESS_ANNOUNCE_AT.filter(
+      (mark) => (this.accessEnds - serverNow()) / 1000 < mark));
+    this.el("access-timer").hidden = false;
+    this.tickAccess();
+    this.accessTimer = window.setInterval(() => this.tickAccess(), 1000);
+  }
+
+  tickAccess() {
+    const left = Math.max(0, (this.accessEnds - serverNow()) / 1000);
+    const text = clock(left);
+    this.el("access-value").textContent = text;
+    this.el("access-timer").classList.toggle("access-timer--urgent", left <= ACCESS_URGENT_AT);
+    const short = this.el("summary-access");
+    short.textContent = this.t("seats.access.short", { time: text });
+    short.hidden = false;
+    short.classList.toggle("summary__access--urgent", left <= ACCESS_URGENT_AT);
+    const crossed = ACCESS_ANNOUNCE_AT.filter((mark) => left <= mark && !this.accessSaid.has(mark));
+    for (const mark of crossed) this.accessSaid.add(mark);
+    if (crossed.length && left > 0) {
+      announce(this.el("seats-announcer"),
+        this.t.plural("seats.access.announce", Math.min(...crossed) / 60));
+    }
+    if (left <= 0) this.setState("token-expired");
   }
 
   bindControls() {
     this.el("hold-button").addEventListener("click", () => this.hold());
+    for (const button of this.root.querySelectorAll(".view-switch__button")) {
+      button.addEventListener("click", () => this.setView(button.dataset.view));
+    }
+    this.el("zoom-controls").addEventListener("click", (event) => {
+      const button = event.target.closest("[data-zoom]");
+      if (button && !button.disabled) this.onZoomButton(button.dataset.zoom);
+    });
     this.el("summary-list").addEventListener("click", (event) => {
       const button = event.target.closest("[data-remove]");
       if (!button) return;
@@ -188,6 +284,7 @@ class SeatPage {
     }
     this.selected.add(id);
     this.hideProblem();
+    this.el("summary-notice").hidden = true;
     this.grid.paint(id);
     this.renderSummary();
     say(`${this.t("seats.announce.selected", { seat: id })} ${this.summaryText()}`);
@@ -227,7 +324,7 @@ class SeatPage {
     }
     this.el("summary-empty").hidden = ids.length > 0;
     this.el("summary").classList.toggle("summary--empty",
-      ids.length === 0 && this.el("hold-problem").hidden);
+      ids.length === 0 && this.el("hold-problem").hidden && this.el("summary-notice").hidden);
     this.el("summary-count").textContent = ids.length
       ? this.t.plural("seats.summary.seats", ids.length) : "";
     this.el("summary-total").textContent = this.price(this.total());
@@ -289,9 +386,14 @@ class SeatPage {
       this.grid.paint(id);
     }
     if (lost.length) {
-      this.renderSummary();
       const text = this.t.plural("seats.taken_live", lost.length,
         { seats: sortSeatIds(lost).join(", ") });
+      // In view where the fan looks (the summary beside "Hold seats", sticky on a phone), as
+      // well as at the top of the map; the announcer says it to screen readers.
+      const notice = this.el("summary-notice");
+      notice.textContent = text;
+      notice.hidden = false;
+      this.renderSummary();
       this.showInfo(text);
       announce(this.el("seats-announcer"), text);
     }

@@ -3,6 +3,7 @@
 // The page config, strings and the access token come from lib/ (i18n.js, storage.js).
 
 import { send } from "./lib/api.js";
+import { readItem } from "./lib/storage.js";
 
 /** `₹1,200` or `₹1,200.50` for the page's locale (no paise when the sum is whole). */
 export function formatMoney(locale, amount, currency) {
@@ -100,4 +101,29 @@ export function sortSeatIds(ids) {
     if (rowA !== rowB) return rowA.length - rowB.length || (rowA < rowB ? -1 : 1);
     return numA - numB;
   });
+}
+
+// The admission window --------------------------------------------------------------------------
+
+/**
+ * When the fan's turn ends: the access token's expiry the queue page stored
+ * (`access_expires_at:<showId>`), else the token's own `exp`; null when neither is readable.
+ * Past it the booking routes refuse the token, whatever is still held.
+ */
+export function accessEndsAt(showId, token) {
+  const stored = Date.parse(readItem(`access_expires_at:${showId}`) || "");
+  if (Number.isFinite(stored)) return stored;
+  try {
+    const payload = token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
+    const exp = Number(JSON.parse(window.atob(payload)).exp);
+    return Number.isFinite(exp) ? exp * 1000 : null;
+  } catch {
+    return null;
+  }
+}
+
+/** `m:ss` of a number of seconds. */
+export function clock(seconds) {
+  const left = Math.max(0, Math.ceil(seconds));
+  return `${Math.floor(left / 60)}:${String(left % 60).padStart(2, "0")}`;
 }

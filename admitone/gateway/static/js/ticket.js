@@ -5,7 +5,9 @@
 // IndexedDB and asks the service worker to keep the page: with no network (at the venue) the
 // worker serves the page and this script shows the saved copy.
 
-import { getQrDataUrl, getTicket, openBooking } from "./booking-api.js";
+import {
+  getBooking, getQrDataUrl, getTicket, openBooking, rememberBookingToken,
+} from "./booking-api.js";
 import { ApiError } from "./lib/api.js";
 import { readConfig } from "./lib/i18n.js";
 import { Formatter } from "./page-format.js";
@@ -32,6 +34,32 @@ window.addEventListener("beforeinstallprompt", (event) => {
   }
 });
 
+/**
+ * The e-mailed ticket link carries a booking token for this one booking in its fragment
+ * (`#token=…`, never sent to the server): keep it as this tab's booking token, then take it
+ * out of the address bar so that it is not bookmarked, shared or shown.
+ */
+function takeLinkToken(bookingId) {
+  const match = /^#token=([A-Za-z0-9_.-]+)$/.exec(window.location.hash || "");
+  if (!match) {
+    return;
+  }
+  const token = match[1];
+  let seconds = 900;
+  try {
+    const payload = token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
+    const exp = Number(JSON.parse(window.atob(payload)).exp);
+    if (Number.isFinite(exp)) {
+      seconds = Math.max(0, exp - Date.now() / 1000);
+    }
+  } catch {
+    // Not a readable JWT: the server decides; keep it for the default time.
+  }
+  rememberBookingToken(bookingId, token, seconds);
+  window.history.replaceState(window.history.state, "",
+    window.location.pathname + window.location.search);
+}
+
 function byId(id) {
   return document.getElementById(id);
 }
@@ -53,10 +81,13 @@ class ConfirmationPage {
     this.timer = null;
     this.token = null;
     this.state = null;
+    this.emailChecks = 0;
+    this.emailTimer = null;
     this.worker = registerWorker(config.serviceWorker || "/sw.js");
   }
 
   start() {
+    takeLinkToken(this.bookingId);
     byId("booking-check-again").addEventListener("click", () => this.checkNow());
     byId("booking-retry-offline").addEventListener("click", () => this.checkNow());
     this.setupInstall();
@@ -148,7 +179,9 @@ class ConfirmationPage {
     }
     clearTimeout(this.timer);
     if (booking.status === "FAILED") {
-      byId("booking-retry").href = `/shows/${encodeURIComponent(booking.show.id)}/seats`;
+      // The failed payment left the hold in place while its lock lasts: the checkout page
+      // offers to pay again for the same seats (or says the hold ran out).
+      byId("booking-retry").href = `/shows/${encodeURIComponent(booking.show.id)}/checkout`;
       this.setState("failed");
       this.announce(this.fmt.t("help.payment_failed.title"));
       return;
@@ -201,6 +234,9 @@ class ConfirmationPage {
     const record = ticketRecord(booking, ticket, qr);
     byId("ticket-offline-note").hidden = true;
     this.fill(record);
+    this.noteEmail(booking);
+    byId("ticket-manage").href = `/my-booking?booking=${encodeURIComponent(this.bookingId)}`
+      + `&reference=${encodeURIComponent(booking.reference)}`;
     this.setState("confirmed");
     if (firstTime) {
       this.announce(this.fmt.t("ticket.announce_confirmed", { reference: booking.reference }));
@@ -208,6 +244,32 @@ class ConfirmationPage {
     const saved = qr ? await saveTicket(record) : false;
     const kept = saved ? await keepPagesOffline(await this.worker, ["/tickets"]) : false;
     byId("ticket-offline-ready").hidden = !(saved && kept);
+  }
+
+  /** Say "e-mailed" only once the booking says the mail server took it; else where the ticket
+   * is. With a mail server set, ask again a few times while the e-mail is on its way. */
+  noteEmail(booking) {
+    const node = byId("ticket-email-note");
+    let state = "off";
+    if (booking.ticketEmailed) {
+      state = "sent";
+    } else if (this.config.emailConfigured) {
+      state = "pending";
+    }
+    node.dataset.emailState = state;
+    node.textContent = this.fmt.t(`ticket.email_${state}`, { reference: booking.reference });
+    clearTimeout(this.emailTimer);
+    if (state !== "pending" || this.emailChecks >= (this.config.emailPollTimes || 8)) {
+      return;
+    }
+    this.emailChecks += 1;
+    this.emailTimer = setTimeout(async () => {
+      try {
+        this.noteEmail(await getBooking(this.bookingId, this.token));
+      } catch {
+        // Offline or refused: the note stays "on its way".
+      }
+    }, this.config.emailPollMs || 4000);
   }
 
   renderSaved(record, offline) {
