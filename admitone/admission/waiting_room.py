@@ -160,8 +160,7 @@ class WaitingRoomService:
         verified ``identity``: one identity, one place). ``network`` is the client's network
         (``policy.lock_network``), which limits new visitors of shows without a room."""
         show = canonical_show_id(show_id)
-        answer = await self._join(show, binding, queue_token, pow_answer, identity,
-                                  network or binding)
+        answer = await self._join(show, binding, queue_token, pow_answer, identity, network)
         observability.count_join(show, answer.status)
         return answer
 
@@ -282,11 +281,13 @@ class WaitingRoomService:
         Every way to the booking core goes through an access token, so a show without a flash
         sale is bookable through the same door, just without waiting behind it. A new visitor
         (no queue token) counts against its network's admissions
-        (``ADMITONE_ROOMLESS_ADMISSIONS_PER_MINUTE``): 429 with Retry-After beyond.
+        (``ADMITONE_ROOMLESS_ADMISSIONS_PER_MINUTE``): 429 with Retry-After beyond. A client
+        without a network (loopback: a local proxy or load test, see ``policy.lock_network``)
+        is not counted.
         """
         if not await self.settings.repository.show_on_sale(show):
             raise WaitingRoomNotFoundError(f"Show {show} is not on sale")
-        if claims is None and self.roomless_limit is not None:
+        if claims is None and self.roomless_limit is not None and network:
             allowed, retry = await self.roomless_limit(f"{show}:{network}")
             if not allowed:
                 log.info("roomless_admission_limited", show_id=show, network=network)

@@ -109,12 +109,17 @@ def instrument_key(instrument: str | None) -> str | None:
 
 def lock_network(ip: str) -> str:
     """The network the per-network lock cap counts a client in: its IPv4 /24 or IPv6 /64
-    (an IPv4-mapped IPv6 address counts as IPv4); ``""`` for an address that is not one."""
+    (an IPv4-mapped IPv6 address counts as IPv4); ``""`` for an address that is not one, and
+    for loopback: a peer on this machine is a local proxy or a load test, never a network of
+    fans (behind a proxy, ``ADMITONE_TRUSTED_PROXIES`` gives each fan its own address), so
+    capping it would put every fan in one bucket."""
     try:
         address = ipaddress.ip_address(ip.strip())
     except ValueError:
         return ""
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         address = address.ipv4_mapped
+    if address.is_loopback:
+        return ""
     prefix = IPV4_NETWORK_PREFIX if address.version == 4 else IPV6_NETWORK_PREFIX  # noqa: PLR2004
     return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False))

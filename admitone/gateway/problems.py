@@ -278,6 +278,8 @@ EXAMPLES: dict[str, ProblemDoc] = {doc.code: doc for doc in [
     _from(errors.WebhookBodyInvalidError("The Stripe event has no data.object"),
           "Correctly signed, but not an event this server reads; nothing was changed."),
     _from(errors.RateLimitedError(12), "Wait Retry-After seconds, then try again."),
+    _from(errors.NetworkSeatLimitError(40, 38, 4),
+          "Seats held from your network are capped; wait until some are booked or released."),
     _from(errors.StreamLimitError("This client has 20 live event streams open already"),
           "Close a stream you no longer read (another tab?), or retry after Retry-After."),
     _from(errors.SandboxDeliveriesFullError(
@@ -329,7 +331,7 @@ ROUTE_PROBLEMS: dict[str, tuple[str, ...]] = {
     "POST /api/v1/queue/{showId}/identity/verify": ("WAITING_ROOM_NOT_FOUND", "IDENTITY_INVALID", "IDENTITY_CODE_INVALID"),  # noqa: E501
     "GET /shows/{showId}/queue": ("NOT_FOUND", "WAITING_ROOM_NOT_FOUND"),
     "GET /api/v1/shows/{showId}/seats": ("TOKEN_WRONG_SHOW", "SHOW_NOT_FOUND"),
-    "POST /api/v1/bookings/lock": ("TOKEN_WRONG_SHOW", "SHOW_NOT_FOUND", "SHOW_CLOSED", "INVALID_REQUEST", "UNKNOWN_SEATS", "SEAT_UNAVAILABLE", "SEAT_LIMIT_EXCEEDED"),  # noqa: E501
+    "POST /api/v1/bookings/lock": ("TOKEN_WRONG_SHOW", "SHOW_NOT_FOUND", "SHOW_CLOSED", "INVALID_REQUEST", "UNKNOWN_SEATS", "SEAT_UNAVAILABLE", "SEAT_LIMIT_EXCEEDED", "NETWORK_SEAT_LIMIT"),  # noqa: E501
     "PUT /api/v1/bookings/lock/{lockId}/extend": ("LOCK_NOT_FOUND", "LOCK_EXPIRED", "CONFLICT"),
     "DELETE /api/v1/bookings/lock/{lockId}": ("LOCK_NOT_FOUND", "LOCK_IN_CHECKOUT", "CONFLICT"),
     "POST /api/v1/bookings/lock/{lockId}/release": ("TOKEN_INVALID", "TOKEN_EXPIRED", "LOCK_NOT_FOUND", "LOCK_IN_CHECKOUT", "CONFLICT"),  # noqa: E501
@@ -337,7 +339,10 @@ ROUTE_PROBLEMS: dict[str, tuple[str, ...]] = {
     "GET /api/v1/shows/{showId}/seat-events": ("TOKEN_INVALID", "TOO_MANY_STREAMS"),
     "GET /shows/{showId}/seats": ("NOT_FOUND", "SHOW_NOT_FOUND"),
     "GET /shows/{showId}/checkout": ("NOT_FOUND", "SHOW_NOT_FOUND"),
-    "POST /api/v1/bookings": ("IDEMPOTENCY_KEY_REQUIRED", "IDEMPOTENCY_KEY_REUSED", "INVALID_REQUEST", "LOCK_NOT_FOUND", "LOCK_EXPIRED", "CONFLICT"),  # noqa: E501
+    "POST /api/v1/bookings": ("IDEMPOTENCY_KEY_REQUIRED", "IDEMPOTENCY_KEY_REUSED", "INVALID_REQUEST", "LOCK_NOT_FOUND", "LOCK_EXPIRED", "CONFLICT", "SEAT_LIMIT_EXCEEDED"),  # noqa: E501
+    "GET /api/v1/admin/reviews": (),
+    "POST /api/v1/admin/bookings/{bookingId}/approve": ("BOOKING_NOT_FOUND", "BOOKING_STATE"),
+    "POST /api/v1/admin/bookings/{bookingId}/reject": ("BOOKING_NOT_FOUND", "BOOKING_STATE"),
     "GET /api/v1/bookings/{bookingId}": ("BOOKING_NOT_FOUND",),
     "DELETE /api/v1/bookings/{bookingId}": ("BOOKING_NOT_FOUND", "BOOKING_STATE", "CANCELLATION_WINDOW_CLOSED", "CONFLICT"),  # noqa: E501
     "GET /api/v1/bookings/{bookingId}/cancellation": ("BOOKING_NOT_FOUND",),

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 
 import httpx
+import pytest
+from litestar import Litestar
 
 from admitone.booking_core.models import LockIn
+from admitone.booking_core.policy import lock_network
 from admitone.booking_core.seats import SeatService
 from admitone.errors import NetworkSeatLimitError
 from admitone.runtime import Services
@@ -113,8 +116,23 @@ async def test_many_checkouts_at_once_by_one_email_never_pass_the_limit(
     assert live == 2
 
 
+@pytest.fixture
+async def fan_client(app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
+    """HTTP from a fan's address on the internet (the suite's client is loopback, which no
+    network cap counts: a local proxy or load test is not a network of fans)."""
+    transport = httpx.ASGITransport(app=app, client=("198.51.100.23", 40000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://admitone.test") as http:
+        yield http
+
+
+def test_loopback_is_no_network_of_fans() -> None:
+    assert lock_network("127.0.0.1") == lock_network("::1") == ""
+    assert lock_network("::ffff:127.0.0.1") == ""
+    assert lock_network("198.51.100.23") == "198.51.100.0/24"
+
+
 async def test_the_network_cap_stops_one_client_holding_a_whole_show(
-    client: httpx.AsyncClient, make_show: MakeShow, access_token: Callable[..., str],
+    fan_client: httpx.AsyncClient, make_show: MakeShow, access_token: Callable[..., str],
     services: Services,
 ) -> None:
     """Before: one client held every seat through new visitors. Now live locks from one /24
@@ -125,8 +143,8 @@ async def test_the_network_cap_stops_one_client_holding_a_whole_show(
     seats = show.seat_ids
     for start in range(0, cap, 4):
         token = access_token(show.id)
-        assert (await lock(client, token, show.id, seats[start:start + 4])).status_code == 200
-    refused = await lock(client, access_token(show.id), show.id, [seats[cap]])
+        assert (await lock(fan_client, token, show.id, seats[start:start + 4])).status_code == 200
+    refused = await lock(fan_client, access_token(show.id), show.id, [seats[cap]])
     assert refused.status_code == 409, refused.text
     assert refused.json()["error"] == "NETWORK_SEAT_LIMIT"
     assert (refused.json()["limit"], refused.json()["held"]) == (cap, cap)
@@ -183,7 +201,7 @@ async def test_a_lock_is_held_no_longer_than_the_hold_cap(
 
 
 async def test_joining_a_show_without_a_room_is_rate_limited_per_network(
-    client: httpx.AsyncClient, make_show: MakeShow, services: Services
+    fan_client: httpx.AsyncClient, make_show: MakeShow, services: Services
 ) -> None:
     """Before: every join of a show without a room admitted a new visitor at once, with a
     fresh seat allowance, as fast as a client could ask. Now a network gets
@@ -192,18 +210,18 @@ async def test_joining_a_show_without_a_room_is_rate_limited_per_network(
     burst = services.settings.roomless_admission_burst
     show = await make_show()
     join = f"/api/v1/queue/{show.id}/join"
-    answers = [await client.post(join) for _ in range(burst)]
+    answers = [await fan_client.post(join) for _ in range(burst)]
     assert all(a.status_code == 200 and a.json()["status"] == "ADMITTED" for a in answers)
-    refused = await client.post(join)
+    refused = await fan_client.post(join)
     assert refused.status_code == 429, refused.text
     assert refused.json()["error"] == "RATE_LIMITED"
     assert int(refused.headers["retry-after"]) >= 1
-    again = await client.post(join, headers={"X-Queue-Token": answers[0].json()["token"]})
+    again = await fan_client.post(join, headers={"X-Queue-Token": answers[0].json()["token"]})
     assert again.status_code == 200, again.text
     assert again.json()["status"] == "ADMITTED"
     # Another show's bucket is its own.
     other = await make_show()
-    assert (await client.post(f"/api/v1/queue/{other.id}/join")).status_code == 200
+    assert (await fan_client.post(f"/api/v1/queue/{other.id}/join")).status_code == 200
 
 
 async def test_the_buyer_limit_is_the_shows_own_limit(

@@ -23,7 +23,7 @@ REVIEWS = "/api/v1/admin/reviews"
 
 async def pay(client: httpx.AsyncClient, booking: BookingFixture) -> None:
     done = await client.post(f"/sandbox/payments/{booking.payment_id}/complete",
-                             json={"outcome": "SUCCESS"})
+                             json={"outcome": "SUCCESS"}, headers=bearer(booking.token))
     assert done.status_code == 200, done.text
 
 
