@@ -128,6 +128,12 @@ def test_every_address_falls_in_its_own_network(address: object) -> None:
     import ipaddress
 
     network = lock_network(str(address))
+    loopback = ipaddress.ip_address(str(address))
+    if isinstance(loopback, ipaddress.IPv6Address) and loopback.ipv4_mapped is not None:
+        loopback = loopback.ipv4_mapped
+    if loopback.is_loopback:  # this machine: a local proxy or load test, no network of fans
+        assert network == ""
+        return
     assert network
     parsed = ipaddress.ip_network(network)
     assert parsed.prefixlen in {24, 64}
