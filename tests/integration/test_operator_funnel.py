@@ -72,9 +72,11 @@ async def test_funnel_counts_match_a_scripted_run_of_known_fans(
             **bearer(token), "Idempotency-Key": uuid.uuid4().hex}, json={
             "lockId": lock_id, "paymentMethod": "CARD", "email": "fan@example.com"})
         assert booked.status_code == 201, booked.text
-        payments.append(booked.json()["paymentId"])
-    for payment, outcome in zip(payments[:3], ["SUCCESS", "SUCCESS", "FAILED"], strict=True):
-        assert (await send_webhook(client, payment, outcome)).status_code == 200
+        payments.append((booked.json()["paymentId"], booked.json()["amount"]))
+    for (payment, amount), outcome in zip(payments[:3], ["SUCCESS", "SUCCESS", "FAILED"],
+                                          strict=True):
+        answer = await send_webhook(client, payment, outcome, amount=amount, currency="INR")
+        assert answer.status_code == 200, answer.text
 
     async with console_client(app) as http:
         await sign_in(http)

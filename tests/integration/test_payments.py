@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Callable
+from dataclasses import replace
 from decimal import Decimal
 
 import httpx
@@ -157,7 +158,7 @@ async def test_failed_payment_keeps_the_hold_for_a_retry(
         json={"lockId": checkout.lock_id, "paymentMethod": "UPI", "email": "fan@example.com"},
         headers={**bearer(checkout.token), "Idempotency-Key": uuid.uuid4().hex})
     assert retry.status_code == 201, retry.text
-    await complete(client, retry.json()["paymentId"], "SUCCESS")
+    await complete(client, replace(checkout, payment_id=retry.json()["paymentId"]), "SUCCESS")
     seats = await services.pool.fetch(
         "SELECT status, booking_id FROM show_seats WHERE show_id = $1 AND seat_id = ANY($2)",
         uuid.UUID(show.id), ["A1", "A2"])
@@ -173,7 +174,7 @@ async def test_hold_kept_after_a_failed_payment_is_swept_at_expiry(
     and then another visitor can lock the seats."""
     show = await make_show()
     checkout = await lock_and_checkout(client, show, access_token)
-    await complete(client, checkout.payment_id, "FAILED")
+    await complete(client, checkout, "FAILED")
     await expire_lock(services, checkout.lock_id)
 
     await services.seats.sweep_expired()
@@ -196,7 +197,7 @@ async def test_failure_after_the_lock_expired_frees_the_seats(
     checkout = await lock_and_checkout(client, show, access_token)
     await expire_lock(services, checkout.lock_id)
 
-    await complete(client, checkout.payment_id, "FAILED")
+    await complete(client, checkout, "FAILED")
 
     state = await state_of(services, checkout, show.id)
     assert (state.payment, state.booking, state.lock) == ("FAILED", "FAILED", "EXPIRED")
@@ -210,7 +211,7 @@ async def test_fan_can_give_back_the_hold_after_a_failed_payment(
     """After a failure the lock is released by its owner as before a checkout (no 409)."""
     show = await make_show()
     checkout = await lock_and_checkout(client, show, access_token)
-    await complete(client, checkout.payment_id, "FAILED")
+    await complete(client, checkout, "FAILED")
 
     released = await client.delete(f"/api/v1/bookings/lock/{checkout.lock_id}",
                                    headers=bearer(checkout.token))
