@@ -239,6 +239,15 @@ class CatalogService:
         rows = await self.read_pool.fetch(sql("list_movie_shows"), movie, city, day)
         return ShowList(theaters=list(_group_by_theater(rows)))
 
+    async def next_show_day(self, city: str | None, first: date,
+                            movie_id: str | None = None) -> date | None:
+        """The first day from ``first`` on with an upcoming show (of ``movie_id``, in ``city``),
+        in the theater's time zone; None when there is none (the browse pages' fallback)."""
+        movie = parse_uuid(movie_id, "movie") if movie_id else None
+        found: date | None = await self.read_pool.fetchval(sql("next_show_day"), city, first,
+                                                           movie)
+        return found
+
     async def get_movie(self, movie_id: str) -> Movie:
         """One movie (for its page); an unknown or malformed id is a NotFoundError."""
         row = await self.read_pool.fetchrow(sql("get_movie"), parse_uuid(movie_id, "movie"))

@@ -15,7 +15,6 @@ from datetime import datetime
 from functools import cache
 from importlib import resources
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from litestar.connection import ASGIConnection
 
@@ -191,25 +190,13 @@ class Locale:
                       minutes=self.number(minutes % 60))
 
     def datetime(self, moment: datetime, timezone: str | None = None) -> str:
-        """A show time in the theater's zone: "Sat, 14 Mar 2026, 7:30 pm" in English."""
-        local = moment
-        if timezone:
-            try:
-                local = moment.astimezone(ZoneInfo(timezone))
-            except (ZoneInfoNotFoundError, ValueError):
-                local = moment
-        strings = catalog(self.language)
-        hour = local.hour % 12 or 12
-        period = self.t("date.am") if local.hour < 12 else self.t("date.pm")  # noqa: PLR2004
-        return self.t(
-            "date.format",
-            weekday=strings["date.weekdays"][local.weekday()],
-            day=str(local.day),
-            month=strings["date.months"][local.month - 1],
-            year=str(local.year),
-            time=f"{hour}:{local.minute:02d}",
-            period=period,
-        )
+        """A moment in the theater's zone, zone named: "Sat 5 Dec, 19:30 IST" in English.
+
+        The one date format of the pages lives in ``gateway/formats.py``; this is a shortcut
+        for the views that hold only a locale."""
+        from admitone.gateway import formats  # noqa: PLC0415 - formats imports this module
+
+        return formats.date_time(self, moment, timezone)
 
 
 def plural_category(language: str, count: int) -> str:

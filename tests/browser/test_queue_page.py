@@ -421,8 +421,9 @@ async def test_a_room_asking_for_proof_of_work_is_joined_after_the_page_solves_i
 async def test_leaving_and_joining_again_by_keyboard(
     live_server: LiveServer, open_page: OpenPage
 ) -> None:
-    """A keyboard user leaves with Enter (the place is gone from the queue at once), lands on
-    the "join again" button, and Enter takes a new place at the back."""
+    """A keyboard user presses Enter on "Leave", confirms in the dialog with Tab and Enter (the
+    place is gone from the queue at once), lands on the "join again" button, and Enter takes a
+    new place at the back."""
     show_id = await live_server.create_show()
     await live_server.put_room(show_id, releaseRatePerMinute=1)
     await live_server.join_fans(show_id, 2)
@@ -430,7 +431,12 @@ async def test_leaving_and_joining_again_by_keyboard(
     await page.goto(queue_url(live_server, show_id))
     await wait_for_state(page, "waiting")
     assert await shown_position(page) == 3
-    await page.get_by_role("button", name="Leave the queue").focus()
+    await page.get_by_role("button", name="Leave the queue", exact=True).focus()
+    await page.keyboard.press("Enter")
+    dialog = page.get_by_role("dialog", name="Leave the queue?")
+    await dialog.wait_for()
+    assert await page.evaluate("document.activeElement.id") == "queue-leave-stay"
+    await page.keyboard.press("Tab")
     await page.keyboard.press("Enter")
     await wait_for_state(page, "left")
     assert await page.evaluate("document.activeElement.id") == "queue-join"

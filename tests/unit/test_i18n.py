@@ -140,8 +140,12 @@ def test_durations_in_words(seconds: float | None, english: str) -> None:
 def test_show_time_is_local_to_the_theater() -> None:
     """A show time prints in the theater's zone, in the page language."""
     moment = datetime(2026, 3, 14, 14, 0, tzinfo=UTC)
-    assert i18n.Locale("en", "en-IN").datetime(moment, "Asia/Kolkata") == "Sat, 14 Mar 2026, 7:30 pm"
+    this_year = datetime.now(UTC).year == 2026  # another year is printed
+    year = "" if this_year else " 2026"
+    assert i18n.Locale("en", "en-IN").datetime(moment, "Asia/Kolkata") == (
+        f"Sat 14 Mar{year}, 19:30 IST")
     assert i18n.Locale("hi", "hi-IN").datetime(moment, "Asia/Kolkata") == (
-        "शनि, 14 मार्च 2026, 7:30 अपराह्न"
+        f"शनि 14 मार्च{year}, 19:30 IST"
     )
-    assert i18n.Locale("en", "en-IN").datetime(moment, "Not/AZone") == "Sat, 14 Mar 2026, 2:00 pm"
+    assert i18n.Locale("en", "en-IN").datetime(moment, "Not/AZone") == (
+        f"Sat 14 Mar{year}, 14:00 UTC")

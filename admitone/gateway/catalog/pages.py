@@ -7,6 +7,8 @@ remembers the fan's city). The catalog caches what a crowd reads at once (the ci
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import date, timedelta
 from typing import Any
 
 import structlog
@@ -18,7 +20,9 @@ from admitone.booking_core.catalog import CatalogService
 from admitone.gateway import formats, i18n
 from admitone.gateway.catalog.view import (
     ANY_DAY,
+    Filters,
     TheaterBlock,
+    address_text,
     city_options,
     day_options,
     movie_meta,
@@ -34,6 +38,23 @@ from admitone.gateway.rendering import render_page
 log = structlog.get_logger(__name__)
 
 
+async def _next_day(catalog: CatalogService, filters: Filters,
+                    movie_id: str | None = None) -> date | None:
+    """The next day with shows, when the fan asked for no day and today has none."""
+    if not filters.day_defaulted or filters.day != filters.today:
+        return None
+    return await catalog.next_show_day(filters.city, filters.today + timedelta(days=1),
+                                       movie_id)
+
+
+def _day_notice(loc: i18n.Locale, filters: Filters, moved: date | None) -> str:
+    """Say that the page shows another day than today, and which."""
+    if moved is None:
+        return ""
+    return loc.t("browse.next_day_notice",
+                 day=formats.day_label(loc, moved, filters.today))
+
+
 @get("/", name="browse", include_in_schema=False, media_type="text/html")
 async def browse_page(request: Request[Any, Any, Any], catalog: CatalogService) -> Response[Any]:
     """Movies showing in a city on a day, optionally matching a title search."""
@@ -42,6 +63,12 @@ async def browse_page(request: Request[Any, Any, Any], catalog: CatalogService) 
         cities = await catalog.city_zones(wanted_city(request.query_params))
         filters = read_filters(request.query_params, cities)
         found = await catalog.list_movies(filters.city, filters.day, filters.q or None)
+        moved = None
+        if not found.movies and not filters.q:
+            moved = await _next_day(catalog, filters)
+            if moved is not None:
+                filters = replace(filters, day=moved)
+                found = await catalog.list_movies(filters.city, filters.day, None)
     except errors.DependencyUnavailableError as exc:
         log.warning("browse_catalog_unavailable", error=type(exc).__name__)
         return unavailable_page(request, loc)
@@ -61,6 +88,7 @@ async def browse_page(request: Request[Any, Any, Any], catalog: CatalogService) 
                   else loc.t("browse.any_day")),
         any_day_href=f"/?{filters.query(date=ANY_DAY)}",
         clear_search_href=f"/?{filters.query(q='')}",
+        day_notice=_day_notice(loc, filters, moved),
     )
 
 
@@ -76,6 +104,12 @@ async def movie_page(
         cities = await catalog.city_zones(wanted_city(request.query_params))
         filters = read_filters(request.query_params, cities)
         listing = await catalog.list_movie_shows(movie.id, filters.city, filters.day)
+        moved = None
+        if not listing.theaters:
+            moved = await _next_day(catalog, filters, movie.id)
+            if moved is not None:
+                filters = replace(filters, day=moved)
+                listing = await catalog.list_movie_shows(movie.id, filters.city, filters.day)
     except errors.NotFoundError:
         return not_found_page(request, loc)
     except errors.DependencyUnavailableError as exc:
@@ -89,7 +123,8 @@ async def movie_page(
         timezone = zones.get(theater.city.lower(), filters.timezone)
         today = formats.today_in(timezone)
         theaters.append(TheaterBlock(
-            id=theater.id, name=theater.name, address=theater.address, city=theater.city,
+            id=theater.id, name=theater.name,
+            address=address_text(theater.address, theater.city), city=theater.city,
             shows=[show_link(loc, show, timezone, today, queued[show.id])
                    for show in theater.shows]))
     return render_page(
@@ -102,6 +137,7 @@ async def movie_page(
                   else loc.t("browse.any_day")),
         any_day_href=f"/movies/{movie.id}?{filters.query(date=ANY_DAY, q='')}",
         back_href=f"/?{filters.query(q='')}",
+        day_notice=_day_notice(loc, filters, moved),
     )
 
 

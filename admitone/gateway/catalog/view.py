@@ -6,6 +6,7 @@ than answering an error to a person.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -33,6 +34,7 @@ class Filters:
     q: str
     timezone: str
     today: date
+    day_defaulted: bool = False  # no ``date`` asked for: today, or the next day with shows
 
     @property
     def day_value(self) -> str:
@@ -104,7 +106,19 @@ def read_filters(params: MultiDict[str], cities: list[tuple[str, str]], *,
             day = today
     query = " ".join((params.get("q") or "").split())[:MAX_QUERY_CHARS]
     return Filters(city=match[0] if match else (wanted or None), day=day, q=query,
-                   timezone=timezone, today=today)
+                   timezone=timezone, today=today, day_defaulted=not raw_day)
+
+
+def address_text(address: str, city: str) -> str:
+    """The theater's address with its city, unless the address already names the city
+    ("Colaba Causeway, Mumbai 400001" stays as it is; "Colaba Causeway" gains ", Mumbai")."""
+    words = re.findall(r"\w+", address.casefold())
+    wanted = re.findall(r"\w+", city.casefold())
+    named = bool(wanted) and any(words[at:at + len(wanted)] == wanted
+                                 for at in range(len(words) - len(wanted) + 1))
+    if named or not city:
+        return address
+    return f"{address}, {city}" if address else city
 
 
 def city_options(loc: i18n.Locale, cities: list[tuple[str, str]], chosen: str | None

@@ -29,7 +29,7 @@ from admitone.booking_core.catalog import CatalogService
 from admitone.booking_core.policy import lock_network
 from admitone.gateway import i18n
 from admitone.gateway.client import client_binding, client_ip
-from admitone.gateway.queue.view import PageState, PlaceNumbers, build_view
+from admitone.gateway.queue.view import PageState, PlaceNumbers, RoomFacts, build_view
 from admitone.gateway.rendering import is_secure, render_page
 from admitone.gateway.shows import ShowInfo, queue_path, seats_path, show_for_page
 from admitone.settings import Settings
@@ -39,21 +39,23 @@ log = structlog.get_logger(__name__)
 QUEUE_COOKIE = "queue_token"
 START_COOKIE = "queue_start"  # people ahead at joining: the no-JS progress bar's zero
 ACCESS_COOKIE = "access_token"
+LEAVE_CONFIRMED = "yes"  # the ``confirm`` field of the confirming leave form
 _decode_progress = msgspec.json.Decoder(ProgressOut).decode
 
 
-async def _room_times(
-    admission: AdmissionServices, show_id: str
-) -> tuple[str | None, datetime | None, datetime | None]:
-    """(phase now, opensAt, startsAt) of the show's room; phase None when it cannot be read."""
+async def _room_times(admission: AdmissionServices, show_id: str) -> RoomFacts:
+    """The show's room as the page explains it; phase None when it cannot be read."""
     try:
         room = await admission.settings.get(show_id)
     except errors.NotFoundError:
         # No waiting room: joining admits at once, and the page moves the fan on to the seats.
-        return "OPEN", None, None
+        return RoomFacts(phase="OPEN")
     except errors.DependencyUnavailableError:
-        return None, None, None
-    return room.phase_at(datetime.now(UTC)), room.opens_at, room.starts_at
+        return RoomFacts()
+    return RoomFacts(phase=room.phase_at(datetime.now(UTC)), opens_at=room.opens_at,
+                     starts_at=room.starts_at, queue_mode=room.queue_mode,
+                     grace_seconds=room.abandon_grace_seconds,
+                     session_seconds=room.session_seconds)
 
 
 def _binding(request: Request[Any, Any, Any], settings: Settings) -> str:
@@ -104,11 +106,9 @@ def _clear_place(request: Request[Any, Any, Any], show_id: str) -> list[Cookie]:
 def _render(
     request: Request[Any, Any, Any], loc: i18n.Locale, show: ShowInfo, state: PageState, *,
     numbers: PlaceNumbers | None = None, cookies: list[Cookie] | None = None,
-    notice: str | None = None, times: tuple[str | None, datetime | None, datetime | None] = (
-        None, None, None),
+    notice: str | None = None, times: RoomFacts | None = None,
 ) -> Template:
-    view = build_view(loc, show, state, numbers=numbers, opens_at=times[1], starts_at=times[2],
-                      notice_override=notice)
+    view = build_view(loc, show, state, numbers=numbers, room=times, notice_override=notice)
     return render_page(request, loc, "queue/page.html",
                        page_title=loc.t("queue.page_title", title=view.show_title),
                        cookies=cookies, view=view,
@@ -187,7 +187,7 @@ async def queue_page(
     times = await _room_times(admission, show.id)
     token = request.cookies.get(QUEUE_COOKIE)
     if not token:
-        return _render(request, loc, show, _PHASE_STATES.get(times[0] or "", "joining"),
+        return _render(request, loc, show, _PHASE_STATES.get(times.phase or "", "joining"),
                        times=times)
     return await _page_with_place(request, loc, show, token, times, admission=admission,
                                   settings=settings)
@@ -195,7 +195,7 @@ async def queue_page(
 
 async def _page_with_place(
     request: Request[Any, Any, Any], loc: i18n.Locale, show: ShowInfo, token: str,
-    times: tuple[str | None, datetime | None, datetime | None], *,
+    times: RoomFacts, *,
     admission: AdmissionServices, settings: Settings,
 ) -> Response[Any]:
     """The page of a fan without JavaScript who holds a place (its queue token cookie)."""
@@ -226,13 +226,18 @@ async def _page_with_place(
                    times=times)
 
 
-async def _form_language(request: Request[Any, Any, Any]) -> str | None:
+async def _form_field(request: Request[Any, Any, Any], name: str) -> str | None:
     try:
         form = await request.form()
-    except Exception:  # noqa: BLE001 - a bad form body only loses the language choice
+    except Exception:  # noqa: BLE001 - a bad form body only loses the field
         return None
-    value = form.get("lang")
-    return value if isinstance(value, str) and value in i18n.SUPPORTED_LANGUAGES else None
+    value = form.get(name)
+    return value if isinstance(value, str) else None
+
+
+async def _form_language(request: Request[Any, Any, Any]) -> str | None:
+    value = await _form_field(request, "lang")
+    return value if value in i18n.SUPPORTED_LANGUAGES else None
 
 
 def _page_url(show_id: str, language: str | None) -> str:
@@ -309,7 +314,10 @@ async def leave_form(
     request: Request[Any, Any, Any], show_id: str, catalog: CatalogService,
     admission: AdmissionServices, settings: Settings,
 ) -> Response[Any]:
-    """Leave from the page's form; the page then offers to join again."""
+    """Leave from the page's form, in two steps: the page's "Leave the queue" asks first (a
+    page with the place at stake, a "Yes, leave" form and a way back); the form posted with
+    ``confirm=yes`` leaves, and the page then offers to join again. With JavaScript the page
+    asks in a dialog instead and calls the API."""
     language = await _form_language(request)
     loc = i18n.negotiate(request.headers.get("accept-language"), language)
     show = await show_for_page(catalog, show_id)
@@ -322,6 +330,9 @@ async def leave_form(
         log.info("queue_page_leave_refused", show_id=show.id, reason="csrf")
         return Redirect(_page_url(show.id, language), status_code=303,
                         headers={"Cache-Control": "no-store"})
+    if token and await _form_field(request, "confirm") != LEAVE_CONFIRMED:
+        return await _confirm_leave(request, loc, show, token, admission=admission,
+                                    settings=settings)
     if token:
         try:
             await admission.rooms.leave(show.id, binding=_binding(request, settings),
@@ -329,6 +340,20 @@ async def leave_form(
         except errors.AdmitoneError as exc:
             log.info("queue_page_leave_failed", show_id=show.id, error=type(exc).__name__)
     return _render(request, loc, show, "left", cookies=_clear_place(request, show.id))
+
+
+async def _confirm_leave(request: Request[Any, Any, Any], loc: i18n.Locale, show: ShowInfo,
+                         token: str, *, admission: AdmissionServices,
+                         settings: Settings) -> Response[Any]:
+    """The question before leaving, naming the place the fan would give up (when known)."""
+    numbers = None
+    try:
+        answer = await admission.rooms.status(
+            show.id, binding=_binding(request, settings), queue_token=token)
+        numbers = PlaceNumbers(position=answer.position, ticket_number=answer.ticket_number)
+    except errors.AdmitoneError as exc:
+        log.info("queue_page_leave_status_failed", show_id=show.id, error=type(exc).__name__)
+    return _render(request, loc, show, "confirm_leave", numbers=numbers or PlaceNumbers())
 
 
 ROUTES = [queue_page, join_form, leave_form]

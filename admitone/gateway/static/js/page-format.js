@@ -1,6 +1,7 @@
 // Strings, prices and show times for the booking pages' scripts, in the page's locale (the
 // server hands over `locale`, e.g. "en-IN" or "hi-IN", and the strings the script needs).
 
+import { fallbackDates, formatDateTime } from "./lib/dates.js";
 import { translator } from "./lib/i18n.js";
 
 export class Formatter {
@@ -8,6 +9,7 @@ export class Formatter {
     this.locale = config.locale || "en-IN";
     /** The string `key` with its {placeholders} filled (lib/i18n.js). */
     this.t = translator(config);
+    this.dates = config.dates || fallbackDates(this.locale); // formats.script_dates
   }
 
   /** "₹1,200" (no paise when the sum is whole) from a decimal string and a currency code. */
@@ -30,28 +32,11 @@ export class Formatter {
   }
 
   /**
-   * "Sat, 14 Mar 2026, 7:30 pm": a 12-hour clock, in the theater's time zone when it is known
-   * (else the device's, with the zone named so that it is never ambiguous).
+   * "Sat 5 Dec, 19:30 IST": the one date format of the pages (lib/dates.js, the server's
+   * gateway/formats.py), in the theater's time zone with the zone named.
    */
   dateTime(iso, timeZone) {
-    const moment = new Date(iso);
-    if (Number.isNaN(moment.getTime())) {
-      return "";
-    }
-    const options = {
-      weekday: "short",
-      day: "numeric",
-      month: "short",
-      year: "numeric",
-      hour: "numeric",
-      minute: "2-digit",
-      hour12: true,
-    };
-    try {
-      return new Intl.DateTimeFormat(this.locale, timeZone ? { ...options, timeZone } : { ...options, timeZoneName: "short" }).format(moment);
-    } catch {
-      return new Intl.DateTimeFormat(this.locale, { ...options, timeZoneName: "short" }).format(moment);
-    }
+    return formatDateTime(iso, this.dates, timeZone);
   }
 
   /** A list in the locale's words: "A1, A2 and A3". */

@@ -32,6 +32,7 @@ export class QueueView {
     this.announcer = this.el("queue-announcer");
     this.lastAnnouncedPosition = null;
     this.lastAnnouncedAt = 0;
+    this.regionPosition = null; // the position the live region's text names, if any
     this.nearFrontAnnounced = false;
   }
 
@@ -142,11 +143,19 @@ export class QueueView {
     node.textContent = this.plural("queue.retrying", Math.max(0, Math.ceil(seconds)));
   }
 
-  /** Fill in the numbers of a waiting fan. */
+  /**
+   * Fill in the numbers of a waiting fan. The number goes on screen first; a live region that
+   * still names an older number is emptied then (never read out behind the screen), and
+   * `announcePosition` may speak the new one after this.
+   */
   renderPlace({ position, percent, etaSeconds, total, rate, ticket }) {
     if (position !== null && position !== undefined) {
       const ahead = Math.max(0, position - 1);
       this.el("queue-position").textContent = this.number(position);
+      if (this.regionPosition !== null && this.regionPosition !== position) {
+        this.announcer.textContent = "";
+        this.regionPosition = null;
+      }
       this.el("queue-ahead").textContent =
         ahead === 0 ? this.t("queue.nobody_ahead") : this.plural("queue.people_ahead", ahead);
       const bar = this.el("queue-progress");
@@ -198,11 +207,38 @@ export class QueueView {
     delete node.dataset.empty;
   }
 
-  /** Say `text` in the live region now. */
-  announce(text) {
+  /** Say `text` in the live region now (`position`: the number it names, if any). */
+  announce(text, position = null) {
     // The same words again would not be announced; a trailing no-break space makes them new.
     this.announcer.textContent = this.announcer.textContent === text ? `${text}\u00a0` : text;
+    this.regionPosition = position;
     this.lastAnnouncedAt = Date.now();
+  }
+
+  /** "2 days 03:14:05" or "03:14:05" (the server's queue/view.py countdown_text). */
+  countdownText(seconds) {
+    const left = Math.max(0, Math.floor(seconds));
+    const days = Math.floor(left / 86400);
+    const rest = left % 86400;
+    const pad = (value) => String(value).padStart(2, "0");
+    const clock = `${pad(Math.floor(rest / 3600))}:${pad(Math.floor((rest % 3600) / 60))}:${pad(rest % 60)}`;
+    return days ? `${this.plural("queue.countdown.days", days)} ${clock}` : clock;
+  }
+
+  /** Show the time left before `labelKey`'s moment (null hides the countdown). */
+  renderCountdown(labelKey, seconds) {
+    const node = this.el("queue-countdown");
+    if (!labelKey || seconds === null || seconds <= 0) {
+      node.hidden = true;
+      return;
+    }
+    this.el("queue-countdown-label").textContent = this.t(labelKey);
+    const text = this.countdownText(seconds);
+    const time = this.el("queue-countdown-time");
+    if (time.textContent !== text) {
+      time.textContent = text;
+    }
+    node.hidden = false;
   }
 
   /** Announce a position only when it changed meaningfully, and never more than every 5 s. */
@@ -225,6 +261,7 @@ export class QueueView {
         position: this.number(position),
         eta: this.duration(etaSeconds),
       }),
+      position,
     );
   }
 

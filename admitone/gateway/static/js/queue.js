@@ -13,6 +13,7 @@ import {
   queueStatus,
   streamProgress,
 } from "./queue-api.js";
+import { formatDateTime } from "./lib/dates.js";
 import { readConfig } from "./lib/i18n.js";
 import { localStore, readJSON, rememberAccess, writeJSON } from "./lib/storage.js";
 import { solve } from "./pow.js";
@@ -81,6 +82,7 @@ class QueueController {
     this.statusBusy = false;
     this.lastStatusAt = 0;
     this.retryDeadline = null;
+    this.opensAt = config.opensAt || null; // the queue's opening (a 425 answer may say it)
   }
 
   // -- storage -------------------------------------------------------------------------
@@ -170,13 +172,67 @@ class QueueController {
   setState(state, noticeText) {
     const changed = this.view.setState(state, noticeText, this.placeFlags());
     this.state = state;
+    this.tickSaleCountdown();
     if (changed && state !== "waiting" && state !== "joining") {
       const notice = document.getElementById("queue-notice-text").textContent;
       this.view.announce(`${this.view.t(`queue.heading.${state}`)}. ${notice}`);
     }
   }
 
+  /** What the page counts down to now: the sale's start or the queue's opening (or none). */
+  countdownTarget() {
+    if (this.state === "not_open" && this.opensAt) {
+      return ["queue.countdown.opens", Date.parse(this.opensAt)];
+    }
+    const beforeSale = this.state === "prequeue"
+      || (this.state === "joining" && this.config.phase === "PREQUEUE");
+    if (beforeSale && this.config.startsAt) {
+      return ["queue.countdown.sale", Date.parse(this.config.startsAt)];
+    }
+    return [null, null];
+  }
+
+  tickSaleCountdown() {
+    const [labelKey, at] = this.countdownTarget();
+    const seconds = at === null || Number.isNaN(at) ? null : (at - Date.now()) / 1000;
+    this.view.renderCountdown(labelKey, seconds);
+    if (seconds !== null && seconds > 0) {
+      const wait = 1000 - (Date.now() % 1000) || 1000; // on the second, as a clock ticks
+      this.later("sale-countdown", wait, () => this.tickSaleCountdown());
+    } else {
+      this.cancel("sale-countdown");
+    }
+  }
+
+  /** Ask before leaving (the place is at stake): a dialog, else the browser's confirm. */
+  confirmLeave() {
+    const dialog = document.getElementById("queue-leave-dialog");
+    const text = this.position !== null && this.state !== "prequeue"
+      ? this.view.t("queue.leave_confirm.text_place", { position: this.view.number(this.position) })
+      : this.view.t("queue.leave_confirm.text");
+    if (!dialog || typeof dialog.showModal !== "function") {
+      if (window.confirm(text)) {
+        this.leave();
+      }
+      return;
+    }
+    document.getElementById("queue-leave-dialog-text").textContent = text;
+    dialog.showModal();
+  }
+
+  closeLeaveDialog() {
+    const dialog = document.getElementById("queue-leave-dialog");
+    if (dialog && dialog.open) {
+      dialog.close();
+    }
+  }
+
   start() {
+    document.getElementById("queue-leave-stay").addEventListener("click", () => this.closeLeaveDialog());
+    document.getElementById("queue-leave-yes").addEventListener("click", () => {
+      this.closeLeaveDialog();
+      this.leave();
+    });
     const joinForm = document.querySelector(".js-join-form");
     joinForm.classList.remove("noscript-only");
     joinForm.dataset.showIn = "expired left";
@@ -189,7 +245,7 @@ class QueueController {
     });
     document.querySelector(".js-leave-form").addEventListener("submit", (event) => {
       event.preventDefault();
-      this.leave();
+      this.confirmLeave();
     });
     document.addEventListener("visibilitychange", () => {
       // Timers are slowed in background tabs: catch up as soon as the fan looks again.
@@ -260,6 +316,7 @@ class QueueController {
     }
     if (err.status === 425) {
       const opensAt = err.problem && err.problem.opensAt;
+      this.opensAt = opensAt || this.opensAt;
       const text = opensAt ? this.view.t("queue.not_open_text", { time: this.formatTime(opensAt) }) : undefined;
       this.setState("not_open", text);
       const untilOpen = opensAt ? (Date.parse(opensAt) - Date.now()) / 1000 : 0;
@@ -373,6 +430,7 @@ class QueueController {
       return;
     }
     if (err.status === 410) {
+      this.closeLeaveDialog();
       this.dropPlace();
       this.stopFollowing();
       this.cancelAll();
@@ -411,6 +469,7 @@ class QueueController {
   }
 
   admitted(answer) {
+    this.closeLeaveDialog(); // the question is moot: it's the fan's turn
     rememberAccess(this.showId, answer.accessToken, answer.accessExpiresAt);
     this.dropPlace();
     this.stopFollowing();
@@ -583,13 +642,9 @@ class QueueController {
     }
   }
 
+  /** A moment in the theater's zone, zone named, as the server prints it (lib/dates.js). */
   formatTime(iso) {
-    try {
-      return new Intl.DateTimeFormat(this.config.locale, { dateStyle: "medium", timeStyle: "short" })
-        .format(new Date(iso));
-    } catch {
-      return iso;
-    }
+    return formatDateTime(iso, this.config.dates) || iso;
   }
 }
 
@@ -597,6 +652,9 @@ function boot() {
   const root = document.getElementById("queue");
   if (!root || !document.getElementById("queue-config")) {
     return;
+  }
+  if (root.dataset.state === "confirm_leave") {
+    return; // the server's question before leaving (its forms work as they are)
   }
   const controller = new QueueController(root, readConfig("queue-config"));
   controller.start();
