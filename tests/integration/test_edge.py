@@ -342,7 +342,7 @@ async def test_the_no_js_leave_form_needs_its_token_from_our_page(
                                  headers={"X-Queue-Token": token})
             assert here.status_code == 200, here.text
             assert here.json()["status"] == "WAITING"
-        left = await fan.post(leave, data={"lang": "en", "csrf": field.group(1)},
+        left = await fan.post(leave, data={"lang": "en", "csrf": field.group(1), "confirm": "yes"},
                               headers={"Sec-Fetch-Site": "same-origin"})
         assert left.status_code == 200
         gone = await fan.get(f"/api/v1/queue/{show.id}/status", headers={"X-Queue-Token": token})

@@ -8,6 +8,7 @@ import re
 
 import httpx
 
+from admitone.gateway.queue.pages import leave_csrf
 from tests.conftest import MakeShow
 from tests.integration.queue_support import OPERATOR, put_room
 
@@ -16,6 +17,11 @@ async def _join_by_form(client: httpx.AsyncClient, show_id: str) -> None:
     joined = await client.post(f"/shows/{show_id}/queue", data={"lang": "en"})
     assert joined.status_code == 303, joined.text
     assert "queue_token" in client.cookies
+
+
+def _csrf(client: httpx.AsyncClient) -> str:
+    """The leave forms' hidden token, as the queue page writes it (a hash of the cookie)."""
+    return leave_csrf(client.cookies["queue_token"])
 
 
 async def _waiting(client: httpx.AsyncClient, show_id: str) -> int:
@@ -35,7 +41,8 @@ async def test_the_first_leave_post_asks_and_keeps_the_place(
     client.cookies.clear()
     await _join_by_form(client, show.id)
     before = await _waiting(client, show.id)
-    asked = await client.post(f"/shows/{show.id}/queue/leave", data={"lang": "en"})
+    asked = await client.post(f"/shows/{show.id}/queue/leave",
+                              data={"lang": "en", "csrf": _csrf(client)})
     text = html.unescape(asked.text)
     assert asked.status_code == 200
     assert 'data-state="confirm_leave"' in text
@@ -56,7 +63,7 @@ async def test_the_confirming_post_leaves(
     await _join_by_form(client, show.id)
     before = await _waiting(client, show.id)
     left = await client.post(f"/shows/{show.id}/queue/leave",
-                             data={"lang": "hi", "confirm": "yes"})
+                             data={"lang": "hi", "confirm": "yes", "csrf": _csrf(client)})
     assert left.status_code == 200
     assert 'data-state="left"' in left.text
     assert '<html lang="hi"' in left.text
