@@ -150,7 +150,7 @@ def test_a_minute_at_the_configured_rate_is_within_one_percent() -> None:
 
 
 def test_a_stalled_scheduler_shows_as_a_minute_below_the_rate() -> None:
-    """A 3 s stall with fans waiting loses admissions (the bucket holds one tick): off by > 1 %."""
+    """A 3 s stall with fans waiting loses admissions (the bucket holds two ticks): off by > 1 %."""
     ticks = [_tick(second, 10) for second in range(30)]
     ticks += [_tick(second, 10) for second in range(33, 95)]
     minutes = check.rate_minutes(ticks)

@@ -2,7 +2,8 @@
 --   1. refuse a stale scheduler: its fencing number is lower than one already seen;
 --   2. drop active sessions that ended (their slots free up);
 --   3. number the pre-queue once startsAt has passed;
---   4. refill the token bucket at releaseRatePerMinute, holding at most one tick's worth;
+--   4. refill the token bucket at releaseRatePerMinute, holding at most two ticks' worth (a
+--      late tick still admits what its lateness earned);
 --   5. admit min(bucket, maxActive - active) of the first waiting fans, skipping (and counting)
 --      those whose lastSeen is older than the grace; each admitted fan gets sessionSeconds;
 --   6. record the tick for the observed admission rate of the last minute;
@@ -19,7 +20,7 @@
 --         empty when unknown). loadtests/check.py reads it; nothing in the product does.
 -- ARGV[1] now (unix ms) or '' for Redis's TIME
 -- ARGV[2] the scheduler's fencing number
--- ARGV[3] the tick interval (ms): the bucket holds at most that long's worth of admissions
+-- ARGV[3] the tick interval (ms): the bucket holds at most twice that long's worth of admissions
 -- ARGV[4] at most this many waiting fans are looked at in one tick (bounds the script's time)
 -- ARGV[5] the admission log's length (approximate: XADD MAXLEN ~)
 --
@@ -101,7 +102,7 @@ local bucket = tonumber(state[1]) or 0
 local bucket_at = tonumber(state[2]) or now
 local thru = tonumber(state[3]) or 0
 -- The same sums, in the same order, as admission/rate.py (tests hold the two to each other).
-local cap = math.max(1, cfg.rate * tonumber(ARGV[3]) / 60000)
+local cap = math.max(1, 2 * cfg.rate * tonumber(ARGV[3]) / 60000)
 bucket = math.min(cap, bucket + math.max(0, now - bucket_at) * cfg.rate / 60000)
 
 local active = redis.call('ZCARD', K_ACTIVE)
