@@ -40,7 +40,7 @@ if str(ROOT) not in sys.path:  # loadtests/ is a folder of the repository, not a
     sys.path.append(str(ROOT))
 
 from admitone.admission.signing_keys import KeyRing
-from admitone.booking_core.migrate import migrate
+from admitone.db.migrate import migrate
 
 from admitone.admission.tokens import TokenService
 from loadtests import check
