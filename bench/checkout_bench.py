@@ -40,9 +40,8 @@ if str(ROOT) not in sys.path:  # loadtests/ is a folder of the repository, not a
     sys.path.append(str(ROOT))
 
 from admitone.admission.signing_keys import KeyRing
-from admitone.db.migrate import migrate
-
 from admitone.admission.tokens import TokenService
+from admitone.db.migrate import migrate
 from loadtests import check
 from loadtests.swarm import Connection, HttpError
 

@@ -55,6 +55,12 @@ def admission_log_key(prefix: str, show_id: str) -> str:
     return f"{_tag(prefix, show_id)}:admission-log"
 
 
+def eta_errors_key(prefix: str, show_id: str) -> str:
+    """Hash: counts of admitted fans per bucket of how far the wait predicted at join was off,
+    since the room began and per minute of the last ten (``scripts/admit.lua``)."""
+    return f"{_tag(prefix, show_id)}:eta-errors"
+
+
 def revoked_key(prefix: str, show_id: str) -> str:
     """Sorted set: revoked visitor ids scored by when their tokens would have expired (unix ms)."""
     return f"{_tag(prefix, show_id)}:revoked"

@@ -83,7 +83,13 @@ def _place(reply: list[Any]) -> Place:
         epoch=_text(reply[7]), phase=_text(reply[8]), release_rate_per_minute=int(reply[9]),
         seats_left=int(reply[10]), seats_per_order=float(_text(reply[11])),
         buying_share=float(_text(reply[12])), active=int(reply[13]),
+        predicted_wait_ms=_wait_ms(reply[14]),
     )
+
+
+def _wait_ms(value: Any) -> float | None:
+    text = _text(value)
+    return float(text) * 1000 if text else None
 
 
 def _progress(reply: list[Any]) -> Progress:
@@ -196,7 +202,8 @@ class QueueStore:
         """One admission tick (admit.lua); ``None`` when ``fence`` is stale."""
         reply = await self._room("admit", show_id, fence, tick_ms, max_looked,
                                  ADMISSION_LOG_TICKS,
-                                 extra_keys=(keys.admission_log_key(self.prefix, show_id),))
+                                 extra_keys=(keys.admission_log_key(self.prefix, show_id),
+                                             keys.eta_errors_key(self.prefix, show_id)))
         if _text(reply[0]) == "STALE":
             return None
         return TickResult(
@@ -222,10 +229,17 @@ class QueueStore:
             rate, most = await self.redis.hmget(keys.config_key(self.prefix, show), "rate", "max")
             return show, RoomFigures(progress=_progress(progress),
                                      release_rate_per_minute=int(rate or 0),
-                                     max_active=int(most or 0))
+                                     max_active=int(most or 0),
+                                     eta_errors=await self.eta_errors(show))
 
         answers = await asyncio.gather(*(one(show) for show in show_ids))
         return {show: figures for show, figures in answers if figures is not None}
+
+    async def eta_errors(self, show_id: str) -> dict[str, str]:
+        """admit.lua's histogram of how far the waits predicted at join were off (read with
+        ``admission/eta.py`` accuracy)."""
+        fields = await self.redis.hgetall(keys.eta_errors_key(self.prefix, show_id))
+        return {_text(name): _text(value) for name, value in fields.items()}
 
     async def sync(
         self, room: WaitingRoom, revoked: list[tuple[str, int]], ticket_floor: int = 0
