@@ -69,7 +69,10 @@ def predicted_wait_ms(q: Queue) -> float | None:
     tick = q.tick_ms
     per_tick = q.rate_per_minute * tick / MS_PER_MINUTE
     capacity = bucket_capacity(q.rate_per_minute, tick)
-    last = q.last_tick_ms if q.last_tick_ms is not None else q.now_ms - tick
+    # Before the room's first tick: that tick (taken as half a tick away; the scheduler picks a
+    # new room up within a couple of seconds) only starts the bucket, and the one after it lets
+    # the first fans in.
+    last = q.last_tick_ms if q.last_tick_ms is not None else q.now_ms + tick // 2
     if q.open_from_ms > q.now_ms:  # a pre-queue: the first tick at or after startsAt admits
         first = last + tick * max(1, math.ceil((q.open_from_ms - last) / tick))
         tokens = min(capacity, per_tick)  # the bucket stays empty until then

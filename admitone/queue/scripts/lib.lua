@@ -82,7 +82,9 @@ local function predicted_wait(cfg, now, ph, position)
   local per_tick = cfg.rate * tick / 60000
   local capacity = 2 * per_tick
   if per_tick < 1 then capacity = math.max(1 + per_tick, 2 * per_tick) end
-  local last = tonumber(st[2]) or (now - tick)
+  -- before the room's first tick: that tick (taken as half a tick away) only starts the
+  -- bucket, and the one after it lets the first fans in
+  local last = tonumber(st[2]) or (now + math.floor(tick / 2))
   local first, tokens
   if ph == 'PREQUEUE' and cfg.starts > now then
     first = last + tick * math.max(1, math.ceil((cfg.starts - last) / tick))
