@@ -34,8 +34,9 @@ def waiting_key(prefix: str, show_id: str) -> str:
 
 
 def visitors_key(prefix: str, show_id: str) -> str:
-    """Hash: visitor id → packed ``"<ticket>,<lastSeenSeconds>"`` of each waiting or admitted
-    fan (one hash per show rather than one per fan: see ``store.py``)."""
+    """Hash: visitor id → packed ``"<ticket>,<lastSeen>[,<joined>,<waitAtJoin>,<lastWait>]"``
+    of each waiting or admitted fan (one hash per show rather than one per fan: see
+    ``store.py``; the fields: ``scripts/lib.lua``)."""
     return f"{_tag(prefix, show_id)}:visitors"
 
 

@@ -3,9 +3,10 @@ is one Lua script from ``scripts/``, registered once and called by SHA.
 
 Memory is the budget at a million fans (aim: 250 bytes each). A fan costs one member of the
 show's ``waiting`` sorted set (~96 bytes) and one field of the show's ``visitors`` hash holding
-``"<ticket>,<lastSeen>,<joinedAt>,<predictedWait>"`` (~80 bytes; the last two, ~15 bytes, feed
-the admission log that ``loadtests/check.py`` reads), with 12-character visitor ids: about 200
-bytes in all (``bench/queue_memory.py``). A hash per fan would cost ~186 bytes on its own (a key
+``"<ticket>,<lastSeen>,<joinedAt>,<waitAtJoin>,<lastWait>"`` (times to the hundredth of a
+second, waits to the tenth: ~90 bytes; the last three, ~25 bytes, feed the admission log and
+the ETA error histogram), with 12-character visitor ids: about 210 bytes in all (measured at
+~200 before the predictions were kept to the tenth; ``bench/queue_memory.py`` measures it). A hash per fan would cost ~186 bytes on its own (a key
 of its own, with the show's tag in it, and a small hash object), ~280 in all: over the budget.
 """
 
