@@ -5,8 +5,8 @@ Memory is the budget at a million fans (aim: 250 bytes each). A fan costs one me
 show's ``waiting`` sorted set (~96 bytes) and one field of the show's ``visitors`` hash holding
 ``"<ticket>,<lastSeen>,<joinedAt>,<waitAtJoin>,<lastWait>"`` (times to the hundredth of a
 second, waits to the tenth: ~90 bytes; the last three, ~25 bytes, feed the admission log and
-the ETA error histogram), with 12-character visitor ids: about 210 bytes in all (measured at
-~200 before the predictions were kept to the tenth; ``bench/queue_memory.py`` measures it). A hash per fan would cost ~186 bytes on its own (a key
+the ETA error histogram), with 12-character visitor ids: 235 bytes in all at 200,000 fans
+(``bench/queue_memory.py``; 218 before the record kept the predictions). A hash per fan would cost ~186 bytes on its own (a key
 of its own, with the show's tag in it, and a small hash object), ~280 in all: over the budget.
 """
 
