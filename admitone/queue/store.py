@@ -6,8 +6,9 @@ show's ``waiting`` sorted set (~96 bytes) and one field of the show's ``visitors
 ``"<ticket>,<lastSeen>,<joinedAt>,<waitAtJoin>,<lastWait>"`` (times to the hundredth of a
 second, waits to the tenth: ~90 bytes; the last three, ~25 bytes, feed the admission log and
 the ETA error histogram), with 12-character visitor ids: 235 bytes in all at 200,000 fans
-(``bench/queue_memory.py``; 218 before the record kept the predictions). A hash per fan would cost ~186 bytes on its own (a key
-of its own, with the show's tag in it, and a small hash object), ~280 in all: over the budget.
+(``bench/queue_memory.py``; 218 before the record kept the predictions). A hash per fan would
+cost ~186 bytes on its own (a key of its own, with the show's tag in it, and a small hash
+object), ~280 in all: over the budget.
 """
 
 from __future__ import annotations
