@@ -165,3 +165,14 @@ async def test_metrics_publish_the_eta_error_per_show(
         or f'admitone_queue_eta_error_ratio{{show="{show.id}",window="10m",quantile="0.9"}}' in text
     assert f'admitone_queue_eta_error_bucket{{le="+Inf",show="{show.id}"}} 5.0' in text \
         or f'admitone_queue_eta_error_bucket{{show="{show.id}",le="+Inf"}} 5.0' in text
+
+
+async def test_the_openapi_document_names_the_eta_error_fields(client: httpx.AsyncClient) -> None:
+    """The room's stats in the OpenAPI document carry etaErrorAtJoin and
+    etaErrorLast10Minutes, each with fans, medianPercent and p90Percent."""
+    document = (await client.get("/schema/openapi.json")).json()
+    schemas = document["components"]["schemas"]
+    stats = next(schema for name, schema in schemas.items() if name.endswith("RoomStats"))
+    assert {"etaErrorAtJoin", "etaErrorLast10Minutes"} <= set(stats["properties"])
+    error = next(schema for name, schema in schemas.items() if name.endswith("EtaErrorOut"))
+    assert set(error["properties"]) == {"fans", "medianPercent", "p90Percent"}
