@@ -26,9 +26,15 @@ from typing import Any, TypeVar
 import asyncpg
 import structlog
 from prometheus_client import REGISTRY, CollectorRegistry, generate_latest, multiprocess
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
 
 from admitone import observability
+from admitone.admission import eta
 from admitone.booking_core.monitoring import INVARIANTS, MonitoringRepository
 from admitone.queue.models import RoomFigures
 from admitone.queue.store import QueueStore
@@ -280,7 +286,40 @@ def _room_families(rooms: dict[str, RoomFigures]) -> list[Metric]:
         per_room("admitone_queue_observed_admissions_per_minute",
                  "Admissions over the last minute, as the queue page shows them",
                  lambda room: room.progress.observed_per_minute),
+        *_eta_families(rooms),
     ]
+
+
+def _eta_families(rooms: dict[str, RoomFigures]) -> list[Metric]:
+    """How far the waits predicted at join were off (admission/eta.py): median and p90 since
+    the room began and over the last ten minutes, and the histogram since the room began."""
+    quantiles = GaugeMetricFamily(
+        "admitone_queue_eta_error_ratio",
+        "Relative error of the wait predicted at join (|actual - predicted| / actual wait, at "
+        "least 1 s), as the upper edge of its histogram bucket; window all or 10m",
+        labels=["show", "window", "quantile"])
+    fans = GaugeMetricFamily(
+        "admitone_queue_eta_predictions", "Admitted fans whose prediction at join was measured",
+        labels=["show", "window"])
+    histogram = HistogramMetricFamily(
+        "admitone_queue_eta_error", "Relative error of the wait predicted at join, since the "
+        "room began (a ratio: 0.2 is 20 %)", labels=["show"])
+    for show, room in sorted(rooms.items()):
+        found = eta.accuracy(room.eta_errors, room.progress.now_ms)
+        for window, summary in (("all", found.at_join), ("10m", found.last_10_minutes)):
+            fans.add_metric([show, window], summary.fans)
+            for quantile, value in (("0.5", summary.median_percent),
+                                    ("0.9", summary.p90_percent)):
+                if value is not None:
+                    quantiles.add_metric([show, window, quantile], value / 100)
+        seen, buckets = 0, []
+        for edge in eta.ERROR_BUCKETS:
+            seen += found.counts.get(str(edge), 0)
+            buckets.append((repr(edge / 100), seen))
+        seen += found.counts.get("inf", 0)
+        buckets.append(("+Inf", seen))
+        histogram.add_metric([show], buckets, sum_value=None)
+    return [quantiles, fans, histogram]
 
 
 __all__: list[Any] = ["MonitoringService", "process_metrics_text"]

@@ -39,10 +39,9 @@ from booking_bench import ROOT, Server, free_port, pg, quietly, redis_port, show
 if str(ROOT) not in sys.path:  # loadtests/ is a folder of the repository, not a package
     sys.path.append(str(ROOT))
 
-from admitone.admission.keys import KeyRing
-from admitone.booking_core.migrate import migrate
-
+from admitone.admission.signing_keys import KeyRing
 from admitone.admission.tokens import TokenService
+from admitone.db.migrate import migrate
 from loadtests import check
 from loadtests.swarm import Connection, HttpError
 

@@ -22,11 +22,12 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
+from admitone.admission import eta
 from admitone.queue import keys
 from admitone.redis_client import RedisClient, create_redis
 from admitone.settings import Settings
@@ -98,6 +99,18 @@ class Line:
         return "BROKEN" if self.broken else "ok"
 
 
+class Admitted(NamedTuple):
+    """One fan a tick let in: ticket, join time, the wait predicted at join, when it last asked
+    and the wait that answer predicted (unix seconds and seconds; None when unknown)."""
+
+    visitor: str
+    ticket: int
+    joined: float | None
+    eta: float | None
+    seen: float | None = None
+    last_eta: float | None = None
+
+
 @dataclass(frozen=True)
 class Tick:
     """One admission-log entry (see admit.lua's header)."""
@@ -111,7 +124,7 @@ class Tick:
     abandoned: int
     active: int
     waiting: int
-    fans: list[tuple[str, int, int | None, int | None]] = field(default_factory=list)
+    fans: list[Admitted] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -141,8 +154,8 @@ def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
-def _int(value: str) -> int | None:
-    return int(float(value)) if value not in ("", "nil") else None
+def _number(value: str) -> float | None:
+    return float(value) if value not in ("", "nil") else None
 
 
 def parse_tick(fields: dict[Any, Any]) -> Tick:
@@ -151,10 +164,10 @@ def parse_tick(fields: dict[Any, Any]) -> Tick:
     fans = []
     for name, value in data.items():
         if len(name) > 1:  # visitor ids are 12 characters; the tick's own fields one
-            ticket, _, rest = value.partition(",")
-            joined, _, eta = rest.partition(",")
-            fans.append((name, int(ticket), _int(joined), _int(eta)))
-    fans.sort(key=lambda fan: fan[1])  # one tick pops in ticket order; the hash order is lost
+            parts = [*value.split(","), "", "", "", ""]
+            fans.append(Admitted(name, int(parts[0]), _number(parts[1]), _number(parts[2]),
+                                 _number(parts[3]), _number(parts[4])))
+    fans.sort(key=lambda fan: fan.ticket)  # one tick pops in ticket order; the hash order is lost
     return Tick(
         at_ms=int(data["t"]), phase=data["p"], rate=int(data["r"]), max_active=int(data["m"]),
         bound=data["b"], admitted=int(data["a"]), abandoned=int(data["s"]),
@@ -216,21 +229,47 @@ def out_of_order(ticks: Sequence[Tick]) -> int:
     """Fans the log shows admitted after a fan with a later ticket."""
     highest, late = 0, 0
     for tick in ticks:
-        for _, ticket, _, _ in tick.fans:
-            if ticket < highest:
+        for fan in tick.fans:
+            if fan.ticket < highest:
                 late += 1
-            highest = max(highest, ticket)
+            highest = max(highest, fan.ticket)
     return late
 
 
 def eta_errors(ticks: Sequence[Tick]) -> list[float]:
     """Actual wait minus the wait predicted at join, in seconds, of each fan the log knows."""
-    errors = []
+    return [actual - predicted for actual, predicted in eta_waits(ticks)]
+
+
+def eta_waits(ticks: Sequence[Tick], *, last: bool = False) -> list[tuple[float, float]]:
+    """(actual wait, predicted wait) in seconds of each fan the log knows: predicted at join,
+    or (``last``) by the last answer before its admission, from that answer on."""
+    waits = []
     for tick in ticks:
-        for _, _, joined, eta in tick.fans:
-            if joined is not None and eta is not None:
-                errors.append(tick.at_ms / 1000 - joined - eta)
-    return errors
+        admitted = tick.at_ms / 1000
+        for fan in tick.fans:
+            if last and fan.seen is not None and fan.last_eta is not None:
+                waits.append((admitted - fan.seen, fan.last_eta))
+            elif not last and fan.joined is not None and fan.eta is not None:
+                waits.append((admitted - fan.joined, fan.eta))
+    return waits
+
+
+def eta_line(check_name: str, waits: Sequence[tuple[float, float]]) -> Line:
+    """Median and p90 of the relative error (|actual - predicted| over the actual wait, at
+    least a second: admission/eta.py relative_error) and of the error in seconds."""
+    if not waits:
+        return Line(check_name, "no admitted fan with a prediction in the log", invariant=False)
+    relative = [eta.relative_error(actual * 1000, predicted * 1000) * 100
+                for actual, predicted in waits]
+    absolute = [abs(actual - predicted) for actual, predicted in waits]
+    signed = [actual - predicted for actual, predicted in waits]
+    return Line(check_name, (
+        f"median {statistics.median(relative):.1f} %, p90 {_percentile(relative, 0.9):.1f} % "
+        f"of {len(waits):,} fans (|actual - predicted| / actual wait, at least 1 s); in seconds "
+        f"median {statistics.median(absolute):.1f} s, p90 {_percentile(absolute, 0.9):.1f} s, "
+        f"median signed {statistics.median(signed):+.1f} s; actual waits median "
+        f"{statistics.median(a for a, _ in waits):.1f} s"), invariant=False)
 
 
 def _percentile(values: Sequence[float], share: float) -> float:
@@ -287,15 +326,9 @@ async def redis_lines(
                       f"waiting {waiting:,}, admitted {admitted:,}, abandoned {abandoned:,}, "
                       f"left {left:,})", broken=lost != 0))
 
-    errors = eta_errors(ticks)
-    if errors:
-        absolute = [abs(error) for error in errors]
-        value = (f"median {statistics.median(absolute):.1f} s, p90 {_percentile(absolute, 0.9):.1f}"
-                 f" s (|actual - predicted| of {len(errors):,} fans; median signed "
-                 f"{statistics.median(errors):+.1f} s)")
-    else:
-        value = "no admitted fan with a prediction in the log"
-    lines.append(Line("ETA error (predicted at join vs actual wait)", value, invariant=False))
+    lines.append(eta_line("ETA error (predicted at join vs actual wait)", eta_waits(ticks)))
+    lines.append(eta_line("ETA error (last answer before admission vs actual)",
+                          eta_waits(ticks, last=True)))
     return lines
 
 

@@ -41,6 +41,7 @@ from setup_show import SetupError, create_show
 
 DEFAULT_HOST = "http://127.0.0.1:8000"
 WATCH_INTERVAL_SECONDS = 2.0
+ROOM_WARMUP_SECONDS = 3.0
 log = logging.getLogger("admitone.loadtest")
 
 
@@ -148,6 +149,11 @@ def _on_test_start(environment: Environment, **_kwargs: Any) -> None:
             return
         environment.parsed_options.show_id = show_id  # type: ignore[union-attr]
         log.warning("created show %s for this run", show_id)
+        # As a room set up before its sale: the scheduler picks a new room up within its
+        # refresh (2 s) and ticks it from then on, so fans who join after that are told waits
+        # that follow the ticks; fans arriving before a room's first tick are told a guess
+        # (admission/eta.py), up to a couple of seconds off.
+        gevent.sleep(ROOM_WARMUP_SECONDS)
     if isinstance(environment.runner, LocalRunner | MasterRunner):
         gevent.spawn(_watch_bounds, environment, time.monotonic() + options.hard_stop_seconds)
 

@@ -69,6 +69,16 @@ class WaitingRoomPatch(
         }
 
 
+class EtaErrorOut(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+    """How far the waits predicted at join were off, over the fans admitted: |actual -
+    predicted| / actual wait (at least one second), in per cent, as the upper edge of a
+    histogram bucket (1 % wide up to 30 %); null with no fan, or past 1000 %."""
+
+    fans: int
+    median_percent: float | None
+    p90_percent: float | None
+
+
 class RoomStats(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
     """``GET …/waiting-room/stats``."""
 
@@ -85,6 +95,8 @@ class RoomStats(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
     paused: bool
     enabled: bool
     merged_duplicates: int = 0  # second places of one identity merged into its first
+    eta_error_at_join: EtaErrorOut | None = None  # since the room began
+    eta_error_last_10_minutes: EtaErrorOut | None = None  # fans admitted in the last 10 minutes
 
 
 # SOLD_OUT: no seat is free nor held; the queue resumes by itself if seats come back.

@@ -14,19 +14,19 @@ import msgspec
 import structlog
 
 from admitone import observability
-from admitone.admission import draw
+from admitone.admission import draw, eta
 from admitone.admission import pow as proof
 from admitone.admission.draws import Draws
 from admitone.admission.inventory import Chance, ticket_chance
 from admitone.admission.models import (
     ChallengeOut,
+    EtaErrorOut,
     JoinOut,
     NoEtaReason,
     ProgressOut,
     RoomStats,
     StatusOut,
 )
-from admitone.admission.rate import estimated_wait_seconds
 from admitone.admission.recorder import NoRecorder, RoomEventRecorder
 from admitone.admission.revocation import session_jti
 from admitone.admission.rooms import RoomSettings, canonical_show_id
@@ -83,6 +83,19 @@ def _no_eta_reason(place: Place, *, numbered: bool) -> NoEtaReason | None:
     if not numbered:
         return "DRAW_PENDING"  # a random pre-queue: places are drawn at startsAt
     return None
+
+
+def _eta(place: Place) -> int | None:
+    """The wait the room's script predicted (admission/eta.py), in whole seconds; none while
+    nobody is let in (sold out, paused)."""
+    if _no_eta_reason(place, numbered=True) is not None or place.predicted_wait_ms is None:
+        return None  # nobody is let in now (sold out, paused): no time to promise
+    return eta.answered_seconds(place.predicted_wait_ms)
+
+
+def _eta_error(summary: eta.ErrorSummary) -> EtaErrorOut:
+    return EtaErrorOut(fans=summary.fans, median_percent=summary.median_percent,
+                       p90_percent=summary.p90_percent)
 
 
 def _chance(place: Place) -> Chance | None:
@@ -221,7 +234,7 @@ class WaitingRoomService:
             status=_waiting_status(place), token=token,
             ticket_number=place.ticket if numbered else None,
             position=place.position if numbered else None, total_in_queue=place.total,
-            estimated_wait_seconds=await self._eta(show, place) if numbered else None,
+            estimated_wait_seconds=_eta(place) if numbered else None,
             estimated_wait_reason=_no_eta_reason(place, numbered=numbered),
             entry_id=self._entry_id(show, place), chance=_chance(place) if numbered else None,
         )
@@ -335,18 +348,6 @@ class WaitingRoomService:
         )
         return token, _moment(ends_ms // 1000 * 1000)
 
-    async def _eta(self, show: str, place: Place) -> int | None:
-        if _no_eta_reason(place, numbered=True) is not None:
-            return None  # nobody is let in now (sold out, paused): no time to promise
-        wait = estimated_wait_seconds(
-            place.position, place.observed_per_minute, place.release_rate_per_minute
-        )
-        if place.status == "PREQUEUE":
-            room = await self.settings.get(show)
-            if room.starts_at is not None:
-                wait += max(0, math.ceil((room.starts_at - datetime.now(UTC)).total_seconds()))
-        return wait
-
     async def challenge(self, show_id: str) -> ChallengeOut:
         """A fresh proof-of-work challenge at the room's current difficulty (0 = not needed)."""
         show = canonical_show_id(show_id)
@@ -384,7 +385,7 @@ class WaitingRoomService:
         return StatusOut(
             status=_waiting_status(place),
             position=place.position if numbered else None, total_in_queue=place.total,
-            estimated_wait_seconds=await self._eta(show, place) if numbered else None,
+            estimated_wait_seconds=_eta(place) if numbered else None,
             ticket_number=place.ticket if numbered else None,
             estimated_wait_reason=_no_eta_reason(place, numbered=numbered),
             entry_id=self._entry_id(show, place), chance=_chance(place) if numbered else None,
@@ -467,6 +468,7 @@ class WaitingRoomService:
         room = await self.settings.get(show)
         try:
             progress: Progress = await self._mirrored(show, lambda: self.store.progress(show))
+            errors = eta.accuracy(await self.store.eta_errors(show), progress.now_ms)
         except REDIS_DOWN as exc:
             raise QueueUnavailableError from exc
         return RoomStats(
@@ -477,4 +479,6 @@ class WaitingRoomService:
             observed_admissions_per_minute=progress.observed_per_minute,
             max_active=room.max_active, session_seconds=room.session_seconds,
             paused=room.paused, enabled=room.enabled, merged_duplicates=progress.merged_total,
+            eta_error_at_join=_eta_error(errors.at_join),
+            eta_error_last_10_minutes=_eta_error(errors.last_10_minutes),
         )

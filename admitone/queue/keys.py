@@ -34,8 +34,9 @@ def waiting_key(prefix: str, show_id: str) -> str:
 
 
 def visitors_key(prefix: str, show_id: str) -> str:
-    """Hash: visitor id → packed ``"<ticket>,<lastSeenSeconds>"`` of each waiting or admitted
-    fan (one hash per show rather than one per fan: see ``store.py``)."""
+    """Hash: visitor id → packed ``"<ticket>,<lastSeen>[,<joined>,<waitAtJoin>,<lastWait>]"``
+    of each waiting or admitted fan (one hash per show rather than one per fan: see
+    ``store.py``; the fields: ``scripts/lib.lua``)."""
     return f"{_tag(prefix, show_id)}:visitors"
 
 
@@ -53,6 +54,12 @@ def admission_log_key(prefix: str, show_id: str) -> str:
     """Stream: one entry per admission tick that had fans waiting or let any in, with the fans
     it let in (``scripts/admit.lua``); capped, read by ``loadtests/check.py``."""
     return f"{_tag(prefix, show_id)}:admission-log"
+
+
+def eta_errors_key(prefix: str, show_id: str) -> str:
+    """Hash: counts of admitted fans per bucket of how far the wait predicted at join was off,
+    since the room began and per minute of the last ten (``scripts/admit.lua``)."""
+    return f"{_tag(prefix, show_id)}:eta-errors"
 
 
 def revoked_key(prefix: str, show_id: str) -> str:

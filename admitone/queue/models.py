@@ -94,6 +94,9 @@ class Place(msgspec.Struct, frozen=True, kw_only=True):
     seats_per_order: float = 0.0
     buying_share: float = 1.0  # of admitted fans, the share who bought so far
     active: int = 0  # admitted fans whose session runs
+    # the wait the script predicted for a waiting fan (admission/eta.py), ms; None for none
+    # (paused, sold out, not numbered yet, no rate)
+    predicted_wait_ms: float | None = None
 
 
 class TickResult(msgspec.Struct, frozen=True, kw_only=True):
@@ -137,3 +140,4 @@ class RoomFigures(msgspec.Struct, frozen=True, kw_only=True):
     progress: Progress
     release_rate_per_minute: int
     max_active: int
+    eta_errors: dict[str, str] = {}  # admit.lua's ETA error histogram (admission/eta.py)

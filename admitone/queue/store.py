@@ -3,10 +3,12 @@ is one Lua script from ``scripts/``, registered once and called by SHA.
 
 Memory is the budget at a million fans (aim: 250 bytes each). A fan costs one member of the
 show's ``waiting`` sorted set (~96 bytes) and one field of the show's ``visitors`` hash holding
-``"<ticket>,<lastSeen>,<joinedAt>,<predictedWait>"`` (~80 bytes; the last two, ~15 bytes, feed
-the admission log that ``loadtests/check.py`` reads), with 12-character visitor ids: about 200
-bytes in all (``bench/queue_memory.py``). A hash per fan would cost ~186 bytes on its own (a key
-of its own, with the show's tag in it, and a small hash object), ~280 in all: over the budget.
+``"<ticket>,<lastSeen>,<joinedAt>,<waitAtJoin>,<lastWait>"`` (times to the hundredth of a
+second, waits to the tenth: ~90 bytes; the last three, ~25 bytes, feed the admission log and
+the ETA error histogram), with 12-character visitor ids: 235 bytes in all at 200,000 fans
+(``bench/queue_memory.py``; 218 before the record kept the predictions). A hash per fan would
+cost ~186 bytes on its own (a key of its own, with the show's tag in it, and a small hash
+object), ~280 in all: over the budget.
 """
 
 from __future__ import annotations
@@ -84,7 +86,13 @@ def _place(reply: list[Any]) -> Place:
         epoch=_text(reply[7]), phase=_text(reply[8]), release_rate_per_minute=int(reply[9]),
         seats_left=int(reply[10]), seats_per_order=float(_text(reply[11])),
         buying_share=float(_text(reply[12])), active=int(reply[13]),
+        predicted_wait_ms=_wait_ms(reply[14]),
     )
+
+
+def _wait_ms(value: Any) -> float | None:
+    text = _text(value)
+    return float(text) * 1000 if text else None
 
 
 def _progress(reply: list[Any]) -> Progress:
@@ -197,7 +205,8 @@ class QueueStore:
         """One admission tick (admit.lua); ``None`` when ``fence`` is stale."""
         reply = await self._room("admit", show_id, fence, tick_ms, max_looked,
                                  ADMISSION_LOG_TICKS,
-                                 extra_keys=(keys.admission_log_key(self.prefix, show_id),))
+                                 extra_keys=(keys.admission_log_key(self.prefix, show_id),
+                                             keys.eta_errors_key(self.prefix, show_id)))
         if _text(reply[0]) == "STALE":
             return None
         return TickResult(
@@ -223,10 +232,17 @@ class QueueStore:
             rate, most = await self.redis.hmget(keys.config_key(self.prefix, show), "rate", "max")
             return show, RoomFigures(progress=_progress(progress),
                                      release_rate_per_minute=int(rate or 0),
-                                     max_active=int(most or 0))
+                                     max_active=int(most or 0),
+                                     eta_errors=await self.eta_errors(show))
 
         answers = await asyncio.gather(*(one(show) for show in show_ids))
         return {show: figures for show, figures in answers if figures is not None}
+
+    async def eta_errors(self, show_id: str) -> dict[str, str]:
+        """admit.lua's histogram of how far the waits predicted at join were off (read with
+        ``admission/eta.py`` accuracy)."""
+        fields = await self.redis.hgetall(keys.eta_errors_key(self.prefix, show_id))
+        return {_text(name): _text(value) for name, value in fields.items()}
 
     async def sync(
         self, room: WaitingRoom, revoked: list[tuple[str, int]], ticket_floor: int = 0,

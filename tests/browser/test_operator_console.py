@@ -165,6 +165,12 @@ async def raise_the_rate_and_pause(page: Any, live_server: LiveServer, show_id: 
         f"{await page.locator('svg[data-chart=admissions] desc').text_content()}"
         f" {await metric(page, 'admittedLastMinute')} {await metric(page, 'admittedTotal')}")
     assert await rate_line.get_attribute("data-last") == "600", "the rate line did not follow"
+
+    async def etas_measured() -> bool:  # the admitted fans' predictions at join, measured
+        return await metric(page, "etaMeasured") > 0
+    assert await wait_until(etas_measured, 10), "the Wait estimates tiles measured nobody"
+    p90 = await page.locator('[data-metric="etaErrorP90"]').text_content() or ""
+    assert float(p90) >= 0, p90
     await page.screenshot(path=str(screenshots / "operator-live.png"), full_page=True)
     await assert_no_serious_violations(page, axe_source, "live view")
 
@@ -259,6 +265,7 @@ async def test_the_console_speaks_hindi(live_server: LiveServer, open_page: Open
     await page.wait_for_url(f"{live_server.base_url}/admin")
     await page.goto(f"{live_server.base_url}/admin/shows/{show_id}")
     assert await page.get_by_role("heading", name="भीड़").is_visible()
+    assert await page.get_by_role("heading", name="प्रतीक्षा के अनुमान").is_visible()
     assert await page.locator('[data-control="pause"]').text_content() == "प्रवेश रोकें"
     await assert_no_serious_violations(page, axe_source, "live view in Hindi")
     await page.screenshot(path=str(screenshots / "operator-live-hi.png"), full_page=True)

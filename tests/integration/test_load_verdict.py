@@ -11,6 +11,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 
+from admitone.admission.eta import answered_seconds
 from admitone.queue import keys
 from admitone.queue.store import QueueStore
 from admitone.runtime import Services
@@ -44,9 +45,12 @@ async def test_admission_log_records_each_fan_with_its_predicted_wait(
     await _admit_all(services, show.id, Clock(int(time.time() * 1000)))
     ticks = await check.read_log(services.redis, services.settings.redis_key_prefix, show.id)
     fans = [fan for tick in ticks for fan in tick.fans]
-    assert [fan[1] for fan in fans] == [answer["ticketNumber"] for answer in answers]
-    assert [fan[3] for fan in fans] == [answer["estimatedWaitSeconds"] for answer in answers]
-    assert all(abs(fan[2] - joined_at) <= 2 for fan in fans if fan[2] is not None)
+    assert [fan.ticket for fan in fans] == [answer["ticketNumber"] for answer in answers]
+    # the log keeps the prediction to a tenth of a second; the answer rounds it
+    assert [answered_seconds((-1 if fan.eta is None else fan.eta) * 1000) for fan in fans] == [answer["estimatedWaitSeconds"]
+                                                      for answer in answers]
+    assert all(fan.joined is not None and abs(fan.joined - joined_at) <= 2 for fan in fans)
+    assert all(fan.seen == fan.joined and fan.last_eta == fan.eta for fan in fans)
     assert sum(tick.admitted for tick in ticks) == 4
     state = await services.redis.hgetall(keys.state_key(services.settings.redis_key_prefix, show.id))
     assert state[b"joined"] == b"4"
@@ -150,7 +154,7 @@ def test_a_minute_at_the_configured_rate_is_within_one_percent() -> None:
 
 
 def test_a_stalled_scheduler_shows_as_a_minute_below_the_rate() -> None:
-    """A 3 s stall with fans waiting loses admissions (the bucket holds one tick): off by > 1 %."""
+    """A 3 s stall with fans waiting loses admissions (the bucket holds two ticks): off by > 1 %."""
     ticks = [_tick(second, 10) for second in range(30)]
     ticks += [_tick(second, 10) for second in range(33, 95)]
     minutes = check.rate_minutes(ticks)
@@ -169,8 +173,10 @@ def test_fans_admitted_after_a_later_ticket_are_out_of_order() -> None:
     """The log's tickets must rise from tick to tick; each that falls back counts once."""
     first = check.Tick(at_ms=1, phase="OPEN", rate=60, max_active=9, bound="R", admitted=2,
                        abandoned=0, active=2, waiting=5,
-                       fans=[("a" * 12, 1, None, None), ("b" * 12, 5, None, None)])
+                       fans=[check.Admitted("a" * 12, 1, None, None),
+                             check.Admitted("b" * 12, 5, None, None)])
     second = check.Tick(at_ms=2, phase="OPEN", rate=60, max_active=9, bound="R", admitted=1,
-                        abandoned=0, active=3, waiting=4, fans=[("c" * 12, 3, None, None)])
+                        abandoned=0, active=3, waiting=4,
+                        fans=[check.Admitted("c" * 12, 3, None, None)])
     assert check.out_of_order([first, second]) == 1
     assert check.out_of_order([first]) == 0

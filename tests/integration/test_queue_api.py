@@ -37,7 +37,9 @@ async def test_join_answers_the_contract_shape(client: httpx.AsyncClient, make_s
                          "estimatedWaitSeconds"}
     assert body["status"] == "WAITING"
     assert (body["ticketNumber"], body["position"], body["totalInQueue"]) == (2, 2, 2)
-    assert body["estimatedWaitSeconds"] == 1  # 2 fans at the configured 600/min (none observed)
+    # 600/min is 10 fans a tick; no tick ran yet: the first (taken as half a tick away) starts
+    # the bucket, the one after it lets both in
+    assert body["estimatedWaitSeconds"] == 2
     assert second.headers["cache-control"] == "no-store"
 
 
@@ -63,8 +65,9 @@ async def test_status_reports_position_and_then_the_access_token(
     await put_room(client, show.id, releaseRatePerMinute=60, sessionSeconds=120)
     tokens = [(await join(client, show.id)).json()["token"] for _ in range(3)]
     waiting = (await status(client, show.id, tokens[2])).json()
+    # one fan a tick, no tick ran yet: the first fan 1.5 s away, the third two ticks later
     assert waiting == {"status": "WAITING", "position": 3, "totalInQueue": 3,
-                       "estimatedWaitSeconds": 3, "ticketNumber": 3}
+                       "estimatedWaitSeconds": 4, "ticketNumber": 3}
     clock = Clock.seconds_ago(1.05)
     await tick(services, show.id, clock)
     clock.advance(1.05)

@@ -1,6 +1,6 @@
 """Admission under any sequence of joins, leaves, ticks, session ends, rate and capacity
 changes and pauses (a hypothesis state machine on the real Redis scripts): never more than
-maxActive at once, never anyone admitted twice, never more than one tick's worth per tick —
+maxActive at once, never anyone admitted twice, never more than two ticks' worth per tick —
 and exactly the admissions that the reference maths of admission/rate.py predicts."""
 
 from __future__ import annotations
@@ -149,7 +149,7 @@ class AdmissionMachine(RuleBasedStateMachine):
 
 def test_admission_never_exceeds_capacity_nor_admits_anyone_twice(redis_url: str) -> None:
     """Whatever joins, leaves, ticks, session ends, rate and capacity changes and pauses come,
-    admission follows the bucket maths exactly, stays within maxActive and one tick's worth,
+    admission follows the bucket maths exactly, stays within maxActive and two ticks' worth,
     and admits nobody twice."""
     AdmissionMachine.redis_url = redis_url
     run_state_machine_as_test(

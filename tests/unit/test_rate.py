@@ -25,26 +25,30 @@ ticks = st.integers(100, 5000)
 
 
 @given(rate=rates, tick_ms=ticks, bucket=st.floats(0, 1e6), elapsed=st.integers(-10_000, 10**9))
-def test_the_bucket_never_holds_more_than_one_tick(
+def test_the_bucket_never_holds_more_than_two_ticks(
     rate: int, tick_ms: int, bucket: float, elapsed: int
 ) -> None:
-    """Whatever the gap since the last tick, the bucket holds at most one tick's worth (and at
-    least one fan), so a room that resumes releases smoothly, never in a burst."""
+    """Whatever the gap since the last tick, the bucket holds at most two ticks' worth, and a
+    tick lets in at most that many whole fans (one, below a fan a tick)."""
     capacity = bucket_capacity(rate, tick_ms)
     refilled = refill(min(bucket, capacity), elapsed, rate, tick_ms)
+    per_tick = rate * tick_ms / 60_000
     assert refilled <= capacity
-    assert capacity >= 1
+    assert math.floor(capacity) <= max(1, math.floor(2 * per_tick))
+    assert capacity >= 1 + min(per_tick, 1) - 1e-9
     assert refilled >= min(bucket, capacity)
 
 
 @given(rate=rates, tick_ms=ticks, gaps=st.lists(st.integers(0, 3000), min_size=1, max_size=60),
-       max_active=st.integers(1, 10**6))
-def test_admissions_never_beat_the_rate_by_more_than_a_tick(
-    rate: int, tick_ms: int, gaps: list[int], max_active: int
+       max_active=st.integers(1, 10**6), start=st.floats(0, 1))
+def test_admissions_never_beat_the_rate_by_more_than_two_ticks(
+    rate: int, tick_ms: int, gaps: list[int], max_active: int, start: float
 ) -> None:
-    """Over any run of ticks the admissions stay within rate × time plus one tick's worth, and
-    never fill more than maxActive."""
-    bucket, admitted, active = 0.0, 0, 0
+    """Over any run of ticks the admissions stay within rate x time plus what the bucket held
+    at the start (at most two ticks' worth), and never fill more than maxActive."""
+    capacity = bucket_capacity(rate, tick_ms)
+    bucket, admitted, active = start * capacity, 0, 0
+    allowed = rate * sum(gaps) / 60_000 + bucket
     for gap in gaps:
         bucket = refill(bucket, gap, rate, tick_ms)
         count = admit_count(bucket, max_active, active, waiting=10**9)
@@ -52,8 +56,31 @@ def test_admissions_never_beat_the_rate_by_more_than_a_tick(
         bucket -= count
         admitted += count
         active += count
-    allowed = rate * sum(gaps) / 60_000 + bucket_capacity(rate, tick_ms)
-    assert admitted <= math.floor(allowed)
+    assert admitted <= math.floor(allowed + 1e-6)
+    assert admitted <= rate * sum(gaps) / 60_000 + capacity + 1e-6
+
+
+@given(rate=st.integers(1, 1_000_000), tick_ms=ticks, data=st.data())
+def test_late_ticks_lose_nothing(rate: int, tick_ms: int, data: st.DataObject) -> None:
+    """Ticks up to almost two ticks apart (a busy machine) still admit exactly the rate: the
+    lateness is not lost (a bucket of one tick lost it, 1.8 % of a minute in BENCHMARKS.md)."""
+    per_tick = rate * tick_ms / 60_000
+    longest = 2 * tick_ms - math.ceil(60_000 / rate) if per_tick >= 1 else tick_ms
+    gaps = data.draw(st.lists(st.integers(0, longest), min_size=1, max_size=120))
+    bucket, admitted = 0.0, 0
+    for gap in gaps:
+        bucket = refill(bucket, gap, rate, tick_ms)
+        count = admit_count(bucket, 10**9, 0, 10**9)
+        bucket -= count
+        admitted += count
+    earned = rate * sum(gaps) / 60_000
+    assert math.floor(earned) - 1 <= admitted <= earned + 1e-6
+
+
+def test_one_late_tick_admits_its_lateness() -> None:
+    """At 600 a minute, a tick 1.5 s after the last admits 15, not the 10 of one tick."""
+    bucket = refill(0.0, 1500, 600, 1000)
+    assert admit_count(bucket, 10**6, 0, 10**6) == 15
 
 
 @given(bucket=st.floats(0, 1e6), max_active=st.integers(1, 10**6), active=st.integers(0, 2 * 10**6),

@@ -111,6 +111,23 @@ def _latency(minutes: Sequence[MinuteFigures], name: str) -> dict[str, str]:
     return {q: "–" if value is None else f"{value:g} ms" for q, value in found.items()}
 
 
+def _eta_percent(value: float | None) -> str:
+    return "–" if value is None else f"{value:g}"
+
+
+def _eta_texts(room: RoomStats | None) -> dict[str, str]:
+    """How far the waits told at join were off (the room's stats, admission/eta.py): median
+    and p90 in per cent since the room began, p90 over the last ten minutes, fans measured."""
+    at_join = room.eta_error_at_join if room else None
+    recent = room.eta_error_last_10_minutes if room else None
+    return {
+        "etaErrorMedian": _eta_percent(at_join.median_percent if at_join else None),
+        "etaErrorP90": _eta_percent(at_join.p90_percent if at_join else None),
+        "etaErrorP90Last10Minutes": _eta_percent(recent.p90_percent if recent else None),
+        "etaMeasured": str(at_join.fans if at_join else 0),
+    }
+
+
 def _chart_text(loc: i18n.Locale, kind: str, now_value: int, peak: int) -> ChartText:
     return ChartText(
         title=loc.t(f"op.chart.{kind}.title"),
@@ -146,6 +163,7 @@ def live_view(loc: i18n.Locale, stats: RoomStats | None, sales: ShowSales,
     }
     texts: dict[str, str] = {name: str(value) for name, value in metrics.items()}
     texts["revenue"] = f"{sales.revenue.quantize(Decimal('0.01'))}"
+    texts.update(_eta_texts(room))
     queue = _gauge_series(minutes, "waiting")
     if room is not None and queue:
         queue[-1] = room.waiting

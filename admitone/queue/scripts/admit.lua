@@ -2,7 +2,8 @@
 --   1. refuse a stale scheduler: its fencing number is lower than one already seen;
 --   2. drop active sessions that ended (their slots free up);
 --   3. number the pre-queue once startsAt has passed;
---   4. refill the token bucket at releaseRatePerMinute, holding at most one tick's worth;
+--   4. refill the token bucket at releaseRatePerMinute, holding at most two ticks' worth (a
+--      late tick still admits what its lateness earned);
 --   5. admit min(bucket, maxActive - active) of the first waiting fans, skipping (and counting)
 --      those whose lastSeen is older than the grace; each admitted fan gets sessionSeconds;
 --   6. record the tick for the observed admission rate of the last minute;
@@ -15,11 +16,16 @@
 --         waiting or let any in: t (now, ms), p (phase), r (rate), m (maxActive), b (what
 --         bounded the tick: R the rate, C free slots, E the waiting fans ran out, - not open),
 --         a (admitted), s (skipped as abandoned), n (active after), w (waiting after), then one
---         field per admitted fan: visitor -> "<ticket>,<joinedSeconds>,<eta>" (the last two
---         empty when unknown). loadtests/check.py reads it; nothing in the product does.
+--         field per admitted fan: visitor -> "<ticket>,<joined>,<eta>,<lastSeen>,<lastEta>"
+--         (unix seconds; the waits predicted at join and by the last answer, at lastSeen; empty
+--         when unknown). loadtests/check.py reads it; nothing in the product does.
+-- KEYS[9] the ETA error histogram (hash): how far the wait predicted at join was off, per
+--         admitted fan, as counts per bucket of the relative error (admission/eta.py
+--         ERROR_BUCKETS): "a:<bucket>" since the room began, "<slot>:<bucket>" of the minute
+--         "m<slot>" holds (slot = minute mod 10: the last ten minutes). The room's stats read it.
 -- ARGV[1] now (unix ms) or '' for Redis's TIME
 -- ARGV[2] the scheduler's fencing number
--- ARGV[3] the tick interval (ms): the bucket holds at most that long's worth of admissions
+-- ARGV[3] the tick interval (ms): the bucket holds at most twice that long's worth of admissions
 -- ARGV[4] at most this many waiting fans are looked at in one tick (bounds the script's time)
 -- ARGV[5] the admission log's length (approximate: XADD MAXLEN ~)
 --
@@ -87,9 +93,49 @@ local function log_tick(ph, bound, admitted, abandoned, active, waiting, fans)
   redis.call('XADD', K_LOG, 'MAXLEN', '~', tonumber(ARGV[5]), '*', unpack(entry))
 end
 
+-- "<joined>,<eta>[,<lastEta>]" -> joined, eta, lastEta ('' for what is unknown)
+local function split_tail(tail)
+  if tail == '' then return '', '', '' end
+  local c1 = string.find(tail, ',', 1, true) or (#tail + 1)
+  local c2 = string.find(tail, ',', c1 + 1, true) or (#tail + 1)
+  return string.sub(tail, 1, c1 - 1), string.sub(tail, c1 + 1, c2 - 1), string.sub(tail, c2 + 1)
+end
+
+-- admission/eta.py's error_bucket of relative_error: |actual - predicted| over the actual wait
+-- (at least a second), in per cent, named by its bucket's upper edge
+local ERROR_BUCKETS = {}
+for edge = 0, 30 do ERROR_BUCKETS[#ERROR_BUCKETS + 1] = edge end
+for edge = 35, 100, 5 do ERROR_BUCKETS[#ERROR_BUCKETS + 1] = edge end
+for _, edge in ipairs({125, 150, 200, 300, 500, 1000}) do ERROR_BUCKETS[#ERROR_BUCKETS + 1] = edge end
+local function error_bucket(actual_ms, predicted_ms)
+  local percent = math.abs(actual_ms - predicted_ms) / math.max(actual_ms, 1000) * 100
+  for _, edge in ipairs(ERROR_BUCKETS) do
+    if percent <= edge then return tostring(edge) end
+  end
+  return 'inf'
+end
+
+local K_ERRORS = KEYS[9]
+local function record_errors(counts)
+  if next(counts) == nil then return end
+  local minute = math.floor(now / 60000)
+  local slot = minute % 10
+  if tonumber(redis.call('HGET', K_ERRORS, 'm' .. slot)) ~= minute then
+    local stale = {}
+    for _, edge in ipairs(ERROR_BUCKETS) do stale[#stale + 1] = slot .. ':' .. edge end
+    stale[#stale + 1] = slot .. ':inf'
+    redis.call('HDEL', K_ERRORS, unpack(stale))
+    redis.call('HSET', K_ERRORS, 'm' .. slot, minute)
+  end
+  for name, count in pairs(counts) do
+    redis.call('HINCRBY', K_ERRORS, 'a:' .. name, count)
+    redis.call('HINCRBY', K_ERRORS, slot .. ':' .. name, count)
+  end
+end
+
 local ph = phase(cfg, now)
 if ph ~= 'OPEN' then
-  redis.call('HSET', K_STATE, 'bucket', 0, 'bucket_at', now)
+  redis.call('HSET', K_STATE, 'bucket', 0, 'bucket_at', now, 'tick', tonumber(ARGV[3]))
   observe()
   log_tick(ph, '-', {}, 0, redis.call('ZCARD', K_ACTIVE), redis.call('ZCARD', K_WAITING), {})
   return {'OK', 0, 0, redis.call('ZCARD', K_ACTIVE), redis.call('ZCARD', K_WAITING), ph, cfg.ver,
@@ -101,7 +147,9 @@ local bucket = tonumber(state[1]) or 0
 local bucket_at = tonumber(state[2]) or now
 local thru = tonumber(state[3]) or 0
 -- The same sums, in the same order, as admission/rate.py (tests hold the two to each other).
-local cap = math.max(1, cfg.rate * tonumber(ARGV[3]) / 60000)
+local per_tick = cfg.rate * tonumber(ARGV[3]) / 60000
+local cap = 2 * per_tick
+if per_tick < 1 then cap = math.max(1 + per_tick, 2 * per_tick) end
 bucket = math.min(cap, bucket + math.max(0, now - bucket_at) * cfg.rate / 60000)
 
 local active = redis.call('ZCARD', K_ACTIVE)
@@ -109,7 +157,7 @@ local take = math.min(math.floor(bucket), math.max(0, cfg.max - active))
 local limit = tonumber(ARGV[4])
 local grace_ms = cfg.grace * 1000
 local session_end = now + cfg.session * 1000
-local admitted, abandoned, looked, logged = {}, 0, 0, {}
+local admitted, abandoned, looked, logged, errors = {}, 0, 0, {}, {}
 
 while #admitted < take and looked < limit do
   local popped = redis.call('ZPOPMIN', K_WAITING, math.min(take - #admitted, limit - looked))
@@ -131,9 +179,15 @@ while #admitted < take and looked < limit do
       admitted[#admitted + 1] = names[j]
       zargs[#zargs + 1] = session_end
       zargs[#zargs + 1] = names[j]
-      if tail == '' then tail = ',' end
+      local joined, at_join, last_eta = split_tail(tail)
       logged[#logged + 1] = names[j]
-      logged[#logged + 1] = ticket .. ',' .. tail
+      logged[#logged + 1] = ticket .. ',' .. joined .. ',' .. at_join .. ',' .. seen .. ',' ..
+        last_eta
+      local joined_s, eta_s = tonumber(joined), tonumber(at_join)
+      if joined_s and eta_s then
+        local name = error_bucket(now - joined_s * 1000, eta_s * 1000)
+        errors[name] = (errors[name] or 0) + 1
+      end
     end
   end
   if #zargs > 0 then redis.call('ZADD', K_ACTIVE, unpack(zargs)) end
@@ -141,7 +195,14 @@ while #admitted < take and looked < limit do
 end
 
 redis.call('HSET', K_STATE, 'bucket', string.format('%.6f', bucket - #admitted),
-  'bucket_at', now, 'thru', thru)
+  'bucket_at', now, 'thru', thru, 'tick', tonumber(ARGV[3]))
+if looked > 0 then  -- the abandonment share of the fans looked at lately (about 50 ticks)
+  local ew = redis.call('HMGET', K_STATE, 'ew_in', 'ew_out')
+  redis.call('HSET', K_STATE,
+    'ew_in', string.format('%.3f', (tonumber(ew[1]) or 0) * 0.98 + #admitted),
+    'ew_out', string.format('%.3f', (tonumber(ew[2]) or 0) * 0.98 + abandoned))
+end
+record_errors(errors)
 if #admitted > 0 then redis.call('HINCRBY', K_STATE, 'admitted', #admitted) end
 if abandoned > 0 then redis.call('HINCRBY', K_STATE, 'abandoned', abandoned) end
 redis.call('HINCRBY', K_ADMISSIONS, second, #admitted)

@@ -130,11 +130,6 @@ if identity ~= '' then
   redis.call('HSET', K_IDENTITIES, identity, vid)
 end
 redis.call('HINCRBY', K_STATE, 'joined', 1)
--- The record remembers when the fan joined and the wait its answer predicts (none before a
--- random pre-queue is numbered), for the admission log.
-local eta = ''
-if ticket > 0 then
-  eta = predicted_wait(cfg, now, ph, redis.call('ZRANK', K_WAITING, vid) + 1)
-end
--- view stores the record with lastSeen = now
-return view(cfg, now, vid, pack(ticket, 0, math.floor(now / 1000) .. ',' .. eta))
+-- The record remembers when the fan joined; view keeps the wait this answer predicts as the
+-- one predicted at join (none before a random pre-queue is numbered), for the admission log.
+return view(cfg, now, vid, pack(ticket, 0, secs(now) .. ','), true)

@@ -9,9 +9,11 @@
 --                       fence / obs / joined (new places) / left (left or revoked while
 --                       waiting) / peak (most active sessions after a tick)
 --   KEYS[3] waiting     zset, visitor -> ticket number (a random score in [0, 1) in pre-queue)
---   KEYS[4] visitors    hash, visitor -> "<ticket>,<lastSeenSeconds>[,<joinedSeconds>,<eta>]"
---                       (eta: the wait in seconds the join answer predicted, '' for none;
---                       admit.lua copies the tail into the admission log, for loadtests/check.py)
+--   KEYS[4] visitors    hash, visitor -> "<ticket>,<lastSeen>[,<joined>,<eta>,<lastEta>]"
+--                       (unix seconds with 2 decimals; eta: the wait in seconds the join answer
+--                       predicted, lastEta the one the last answer (at lastSeen) predicted, ''
+--                       for none; admit.lua copies them into the admission log and the error
+--                       histogram, for the room's stats and loadtests/check.py)
 --   KEYS[5] active      zset, visitor -> end of session (unix ms)
 --   KEYS[6] admissions  hash, unix second -> admissions of the tick in that second
 --   KEYS[7] revoked     zset, revoked visitor -> until when (unix ms)
@@ -65,20 +67,63 @@ local function unpack_record(rec)
     string.sub(rec, second + 1)
 end
 
--- The wait the join answer predicts, as admission/rate.py's estimated_wait_seconds (plus the
--- time until startsAt in a pre-queue, as waiting_room.py's _eta): kept in the fan's record so
--- that the load-test checker can hold it against the actual wait.
-local MAX_WAIT_SECONDS = 7 * 86400
+-- The wait a waiting fan is told, in ms (nil when no tokens come in): admission/eta.py's
+-- predicted_wait_ms, the same sums in the same order (tests hold the two to each other). It
+-- follows the ticks: the next tick (the first at or after startsAt in a pre-queue) admits the
+-- whole tokens its bucket will hold, each later tick one tick's worth more; the fans ahead who
+-- left (the abandonment share the ticks saw lately) take no token; with maxActive reached the
+-- fan also waits for as many sessions to end as it needs slots.
+local MAX_WAIT_MS = 7 * 86400 * 1000
 local function predicted_wait(cfg, now, ph, position)
   if position <= 0 then return 0 end
-  local per_minute = tonumber(redis.call('HGET', K_STATE, 'obs')) or 0
-  if per_minute <= 0 then per_minute = cfg.rate end
-  if per_minute <= 0 then return 0 end
-  local wait = math.ceil(math.min(position * 60 / per_minute, MAX_WAIT_SECONDS))
+  local st = redis.call('HMGET', K_STATE, 'bucket', 'bucket_at', 'tick', 'ew_in', 'ew_out')
+  local tick = tonumber(st[3]) or 1000
+  if cfg.rate <= 0 or tick <= 0 then return nil end
+  local per_tick = cfg.rate * tick / 60000
+  local capacity = 2 * per_tick
+  if per_tick < 1 then capacity = math.max(1 + per_tick, 2 * per_tick) end
+  -- before the room's first tick: that tick (taken as half a tick away) only starts the
+  -- bucket, and the one after it lets the first fans in
+  local last = tonumber(st[2]) or (now + math.floor(tick / 2))
+  local first, tokens
   if ph == 'PREQUEUE' and cfg.starts > now then
-    wait = wait + math.ceil((cfg.starts - now) / 1000)
+    first = last + tick * math.max(1, math.ceil((cfg.starts - last) / tick))
+    tokens = math.min(capacity, per_tick)
+  else
+    first = math.max(now, last + tick)
+    tokens = math.min(capacity, (tonumber(st[1]) or 0) + (first - last) * cfg.rate / 60000)
   end
-  return wait
+  local seen_in, seen_out = tonumber(st[4]) or 0, tonumber(st[5]) or 0
+  local share = 0
+  if seen_in + seen_out > 0 then share = math.min(1, math.max(0, seen_out / (seen_in + seen_out))) end
+  local place = 1 + (position - 1) * (1 - share)
+  local later = 0
+  if tokens < place then later = math.ceil((place - tokens) / per_tick - 1e-9) end
+  local at = first + later * tick
+  local active = redis.call('ZCARD', K_ACTIVE)
+  local free = cfg.max - active
+  if place > free then
+    local needed = place - math.max(0, free)
+    local slot_at
+    if needed <= active then
+      local ends = redis.call('ZRANGE', K_ACTIVE, math.ceil(needed) - 1, math.ceil(needed) - 1,
+        'WITHSCORES')
+      slot_at = tonumber(ends[2])
+    else
+      local latest = redis.call('ZRANGE', K_ACTIVE, -1, -1, 'WITHSCORES')
+      local ending = tonumber(latest[2]) or now
+      slot_at = ending + math.ceil((needed - active) / math.max(1, cfg.max)) * cfg.session * 1000
+    end
+    if slot_at > at then at = first + tick * math.ceil((slot_at - first) / tick - 1e-9) end
+  end
+  return math.min(MAX_WAIT_MS, math.max(0, at - now))
+end
+
+-- seconds (unix, or a wait) as the records keep them: 2 decimals for times, 1 for waits
+local function secs(ms) return string.format('%.2f', ms / 1000) end
+local function wait_text(ms)
+  if ms == nil then return '' end
+  return string.format('%.1f', ms / 1000)
 end
 
 -- CLOSED (room off) | NOTOPEN (before opensAt) | PREQUEUE (before startsAt) | SOLDOUT (no
@@ -139,7 +184,7 @@ local function restore(vid, ticket, now)
     return false
   end
   redis.call('ZADD', K_WAITING, ticket, vid)
-  redis.call('HSET', K_VISITORS, vid, pack(ticket, math.floor(now / 1000)))
+  redis.call('HSET', K_VISITORS, vid, pack(ticket, secs(now)))
   local seq = tonumber(redis.call('HGET', K_STATE, 'seq')) or 0
   if ticket > seq then
     redis.call('HSET', K_STATE, 'seq', ticket)
@@ -149,20 +194,22 @@ end
 
 -- The reply every visitor-facing script gives:
 --   {status, visitor, ticket, position, total, observedPerMinute, at_ms, epoch, phase,
---    releaseRatePerMinute, seatsLeft (-1 while unknown), seatsPerOrder, buyingShare, active}
+--    releaseRatePerMinute, seatsLeft (-1 while unknown), seatsPerOrder, buyingShare, active,
+--    predicted wait (seconds, 1 decimal; '' for none)}
 -- status WAITING | PREQUEUE | SOLDOUT (waiting, but nothing is left) | ADMITTED (at_ms = end
 -- of session) | GONE | CLOSED | NOTOPEN (at_ms = opensAt) | NOCONFIG |
 -- POW_REQUIRED (position = bits) | POW_REUSED
-local function reply(status, vid, ticket, position, total, at_ms, ph)
+local function reply(status, vid, ticket, position, total, at_ms, ph, eta)
   local st = redis.call('HMGET', K_STATE, 'obs', 'epoch', 'inv_left', 'inv_spo', 'inv_conv')
   return {status, vid or '', ticket or 0, position or 0, total or 0, st[1] or '0', at_ms or 0,
     st[2] or '', ph or '', tonumber(redis.call('HGET', K_CONFIG, 'rate')) or 0,
-    tonumber(st[3]) or -1, st[4] or '0', st[5] or '1', redis.call('ZCARD', K_ACTIVE)}
+    tonumber(st[3]) or -1, st[4] or '0', st[5] or '1', redis.call('ZCARD', K_ACTIVE), eta or ''}
 end
 
--- Where a visitor with a record stands now; refreshes lastSeen of a waiting visitor.
+-- Where a visitor with a record stands now; refreshes lastSeen of a waiting visitor and keeps
+-- the wait this answer predicts (and, for a new place, as the one predicted at join).
 -- nil when the record points nowhere (the caller treats that as GONE).
-local function view(cfg, now, vid, rec)
+local function view(cfg, now, vid, rec, fresh)
   local ticket, _, tail = unpack_record(rec)
   local ph = phase(cfg, now)
   local ends = redis.call('ZSCORE', K_ACTIVE, vid)
@@ -173,10 +220,20 @@ local function view(cfg, now, vid, rec)
   if not rank then
     return nil
   end
-  redis.call('HSET', K_VISITORS, vid, pack(ticket, math.floor(now / 1000), tail))
   local status = 'WAITING'
   if ph == 'PREQUEUE' then status = 'PREQUEUE' end
   if ph == 'SOLDOUT' then status = 'SOLDOUT' end
-  return reply(status, vid, ticket, rank + 1, redis.call('ZCARD', K_WAITING), 0, ph)
+  local eta = ''
+  if ticket > 0 and (ph == 'OPEN' or ph == 'PREQUEUE') then
+    eta = wait_text(predicted_wait(cfg, now, ph, rank + 1))
+  end
+  if tail ~= '' then
+    local c1 = string.find(tail, ',', 1, true) or (#tail + 1)
+    local c2 = string.find(tail, ',', c1 + 1, true) or (#tail + 1)
+    local at_join = string.sub(tail, c1 + 1, c2 - 1)
+    if fresh then at_join = eta end
+    tail = string.sub(tail, 1, c1 - 1) .. ',' .. at_join .. ',' .. eta
+  end
+  redis.call('HSET', K_VISITORS, vid, pack(ticket, secs(now), tail))
+  return reply(status, vid, ticket, rank + 1, redis.call('ZCARD', K_WAITING), 0, ph, eta)
 end
-
