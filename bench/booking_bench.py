@@ -211,12 +211,16 @@ class Server:
         raise RuntimeError(f"{self.name} did not start (exit code {self.proc.poll()}): {tail}")
 
     def workers(self) -> list[int]:
-        """uvicorn's worker processes (spawned children), or the server itself with one worker."""
+        """The HTTP worker processes: uvicorn's spawned children or granian's forked ones (not
+        multiprocessing's resource tracker, nor `up`'s jobs process), or the server itself."""
         assert self.proc is not None  # noqa: S101 - only called once started
         path = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children")
         children = [int(p) for p in path.read_text().split()] if path.exists() else []
-        spawned = [p for p in children if b"spawn_main" in Path(f"/proc/{p}/cmdline").read_bytes()]
-        return spawned or [self.proc.pid]
+        lines = {p: Path(f"/proc/{p}/cmdline").read_bytes() for p in children}
+        spawned = [p for p, line in lines.items() if b"spawn_main" in line]
+        forked = [p for p, line in lines.items()
+                  if b"resource_tracker" not in line and b"admitone.cli\x00jobs" not in line]
+        return spawned or forked or [self.proc.pid]
 
     def stop(self) -> None:
         if self.proc is None or self.proc.poll() is not None:
@@ -290,12 +294,22 @@ def run_database(args: argparse.Namespace, tmp: Path, db: str) -> list[tuple[str
     return rows
 
 
+def server_command(server: str, app: str, port: int, workers: int) -> list[str]:
+    """A bench app (``module:app`` in bench/) served as admitone.cli serves admitone, by uvicorn
+    or granian (``ADMITONE_HTTP_SERVER``), so a ceiling and admitone are measured alike."""
+    if server == "granian":
+        return [sys.executable, "-m", "granian", "--interface", "asgi", "--working-dir", str(BENCH),
+                "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
+                "--loop", "uvloop", "--no-ws", "--log-level", "warning", app]
+    return [sys.executable, "-m", "uvicorn", app, "--app-dir", str(BENCH), "--host", "127.0.0.1",
+            "--port", str(port), "--workers", str(workers), "--loop", "uvloop", "--http",
+            "httptools", "--no-access-log", "--log-level", "warning",
+            "--timeout-graceful-shutdown", "10"]
+
+
 def run_ceiling(args: argparse.Namespace, tmp: Path, stack: contextlib.ExitStack) -> dict[str, Any]:
     port = free_port()
-    cmd = [sys.executable, "-m", "uvicorn", "trivial_app:app", "--app-dir", str(BENCH),
-           "--host", "127.0.0.1", "--port", str(port), "--workers", str(args.workers),
-           "--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning",
-           "--timeout-graceful-shutdown", "10"]  # what admitone.cli's `up` gives uvicorn
+    cmd = server_command(getattr(args, "server", "uvicorn"), "trivial_app:app", port, args.workers)
     server = Server("trivial", cmd, dict(os.environ), port, tmp)
     stack.callback(quietly, "stop the trivial app", server.stop)
     server.start("/ping", args.workers)
