@@ -95,6 +95,8 @@ def parse_args() -> argparse.Namespace:
         help=f"locks pick among this many seats of the {SEATS}: fewer means more 409s")
     add("--warmup", type=int, default=2, help="unmeasured seconds before each wrk run (default 2)")
     add("--redis-db", type=int, default=12, help="Redis db on 127.0.0.1:6379 (flushed; default 12)")
+    add("--server", choices=["uvicorn", "granian"], default="uvicorn",
+        help="the ASGI server of admitone and of the trivial ceiling (ADMITONE_HTTP_SERVER)")
     add("--profile", choices=["auto", "always", "never"], default="auto",
         help="py-spy a short extra lock run: when the aim is missed (auto), always, or never")
     add("--profile-seconds", type=int, default=5, help="seconds of the profiled run (default 5)")
@@ -354,7 +356,7 @@ def run_admitone(args: argparse.Namespace, tmp: Path, stack: contextlib.ExitStac
                ADMITONE_REDIS_URL=f"redis://127.0.0.1:{redis_port()}/{args.redis_db}",
                ADMITONE_OPERATOR_TOKEN=operator_token, ADMITONE_BACKGROUND_JOBS="1",
                ADMITONE_WORKERS=str(args.workers), ADMITONE_HOST="127.0.0.1",
-               ADMITONE_PORT=str(port))
+               ADMITONE_PORT=str(port), ADMITONE_HTTP_SERVER=args.server)
     server = Server("admitone", [sys.executable, "-m", "admitone.cli", "up"], env, port, tmp)
     stack.callback(quietly, "stop admitone", server.stop)
     server.start("/healthz", args.workers)
