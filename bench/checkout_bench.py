@@ -236,8 +236,12 @@ def run(workers: int, redis_db: int, tmp: Path, stack: contextlib.ExitStack,
         await asyncio.gather(*(buyers.buyer(deadline) for _ in range(BUYERS)))
         return time.monotonic() - started
 
+    commits = "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = $1"
+    before = sql("postgres", commits, db)[0][0]
     seconds = asyncio.run(drive())
     server.stop()
+    time.sleep(0.6)  # the statistics collector's report interval (PostgreSQL 15: 500 ms)
+    transactions = sql("postgres", commits, db)[0][0] - before
     found = asyncio.run(_verify(f"{pg()}/{db}", show_id))
     lines = asyncio.run(check.collect(f"{pg()}/{db}", redis_url, show_id))
     out = buyers.outcome
@@ -249,7 +253,9 @@ def run(workers: int, redis_db: int, tmp: Path, stack: contextlib.ExitStack,
         "p50_ms": statistics.median(latencies), "p99_ms": latencies[int(len(latencies) * 0.99)],
         "conflicts": out.conflicts,
         "conflicts_per_order": round(out.conflicts / out.confirmed, 2) if out.confirmed else None,
-        "own_views": own_views, "failures": out.failures, "database": found,
+        "own_views": own_views,
+        "transactions_per_order": round(transactions / out.confirmed, 1) if out.confirmed else None,
+        "failures": out.failures, "database": found,
         "seats_total": len(seats),
         "sold_exactly_once": found.get("booked") == len(seats) and found.get("not_once") == 0
         and found.get("confirmed") == out.confirmed == found.get("paid"),
@@ -261,13 +267,15 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--redis-db", type=int, default=12, help="flushed before and after")
+    parser.add_argument("--rows", type=int, default=ROWS,
+                        help=f"rows of {PER_ROW} seats (default {ROWS}: {ROWS * PER_ROW:,} seats)")
     parser.add_argument("--own-views", action="store_true",
                         help="each buyer its own map, following the 409's alternatives")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="admitone-checkout-bench-"))
     with contextlib.ExitStack() as stack:
         stack.callback(quietly, "remove the temp dir", lambda: shutil.rmtree(tmp))
-        result = run(args.workers, args.redis_db, tmp, stack, own_views=args.own_views)
+        result = run(args.workers, args.redis_db, tmp, stack, args.rows, own_views=args.own_views)
     print(json.dumps(result, indent=2))
     return 0 if result["sold_exactly_once"] and not result["verdict_broken"] else 1
 
