@@ -190,7 +190,13 @@ def cmd_up(settings: Settings, demo: bool) -> int:
                 _print_demo(ready, show_id)
             print(f"admitone listening on {ready.base_url}  (Ctrl-C stops everything)")
             common = _uvicorn_options(ready)
-            if ready.workers == 1:
+            if ready.http_server == "granian":
+                with _worker_environment(ready):
+                    _metrics_folder(ready)
+                    with _jobs_beside(ready):
+                        _granian(ready)  # granian stops on SIGINT/SIGTERM itself and returns
+                print("admitone stopped")
+            elif ready.workers == 1:
                 uvicorn.run(create_app(ready), **common)
             else:
                 # N HTTP workers plus one process for the background jobs (README, "Scaling"):
@@ -264,11 +270,46 @@ def cmd_serve(settings: Settings) -> int:
         _metrics_folder(settings)
     print(f"admitone serving on {settings.host}:{settings.port} with {settings.workers} worker(s)")
     with _worker_environment(settings), suppress(KeyboardInterrupt, SystemExit):
-        uvicorn.run(
-            "admitone.gateway.app:app_from_env", factory=True, workers=settings.workers,
-            **_uvicorn_options(settings),
-        )
+        if settings.http_server == "granian":
+            _granian(settings)
+        else:
+            uvicorn.run(
+                "admitone.gateway.app:app_from_env", factory=True, workers=settings.workers,
+                **_uvicorn_options(settings),
+            )
     return 0
+
+
+@contextmanager
+def _jobs_beside(settings: Settings) -> Iterator[None]:
+    """The background jobs in a process of their own while the HTTP workers serve (``up``):
+    they are safe to run twice, but there is no reason to run them once per worker."""
+    if not settings.background_jobs:
+        yield
+        return
+    jobs = subprocess.Popen([sys.executable, "-m", "admitone.cli", "jobs"])
+    os.environ[env_name("background_jobs")] = "0"
+    try:
+        yield
+    finally:
+        jobs.terminate()
+        jobs.wait(timeout=15)
+
+
+def _granian(settings: Settings) -> None:
+    """Serve with granian: its workers import the app from the environment
+    (``app_from_env``), whatever their number, as uvicorn's do with more than one."""
+    from granian import Granian  # noqa: PLC0415 - only when chosen
+    from granian.constants import Interfaces, Loops  # noqa: PLC0415
+
+    Granian(
+        "admitone.gateway.app:app_from_env", factory=True, address=settings.host,
+        port=settings.port, interface=Interfaces.ASGI, workers=settings.workers,
+        loop=Loops.uvloop, websockets=False, log_access=False, workers_kill_timeout=10,
+        # ADMITONE_LIMIT_CONCURRENCY, as uvicorn's limit_concurrency: requests a worker serves
+        # at once (granian queues the rest instead of answering 503).
+        backpressure=settings.limit_concurrency or None,
+    ).serve()
 
 
 def _print_demo(settings: Settings, show_id: str) -> None:

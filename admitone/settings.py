@@ -27,6 +27,7 @@ _PREFIX_CHAR = re.compile(r"[A-Za-z0-9_.-]")
 
 
 PaymentProviderName = Literal["sandbox", "razorpay", "stripe"]
+HttpServerName = Literal["uvicorn", "granian"]
 
 
 class Secret:
@@ -75,6 +76,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = 1
+    # Which ASGI server runs the HTTP workers (README, "Serving"): both serve the same app.
+    http_server: HttpServerName = "uvicorn"
     data_dir: Path = Path(".admitone")
     operator_token: str | None = None
     payment_webhook_secret: str | None = None
@@ -302,6 +305,7 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "host": str,
     "port": _parse_port,
     "workers": _parse_positive_int,
+    "http_server": _parse_choice("uvicorn", "granian"),
     "data_dir": Path,
     "operator_token": _parse_secret,
     "payment_webhook_secret": _parse_secret,

@@ -24,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -73,6 +74,11 @@ FUNCTIONS_SCRIPT = PICK + f"""SELECT count(*) FROM admitone_lock_seats('SHOW', A
        {LOCK}, 600, '', 0);
 SELECT count(*) FROM admitone_release_lock({LOCK}, {WHO});
 """  # noqa: S608 - likewise
+# Every client loses the race for one seat that a long lock holds: what a 409 costs the database.
+LOST_SEAT = "A1"
+LOST_SCRIPT = "\\set n random(1, 2000000000)\n" + f"""SELECT count(*)
+  FROM admitone_lock_seats('SHOW', ARRAY['{LOST_SEAT}'], {WHO}, {LOCK}, 600, '', 0);
+"""  # noqa: S608 - likewise
 
 
 def parse_args() -> argparse.Namespace:
@@ -89,6 +95,8 @@ def parse_args() -> argparse.Namespace:
         help=f"locks pick among this many seats of the {SEATS}: fewer means more 409s")
     add("--warmup", type=int, default=2, help="unmeasured seconds before each wrk run (default 2)")
     add("--redis-db", type=int, default=12, help="Redis db on 127.0.0.1:6379 (flushed; default 12)")
+    add("--server", choices=["uvicorn", "granian"], default="uvicorn",
+        help="the ASGI server of admitone and of the trivial ceiling (ADMITONE_HTTP_SERVER)")
     add("--profile", choices=["auto", "always", "never"], default="auto",
         help="py-spy a short extra lock run: when the aim is missed (auto), always, or never")
     add("--profile-seconds", type=int, default=5, help="seconds of the profiled run (default 5)")
@@ -205,12 +213,16 @@ class Server:
         raise RuntimeError(f"{self.name} did not start (exit code {self.proc.poll()}): {tail}")
 
     def workers(self) -> list[int]:
-        """uvicorn's worker processes (spawned children), or the server itself with one worker."""
+        """The HTTP worker processes: uvicorn's spawned children or granian's forked ones (not
+        multiprocessing's resource tracker, nor `up`'s jobs process), or the server itself."""
         assert self.proc is not None  # noqa: S101 - only called once started
         path = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children")
         children = [int(p) for p in path.read_text().split()] if path.exists() else []
-        spawned = [p for p in children if b"spawn_main" in Path(f"/proc/{p}/cmdline").read_bytes()]
-        return spawned or [self.proc.pid]
+        lines = {p: Path(f"/proc/{p}/cmdline").read_bytes() for p in children}
+        spawned = [p for p, line in lines.items() if b"spawn_main" in line]
+        forked = [p for p, line in lines.items()
+                  if b"resource_tracker" not in line and b"admitone.cli\x00jobs" not in line]
+        return spawned or forked or [self.proc.pid]
 
     def stop(self) -> None:
         if self.proc is None or self.proc.poll() is not None:
@@ -267,23 +279,39 @@ def run_database(args: argparse.Namespace, tmp: Path, db: str) -> list[tuple[str
     raw, functions = tmp / "raw.sql", tmp / "functions.sql"
     raw.write_text(RAW_SCRIPT.replace("SHOW", show_id))
     functions.write_text(FUNCTIONS_SCRIPT.replace("SHOW", show_id))
+    lost = tmp / "lost.sql"
+    lost.write_text(LOST_SCRIPT.replace("SHOW", show_id))
     clients = [int(c) for c in args.pg_clients.split(",")]
     runs = [(f"raw {mode} c={c}", raw, mode, c) for c in clients for mode in ("simple", "prepared")]
     runs.append((f"seat functions prep. c={max(clients)}", functions, "prepared", max(clients)))
+    runs.append((f"lost races prep. c={max(clients)}", lost, "prepared", max(clients)))
     rows = []
     for name, script, mode, count in runs:
         sql(db, "VACUUM show_seats, seat_locks")  # each run starts without the last one's bloat
+        if script is lost:  # the seat every client of this run tries and loses
+            sql(db, "SELECT * FROM admitone_lock_seats($1, $2, 'holder', gen_random_uuid(), 3600, '', 0)",
+                uuid.UUID(show_id), [LOST_SEAT])
         rows.append((name, pgbench(db, script, mode, count, args=args, tmp=tmp)))
         print(f"  {name}: {rows[-1][1]['rate']:,.0f} cycles/s")
     return rows
 
 
+def server_command(server: str, app: str, port: int, workers: int) -> list[str]:
+    """A bench app (``module:app`` in bench/) served as admitone.cli serves admitone, by uvicorn
+    or granian (``ADMITONE_HTTP_SERVER``), so a ceiling and admitone are measured alike."""
+    if server == "granian":
+        return [sys.executable, "-m", "granian", "--interface", "asgi", "--working-dir", str(BENCH),
+                "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
+                "--loop", "uvloop", "--no-ws", "--log-level", "warning", app]
+    return [sys.executable, "-m", "uvicorn", app, "--app-dir", str(BENCH), "--host", "127.0.0.1",
+            "--port", str(port), "--workers", str(workers), "--loop", "uvloop", "--http",
+            "httptools", "--no-access-log", "--log-level", "warning",
+            "--timeout-graceful-shutdown", "10"]
+
+
 def run_ceiling(args: argparse.Namespace, tmp: Path, stack: contextlib.ExitStack) -> dict[str, Any]:
     port = free_port()
-    cmd = [sys.executable, "-m", "uvicorn", "trivial_app:app", "--app-dir", str(BENCH),
-           "--host", "127.0.0.1", "--port", str(port), "--workers", str(args.workers),
-           "--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning",
-           "--timeout-graceful-shutdown", "10"]  # what admitone.cli's `up` gives uvicorn
+    cmd = server_command(getattr(args, "server", "uvicorn"), "trivial_app:app", port, args.workers)
     server = Server("trivial", cmd, dict(os.environ), port, tmp)
     stack.callback(quietly, "stop the trivial app", server.stop)
     server.start("/ping", args.workers)
@@ -329,7 +357,7 @@ def run_admitone(args: argparse.Namespace, tmp: Path, stack: contextlib.ExitStac
                ADMITONE_REDIS_URL=f"redis://127.0.0.1:{redis_port()}/{args.redis_db}",
                ADMITONE_OPERATOR_TOKEN=operator_token, ADMITONE_BACKGROUND_JOBS="1",
                ADMITONE_WORKERS=str(args.workers), ADMITONE_HOST="127.0.0.1",
-               ADMITONE_PORT=str(port))
+               ADMITONE_PORT=str(port), ADMITONE_HTTP_SERVER=args.server)
     server = Server("admitone", [sys.executable, "-m", "admitone.cli", "up"], env, port, tmp)
     stack.callback(quietly, "stop admitone", server.stop)
     server.start("/healthz", args.workers)
@@ -417,7 +445,7 @@ def print_table(db_rows: list[tuple[str, dict[str, Any]]], ceiling: dict[str, An
     print(f"  {cores_note(lock)} of {os.cpu_count()}")
     raw = [item for item in db_rows if item[0].startswith("raw")]
     best_name, best = max(raw, key=lambda item: item[1]["rate"])
-    functions = db_rows[-1][1]["rate"]
+    functions = next(row["rate"] for name, row in db_rows if name.startswith("seat functions"))
     print(f"ratios: lock/ceiling {lock['rate'] / ceiling['rate']:.3f} (HTTP requests "
           f"{lock['rps'] / ceiling['rate']:.3f}); lock/raw {lock['rate'] / best['rate']:.3f} "
           f"(vs {best_name}); lock/seat functions {lock['rate'] / functions:.3f}")

@@ -79,9 +79,16 @@ class Outcome:
 
 
 class Buyers:
-    def __init__(self, port: int, show_id: str, tokens: TokenService, seats: list[str]) -> None:
+    """``own_views``: each buyer believes its own copy of the map (loaded once, as a fan's page
+    does) and, on a 409, tries the alternatives offered before its own guesses: the way racing
+    fans really meet. Without it all buyers share one perfect view, and a 409 is rare."""
+
+    def __init__(self, port: int, show_id: str, tokens: TokenService, seats: list[str],
+                 *, own_views: bool = False) -> None:
         self.port, self.show_id, self.tokens = port, show_id, tokens
+        self.seats = seats
         self.free = set(seats)  # what the buyers believe is still free
+        self.own_views = own_views
         self.outcome = Outcome()
         self.rng = random.Random(7)
 
@@ -92,35 +99,40 @@ class Buyers:
 
     async def buyer(self, deadline: float) -> None:
         conn = Connection("127.0.0.1", self.port)
+        view = set(self.seats) if self.own_views else self.free
         try:
-            while self.free and time.monotonic() < deadline:
+            while view and self.free and time.monotonic() < deadline:
                 try:
-                    await self.buy(conn)
+                    await self.buy(conn, view)
                 except HttpError as exc:
                     self.outcome.fail(exc.args[0][:60])
         finally:
             conn.close()
 
-    async def buy(self, conn: Connection) -> None:
+    async def buy(self, conn: Connection, view: set[str]) -> None:
         auth = {"Authorization": f"Bearer {self._token()}", "Content-Type": "application/json"}
         started = time.monotonic()
         lock: dict[str, Any] = {}
+        offered: list[str] = []
         while not lock:
-            if not self.free:
+            if not view or not self.free:
                 return
-            wanted = self.rng.sample(sorted(self.free), min(len(self.free), self.rng.randint(1, 4)))
+            count = min(len(view), self.rng.randint(1, 4))
+            wanted = offered or self.rng.sample(sorted(view), count)
             status, _, body = await conn.request("POST", "/api/v1/bookings/lock", auth, json.dumps(
                 {"showId": self.show_id, "seatIds": wanted}).encode())
             answer = json.loads(body) if body else {}
             if status == 409:
                 self.outcome.conflicts += 1
                 taken = answer.get("unavailableSeats") or wanted
-                self.free -= {seat["id"] if isinstance(seat, dict) else seat for seat in taken}
+                view -= {seat["id"] if isinstance(seat, dict) else seat for seat in taken}
+                offered = list(answer.get("alternativeSeats") or []) if self.own_views else []
                 continue
             if status != 200:
                 self.outcome.fail(f"lock {status} {answer.get('error', '')}")
                 return
             lock = answer
+        view -= set(wanted)
         self.free -= set(wanted)
         status, _, body = await conn.request(
             "POST", "/api/v1/bookings", {**auth, "Idempotency-Key": str(uuid.uuid4())},
@@ -188,7 +200,7 @@ def _post(base: str, token: str, path: str, body: dict[str, Any]) -> str:
 
 
 def run(workers: int, redis_db: int, tmp: Path, stack: contextlib.ExitStack,
-        rows: int = ROWS) -> dict[str, Any]:
+        rows: int = ROWS, *, own_views: bool = False) -> dict[str, Any]:
     """One measurement at ``workers`` HTTP workers; the numbers and the checks."""
     db = f"admitone_checkout_bench_{os.getpid()}_{workers}"
     drop = f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)'
@@ -219,7 +231,8 @@ def run(workers: int, redis_db: int, tmp: Path, stack: contextlib.ExitStack,
     screen_id = _post(base, operator, f"/theaters/{theater}/screens", screen(rows))
     show_id = _post(base, operator, "/shows", show_payload(movie, screen_id))
     seats = seat_ids(rows)
-    buyers = Buyers(port, show_id, TokenService(keys, "admitone", "admitone-booking"), seats)
+    buyers = Buyers(port, show_id, TokenService(keys, "admitone", "admitone-booking"), seats,
+                    own_views=own_views)
 
     async def drive() -> float:
         started = time.monotonic()
@@ -227,8 +240,12 @@ def run(workers: int, redis_db: int, tmp: Path, stack: contextlib.ExitStack,
         await asyncio.gather(*(buyers.buyer(deadline) for _ in range(BUYERS)))
         return time.monotonic() - started
 
+    commits = "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = $1"
+    before = sql("postgres", commits, db)[0][0]
     seconds = asyncio.run(drive())
     server.stop()
+    time.sleep(0.6)  # the statistics collector's report interval (PostgreSQL 15: 500 ms)
+    transactions = sql("postgres", commits, db)[0][0] - before
     found = asyncio.run(_verify(f"{pg()}/{db}", show_id))
     lines = asyncio.run(check.collect(f"{pg()}/{db}", redis_url, show_id))
     out = buyers.outcome
@@ -238,7 +255,11 @@ def run(workers: int, redis_db: int, tmp: Path, stack: contextlib.ExitStack,
         "seats": out.seats, "rate": out.confirmed / seconds if seconds else 0.0,
         "seats_per_second": out.seats / seconds if seconds else 0.0,
         "p50_ms": statistics.median(latencies), "p99_ms": latencies[int(len(latencies) * 0.99)],
-        "conflicts": out.conflicts, "failures": out.failures, "database": found,
+        "conflicts": out.conflicts,
+        "conflicts_per_order": round(out.conflicts / out.confirmed, 2) if out.confirmed else None,
+        "own_views": own_views,
+        "transactions_per_order": round(transactions / out.confirmed, 1) if out.confirmed else None,
+        "failures": out.failures, "database": found,
         "seats_total": len(seats),
         "sold_exactly_once": found.get("booked") == len(seats) and found.get("not_once") == 0
         and found.get("confirmed") == out.confirmed == found.get("paid"),
@@ -250,11 +271,15 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--redis-db", type=int, default=12, help="flushed before and after")
+    parser.add_argument("--rows", type=int, default=ROWS,
+                        help=f"rows of {PER_ROW} seats (default {ROWS}: {ROWS * PER_ROW:,} seats)")
+    parser.add_argument("--own-views", action="store_true",
+                        help="each buyer its own map, following the 409's alternatives")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="admitone-checkout-bench-"))
     with contextlib.ExitStack() as stack:
         stack.callback(quietly, "remove the temp dir", lambda: shutil.rmtree(tmp))
-        result = run(args.workers, args.redis_db, tmp, stack)
+        result = run(args.workers, args.redis_db, tmp, stack, args.rows, own_views=args.own_views)
     print(json.dumps(result, indent=2))
     return 0 if result["sold_exactly_once"] and not result["verdict_broken"] else 1
 

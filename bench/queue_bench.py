@@ -45,6 +45,7 @@ from booking_bench import (
     quietly,
     redis_port,
     run_ceiling,
+    server_command,
     setup_show,
     sql,
     wrk,
@@ -80,6 +81,8 @@ def parse_args() -> argparse.Namespace:
     add("--visitors", type=int, default=3_000,
         help="fans joined before the status run, whose tokens wrk cycles through (default 3000)")
     add("--redis-db", type=int, default=12, help="Redis db on 127.0.0.1:6379 (flushed; default 12)")
+    add("--server", choices=["uvicorn", "granian"], default="uvicorn",
+        help="the ASGI server of admitone and of the trivial ceiling (ADMITONE_HTTP_SERVER)")
     add("--profile", choices=["auto", "always", "never"], default="auto",
         help="py-spy one worker during a short extra run of each endpoint that misses its aim "
              "(auto), of every endpoint (always), or never")
@@ -131,19 +134,12 @@ def run_raw(args: argparse.Namespace, scratch: redis.Redis) -> list[dict[str, An
 
 # 3. one Lua call over HTTP -----------------------------------------------------------------------
 
-def uvicorn_command(app: str, port: int, workers: int) -> list[str]:
-    """What admitone.cli's `up` gives uvicorn (as booking_bench's ceiling run does)."""
-    return [sys.executable, "-m", "uvicorn", app, "--app-dir", str(BENCH), "--host", "127.0.0.1",
-            "--port", str(port), "--workers", str(workers), "--loop", "uvloop", "--http",
-            "httptools", "--no-access-log", "--log-level", "warning",
-            "--timeout-graceful-shutdown", "10"]
-
-
 def run_lua_app(args: argparse.Namespace, tmp: Path, stack: contextlib.ExitStack,
                 redis_pid: list[int]) -> dict[str, Any]:
     port = free_port()
     env = {**os.environ, "BENCH_REDIS_URL": f"redis://127.0.0.1:{redis_port()}/{args.redis_db}"}
-    server = Server("lua_app", uvicorn_command("lua_app:app", port, args.workers), env, port, tmp)
+    server = Server("lua_app", server_command(args.server, "lua_app:app", port, args.workers), env,
+                    port, tmp)
     stack.callback(quietly, "stop the Lua app", server.stop)
     server.start("/ping", args.workers)
     url = f"http://127.0.0.1:{port}/lua"
@@ -174,7 +170,7 @@ class Admitone:
                    ADMITONE_REDIS_URL=f"redis://127.0.0.1:{redis_port()}/{args.redis_db}",
                    ADMITONE_OPERATOR_TOKEN=self.operator_token, ADMITONE_BACKGROUND_JOBS="1",
                    ADMITONE_WORKERS=str(args.workers), ADMITONE_HOST="127.0.0.1",
-                   ADMITONE_PORT=str(self.port),
+                   ADMITONE_PORT=str(self.port), ADMITONE_HTTP_SERVER=args.server,
                    # wrk is one client IP: the per-IP join limit (10/s, burst 40) is lifted
                    ADMITONE_QUEUE_JOIN_RATE_PER_SECOND="1000000",
                    ADMITONE_QUEUE_JOIN_BURST="1000000")

@@ -51,6 +51,7 @@ from admitone.queue.store import (
     RoomStateMissingError,
     new_visitor_id,
 )
+from admitone.ttl_cache import TtlCache
 
 log = structlog.get_logger(__name__)
 # How long an access token for a show without a waiting room lasts: browse, pick, pay.
@@ -58,6 +59,10 @@ OPEN_SESSION_SECONDS = 1800
 T = TypeVar("T")
 
 PROGRESS_CACHE_SECONDS = 1.0
+# An admitted fan's status polls get the access token already issued for that session (same
+# show, visitor and end; only iat differs) instead of a fresh Ed25519 signature each poll.
+ISSUED_ACCESS_SECONDS = 60.0
+_ISSUED_ACCESS = 65_536
 _CACHED_SHOWS = 10_000
 _PROGRESS_STATUS = {
     "OPEN": "OPEN", "PREQUEUE": "PREQUEUE", "PAUSED": "PAUSED", "SOLDOUT": "SOLD_OUT",
@@ -147,6 +152,9 @@ class WaitingRoomService:
         self.queue_token_seconds = queue_token_seconds
         self._progress: dict[str, tuple[float, bytes]] = {}
         self._progress_loading: dict[str, asyncio.Future[bytes]] = {}
+        self._issued: TtlCache[tuple[str, str, int], str] = TtlCache(
+            ISSUED_ACCESS_SECONDS, _ISSUED_ACCESS
+        )
 
     async def _mirrored(self, show_id: str, call: Callable[[], Awaitable[T]]) -> T:
         """Run a room script; if Redis lost the room's settings, restore them and run it again."""
@@ -342,10 +350,13 @@ class WaitingRoomService:
         return self._access_token(room.show_id, visitor, ends_ms)
 
     def _access_token(self, show: str, visitor: str, ends_ms: int) -> tuple[str, datetime]:
-        token = self.tokens.issue_access_token(
-            show_id=show, visitor_id=visitor, expires_at=ends_ms // 1000,
-            jti=session_jti(show, visitor, ends_ms),
-        )
+        key = (show, visitor, ends_ms)
+        token = self._issued.get(key)
+        if token is None:
+            token = self._issued.put(key, self.tokens.issue_access_token(
+                show_id=show, visitor_id=visitor, expires_at=ends_ms // 1000,
+                jti=session_jti(show, visitor, ends_ms),
+            ))
         return token, _moment(ends_ms // 1000 * 1000)
 
     async def challenge(self, show_id: str) -> ChallengeOut:

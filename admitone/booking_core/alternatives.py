@@ -1,13 +1,16 @@
 """Suggesting nearby seats when the wanted ones are taken (the ``alternatives`` of a 409).
 
 A pure function of the seat map: the nearest available seats of the same type, side by side in
-one row when such a block exists, else the nearest single seats.
+one row when such a block exists, else the nearest single seats. Seats in ``avoid`` (just offered
+to another buyer) are passed over while enough others are free, so racing buyers who lose the
+same seat are sent to different ones instead of all to the next seat along.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 
@@ -25,8 +28,17 @@ def _distance(row: float, col: float, seat: SeatPlace) -> float:
     return abs(seat.row_index - row) * 2.0 + abs(seat.number - col)
 
 
-def suggest_alternatives(seats: Sequence[SeatPlace], wanted: Sequence[str]) -> list[str]:
-    """Up to ``len(wanted)`` available seat ids near ``wanted``, never one of ``wanted``."""
+def suggest_alternatives(
+    seats: Sequence[SeatPlace], wanted: Sequence[str], avoid: AbstractSet[str] = frozenset()
+) -> list[str]:
+    """Up to ``len(wanted)`` available seat ids near ``wanted``, never one of ``wanted``; seats
+    in ``avoid`` only when too few others are free."""
+    if avoid:
+        keep = set(wanted)
+        spared = [s for s in seats if s.id not in avoid or s.id in keep]
+        found = suggest_alternatives(spared, wanted)
+        if len(found) == len(wanted):
+            return found
     count = len(wanted)
     by_id = {seat.id: seat for seat in seats}
     targets = [by_id[seat_id] for seat_id in wanted if seat_id in by_id]

@@ -100,6 +100,18 @@ class SeatLockRepository:
         rows = await self.pool.fetch("SELECT * FROM admitone_sweep_expired_locks($1)", limit)
         return [(str(row["show_id"]), row["seat_id"]) for row in rows]
 
+    async def free_seat_ids(self, show_id: uuid.UUID) -> list[str]:
+        """The seats a lock could take now, read on the primary: it feeds the alternatives
+        offered on a conflict, which must not name a seat sold a moment ago on a lagging replica."""
+        return [row["seat_id"] for row in await self.pool.fetch(sql("free_seat_ids"), show_id)]
+
+    async def seat_layout(self, show_id: uuid.UUID) -> dict[str, tuple[int, int, str]]:
+        """Each seat's row index, number and type: fixed once the show exists."""
+        return {
+            row["seat_id"]: (row["row_index"], row["seat_number"], row["seat_type"])
+            for row in await self.seat_rows(show_id)
+        }
+
     async def seat_rows(self, show_id: uuid.UUID) -> list[asyncpg.Record]:
         return await self.read_pool.fetch(sql("seat_map"), show_id)
 

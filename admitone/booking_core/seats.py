@@ -12,7 +12,6 @@ import msgspec
 import structlog
 
 from admitone import observability
-from admitone.booking_core.alternatives import SeatPlace, suggest_alternatives
 from admitone.booking_core.catalog import parse_uuid
 from admitone.booking_core.live_stats import LiveStats
 from admitone.booking_core.models import (
@@ -26,6 +25,7 @@ from admitone.booking_core.models import (
     SeatView,
 )
 from admitone.booking_core.seat_events import SeatEvents
+from admitone.booking_core.seat_offers import SeatOffers
 from admitone.booking_core.seat_repository import SeatLockRepository
 from admitone.errors import (
     ConflictError,
@@ -45,8 +45,6 @@ from admitone.ids import uuid_or_404
 log = structlog.get_logger(__name__)
 _encode = msgspec.json.Encoder(decimal_format="string").encode
 
-ALTERNATIVES_SNAPSHOT_SECONDS = 1.0
-MAX_SNAPSHOTS = 1024
 
 
 class SeatService:
@@ -71,7 +69,7 @@ class SeatService:
         # A lock lives at most this long from its creation, however often it is extended.
         self.max_hold_seconds = max(lock_seconds, max_hold_seconds or lock_seconds)
         self.max_seats_per_network = max_seats_per_network
-        self._snapshots: dict[uuid.UUID, tuple[float, list[SeatPlace]]] = {}
+        self.offers = SeatOffers(repository.seat_layout, repository.free_seat_ids)
 
     async def seat_map_json(self, show_id: str, viewer: str | None = None) -> bytes:
         """The show's seat map as JSON bytes, from the short-lived cache when it is warm;
@@ -138,6 +136,7 @@ class SeatService:
         self._record_lock(str(show), visitor_id, result.outcome, time.perf_counter() - started)
         if locked:
             assert result.expires_at is not None  # noqa: S101 - set for LOCKED
+            self.offers.taken(show, seat_ids)
             await self.events.changed(str(show), "SEAT_LOCKED", seat_ids)
             seats = sorted(result.seats)
             currency = (result.currency or "").strip()
@@ -150,8 +149,10 @@ class SeatService:
             )
         if result.outcome == "UNAVAILABLE":
             unavailable = [seat for seat, _ in result.seats]
-            alternatives = await self._alternatives(show, seat_ids)
-            log.info("seats_unavailable", show_id=str(show), seats=unavailable)
+            alternatives = await self.offers.suggest(show, seat_ids, unavailable)
+            # Debug, not info: in an on-sale most attempts lose a race, and a line for each
+            # drowned the log (admitone_seat_lock_attempts_total counts them).
+            log.debug("seats_unavailable", show_id=str(show), seats=unavailable)
             raise SeatUnavailableError(unavailable, alternatives)
         if result.outcome == "UNKNOWN":
             raise UnknownSeatsError([seat for seat, _ in result.seats])
@@ -174,33 +175,6 @@ class SeatService:
             self.stats.visit(show, "locked", [visitor_id])
         elif outcome == "UNAVAILABLE":
             self.stats.count(show, "lock_conflicts")
-
-    async def _alternatives(self, show: uuid.UUID, wanted: list[str]) -> list[str]:
-        """Suggestions from a snapshot of the map at most ``ALTERNATIVES_SNAPSHOT_SECONDS`` old.
-
-        During an on-sale most lock attempts conflict; re-reading every seat of the show for
-        each 409 would make the losers the main load on the database. A suggestion may name a
-        seat taken a moment ago — the fan's next lock attempt finds out, as with any seat.
-        """
-        now = time.monotonic()
-        cached = self._snapshots.get(show)
-        if cached is None or cached[0] < now:
-            rows = await self.repository.seat_rows(show)
-            places = [
-                SeatPlace(
-                    row["seat_id"],
-                    row["row_index"],
-                    row["seat_number"],
-                    row["seat_type"],
-                    row["status"] == "AVAILABLE",
-                )
-                for row in rows
-            ]
-            if len(self._snapshots) > MAX_SNAPSHOTS:
-                self._snapshots.clear()
-            cached = (now + ALTERNATIVES_SNAPSHOT_SECONDS, places)
-            self._snapshots[show] = cached
-        return suggest_alternatives(cached[1], wanted)
 
     async def extend_lock(self, visitor_id: str, lock_id: str) -> ExtendOut:
         lock = _lock_uuid(lock_id)

@@ -71,6 +71,53 @@ async def test_conflict_names_taken_seats_and_suggests_adjacent_ones(
     assert (await seat_states(services, show.id))["A4"] == "AVAILABLE"  # all or nothing
 
 
+async def test_racing_losers_are_offered_different_seats_that_are_really_free(
+    client: httpx.AsyncClient,
+    make_show: MakeShow,
+    access_token: Callable[..., str],
+    services: Services,
+) -> None:
+    """Twelve fans lose the same seat at once while other seats of the row were just taken:
+    every alternative offered is free in PostgreSQL, and no two losers are offered one seat
+    while others are free (the herding of one shared, second-old snapshot)."""
+    show = await make_show(rows=2, seats_per_row=20)
+    assert (await lock(client, access_token(show.id), show.id, "A10")).status_code == 200
+    for seat in ("A9", "A11", "A8", "A12"):
+        assert (await lock(client, access_token(show.id), show.id, seat)).status_code == 200
+    losers = await asyncio.gather(
+        *(lock(client, access_token(show.id), show.id, "A10") for _ in range(12))
+    )
+    assert {answer.status_code for answer in losers} == {409}
+    offered = [answer.json()["alternativeSeats"] for answer in losers]
+    flat = [seat for offer in offered for seat in offer]
+    assert all(len(offer) == 1 for offer in offered)
+    assert len(flat) == len(set(flat)), offered
+    states = await seat_states(services, show.id)
+    assert all(states[seat] == "AVAILABLE" for seat in flat), flat
+
+
+async def test_a_lost_race_takes_no_row_lock_and_writes_nothing(
+    client: httpx.AsyncClient,
+    make_show: MakeShow,
+    access_token: Callable[..., str],
+    services: Services,
+) -> None:
+    """A lock of a taken seat answers UNAVAILABLE without a transaction id: no row lock, no WAL,
+    no commit flush; an unknown seat beside a taken one is still UNKNOWN (422 before 409)."""
+    show = await make_show(rows=1, seats_per_row=5)
+    assert (await lock(client, access_token(show.id), show.id, "A1")).status_code == 200
+    async with services.pool.acquire() as conn, conn.transaction():
+        rows = await conn.fetch(
+            "SELECT * FROM admitone_lock_seats($1, $2, 'loser', $3, 60, '', 0)",
+            uuid.UUID(show.id), ["A1", "A2"], uuid.uuid4(),
+        )
+        assert [(row["outcome"], row["seat_id"]) for row in rows] == [("UNAVAILABLE", "A1")]
+        assert await conn.fetchval("SELECT pg_current_xact_id_if_assigned()") is None
+    mixed = await lock(client, access_token(show.id), show.id, "A1", "Z9")
+    assert mixed.status_code == 422
+    assert mixed.json()["unknownSeats"] == ["Z9"]
+
+
 async def test_unknown_seat_is_rejected_and_nothing_locked(
     client: httpx.AsyncClient,
     make_show: MakeShow,

@@ -88,6 +88,9 @@ async def test_status_reports_position_and_then_the_access_token(
     assert seats.status_code == 200
     still = (await status(client, show.id, tokens[1])).json()
     assert (still["status"], still["position"]) == ("WAITING", 1)
+    await asyncio.sleep(1.1)  # a later second: a fresh signature would carry another iat
+    again = (await status(client, show.id, tokens[0])).json()
+    assert again["accessToken"] == body["accessToken"]  # the one issued, not re-signed per poll
 
 
 async def test_a_fan_who_never_queued_reaches_no_booking_route(

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from admitone.settings import Settings
 from tests.conftest import OPERATOR_TOKEN, WEBHOOK_SECRET
@@ -37,14 +38,16 @@ def _environment(settings: Settings, data_dir: Path, **extra: str) -> dict[str, 
     return env
 
 
+@pytest.mark.parametrize("server", ["uvicorn", "granian"])
 def test_serve_runs_two_http_workers_that_share_one_signing_key(
-    settings: Settings, tmp_path: Path
+    settings: Settings, tmp_path: Path, server: str
 ) -> None:
     """Two workers answer /readyz and publish the same JWKS: the signing key is made once,
-    before the workers start, not by each of them."""
+    before the workers start, not by each of them; alike on both ASGI servers, and SIGTERM
+    stops either cleanly."""
     port = _free_port()
     env = _environment(settings, tmp_path / "data", ADMITONE_WORKERS="2",
-                       ADMITONE_PORT=str(port))
+                       ADMITONE_PORT=str(port), ADMITONE_HTTP_SERVER=server)
     process = subprocess.Popen(
         [sys.executable, "-m", "admitone.cli", "serve"], env=env,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
@@ -68,6 +71,7 @@ def test_serve_runs_two_http_workers_that_share_one_signing_key(
         process.send_signal(signal.SIGTERM)
         output, _ = process.communicate(timeout=30)
     assert "with 2 worker(s)" in output
+    assert process.returncode == 0, output
 
 
 def test_serve_and_jobs_refuse_to_start_without_both_urls(tmp_path: Path) -> None:

@@ -61,3 +61,22 @@ def test_never_offers_taken_or_wanted_seats(rows: int, cols: int, data: st.DataO
     assert not set(alternatives) & (taken | set(wanted))
     free = len(ids) - len(taken | set(wanted))
     assert len(alternatives) == min(len(wanted), free)
+
+
+@given(rows=st.integers(1, 5), cols=st.integers(1, 10), data=st.data())
+def test_avoided_seats_only_when_nothing_else_is_free(
+    rows: int, cols: int, data: st.DataObject
+) -> None:
+    """Seats just offered to another buyer are passed over while enough others are free, and
+    never cost a fan an offer when they are all that is left."""
+    ids = [f"{'ABCDE'[r]}{c}" for r in range(rows) for c in range(1, cols + 1)]
+    taken = set(data.draw(st.lists(st.sampled_from(ids), max_size=len(ids))))
+    wanted = data.draw(st.lists(st.sampled_from(ids), min_size=1, max_size=4, unique=True))
+    avoid = set(data.draw(st.lists(st.sampled_from(ids), max_size=len(ids))))
+    seats = hall(rows, cols, taken=taken)
+    offer = suggest_alternatives(seats, wanted, avoid=avoid)
+    free = set(ids) - taken - set(wanted)
+    assert not set(offer) & (taken | set(wanted))
+    assert len(offer) == len(set(offer)) == min(len(wanted), len(free))
+    if len(free - avoid) >= len(wanted):
+        assert not set(offer) & avoid
