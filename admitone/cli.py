@@ -159,10 +159,7 @@ def _exit_on_signal(signum: int, _frame: object) -> None:
 
 
 def cmd_up(settings: Settings, demo: bool) -> int:
-    import uvicorn  # noqa: PLC0415
-
     from admitone.embedded import EmbeddedError  # noqa: PLC0415
-    from admitone.gateway.app import create_app  # noqa: PLC0415
 
     # uvicorn re-raises the signal that stopped it once it has shut down; turning SIGTERM into
     # SystemExit (as SIGINT is KeyboardInterrupt) lets the embedded servers stop cleanly after it.
@@ -189,32 +186,7 @@ def cmd_up(settings: Settings, demo: bool) -> int:
                 show_id = asyncio.run(create_demo(ready))
                 _print_demo(ready, show_id)
             print(f"admitone listening on {ready.base_url}  (Ctrl-C stops everything)")
-            common = _uvicorn_options(ready)
-            if ready.http_server == "granian":
-                with _worker_environment(ready):
-                    _metrics_folder(ready)
-                    with _jobs_beside(ready):
-                        _granian(ready)  # granian stops on SIGINT/SIGTERM itself and returns
-                print("admitone stopped")
-            elif ready.workers == 1:
-                uvicorn.run(create_app(ready), **common)
-            else:
-                # N HTTP workers plus one process for the background jobs (README, "Scaling"):
-                # the jobs are safe to run twice, but there is no reason to run them N times.
-                with _worker_environment(ready):
-                    _metrics_folder(ready)
-                    jobs = subprocess.Popen([sys.executable, "-m", "admitone.cli", "jobs"])
-                    os.environ[env_name("background_jobs")] = "0"
-                    try:
-                        uvicorn.run(
-                            "admitone.gateway.app:app_from_env",
-                            factory=True,
-                            workers=ready.workers,
-                            **common,
-                        )
-                    finally:
-                        jobs.terminate()
-                        jobs.wait(timeout=15)
+            _serve_up(ready)
     except EmbeddedError as exc:
         return _fail(str(exc))
     except (OSError, asyncpg.PostgresError) as exc:
@@ -222,6 +194,41 @@ def cmd_up(settings: Settings, demo: bool) -> int:
     except (KeyboardInterrupt, SystemExit):
         print("admitone stopped")
     return 0
+
+
+
+def _serve_up(ready: Settings) -> None:
+    """``up``'s HTTP workers, on the chosen server, with the jobs in a process beside them."""
+    import uvicorn  # noqa: PLC0415
+
+    from admitone.gateway.app import create_app  # noqa: PLC0415
+
+    common = _uvicorn_options(ready)
+    if ready.http_server == "granian":
+        with _worker_environment(ready):
+            _metrics_folder(ready)
+            with _jobs_beside(ready):
+                _granian(ready)  # granian stops on SIGINT/SIGTERM itself and returns
+        print("admitone stopped")
+    elif ready.workers == 1:
+        uvicorn.run(create_app(ready), **common)
+    else:
+        # N HTTP workers plus one process for the background jobs (README, "Scaling"):
+        # the jobs are safe to run twice, but there is no reason to run them N times.
+        with _worker_environment(ready):
+            _metrics_folder(ready)
+            jobs = subprocess.Popen([sys.executable, "-m", "admitone.cli", "jobs"])
+            os.environ[env_name("background_jobs")] = "0"
+            try:
+                uvicorn.run(
+                    "admitone.gateway.app:app_from_env",
+                    factory=True,
+                    workers=ready.workers,
+                    **common,
+                )
+            finally:
+                jobs.terminate()
+                jobs.wait(timeout=15)
 
 
 def _uvicorn_options(settings: Settings) -> dict[str, Any]:

@@ -289,8 +289,8 @@ def run_database(args: argparse.Namespace, tmp: Path, db: str) -> list[tuple[str
     for name, script, mode, count in runs:
         sql(db, "VACUUM show_seats, seat_locks")  # each run starts without the last one's bloat
         if script is lost:  # the seat every client of this run tries and loses
-            sql(db, "SELECT * FROM admitone_lock_seats($1, $2, 'holder', gen_random_uuid(), 3600, '', 0)",
-                uuid.UUID(show_id), [LOST_SEAT])
+            sql(db, "SELECT * FROM admitone_lock_seats($1, $2, 'holder', gen_random_uuid(),"
+                " 3600, '', 0)", uuid.UUID(show_id), [LOST_SEAT])
         rows.append((name, pgbench(db, script, mode, count, args=args, tmp=tmp)))
         print(f"  {name}: {rows[-1][1]['rate']:,.0f} cycles/s")
     return rows
