@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from admitone.admission.pow import ProofOfWork, solve
 from admitone.admission.tokens import QUEUE_AUDIENCE
 from admitone.gateway.app import create_app
+from admitone.queue.keys import join_limit_key
 from admitone.runtime import Services
 from admitone.settings import Settings
 from tests.conftest import MakeShow, bearer
@@ -272,3 +273,27 @@ async def test_behind_a_trusted_proxy_the_forwarded_address_counts(
         again = await join(client, show.id, **{"X-Forwarded-For": "6.6.6.6, 198.51.100.1"})
     assert [first.status_code, second.status_code, again.status_code] == [200, 200, 429]
 
+
+async def test_the_join_limit_is_taken_in_the_join_script_per_show(
+    strict: tuple[Services, httpx.AsyncClient], make_show: MakeShow
+) -> None:
+    """The join limit lives on the room's Cluster slot (``{show:<id>}``), is taken by the join
+    script itself (no separate limiter key), counts per show, and a refused join changes
+    nothing in the room; a show without a room is limited too."""
+    services, client = strict
+    show, other, roomless = await make_show(), await make_show(), await make_show()
+    await put_room(client, show.id)
+    await put_room(client, other.id)
+    codes = [(await join(client, show.id)).status_code for _ in range(4)]
+    assert codes == [200, 200, 200, 429]
+    prefix = services.settings.redis_key_prefix
+    bucket = join_limit_key(prefix, show.id, "127.0.0.1")
+    assert f"{{show:{show.id}}}" in bucket
+    assert 0 < await services.redis.pttl(bucket) <= 4000
+    assert await services.redis.keys(f"{prefix}:rl:*join*") == []
+    stats = (await client.get(f"/api/v1/admin/shows/{show.id}/waiting-room/stats",
+                              headers=OPERATOR)).json()
+    assert stats["waiting"] == 3
+    assert (await join(client, other.id)).status_code == 200
+    roomless_codes = {(await join(client, roomless.id)).status_code for _ in range(4)}
+    assert 429 in roomless_codes
