@@ -297,3 +297,28 @@ async def test_the_join_limit_is_taken_in_the_join_script_per_show(
     assert (await join(client, other.id)).status_code == 200
     roomless_codes = {(await join(client, roomless.id)).status_code for _ in range(4)}
     assert 429 in roomless_codes
+
+
+async def test_the_queue_pages_join_form_shares_the_join_limit(
+    strict: tuple[Services, httpx.AsyncClient], make_show: MakeShow
+) -> None:
+    """The no-JS join form takes from the same bucket as the JSON join (one per post, also
+    when a stale cookie makes it join afresh): past the burst it shows the busy page and
+    makes no place."""
+    _services, client = strict
+    show = await make_show()
+    await put_room(client, show.id)
+    assert (await join(client, show.id)).status_code == 200
+    client.cookies.set("queue_token", "stale.cookie.value", path=f"/shows/{show.id}")
+    first = await client.post(f"/shows/{show.id}/queue", data={"lang": "en"})
+    assert first.status_code == 303, first.text
+    client.cookies.clear()
+    second = await client.post(f"/shows/{show.id}/queue", data={"lang": "en"})
+    assert second.status_code == 303
+    busy = await client.post(f"/shows/{show.id}/queue", data={"lang": "en"})
+    assert busy.status_code == 200
+    assert "Lots of people are joining" in busy.text
+    stats = (await client.get(f"/api/v1/admin/shows/{show.id}/waiting-room/stats",
+                              headers=OPERATOR)).json()
+    assert stats["waiting"] == 3
+    client.cookies.clear()
