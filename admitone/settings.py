@@ -118,7 +118,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     background_jobs: bool = True
     # Waiting room.
     queue_token_seconds: int = 86400
-    queue_join_rate_per_second: float = 10.0  # per client IP
+    queue_join_rate_per_second: float = 10.0  # per client IP and show (join.lua)
     queue_join_burst: int = 40
     # Deprecated by trusted_proxies: > 0 with no trusted_proxies trusts PRIVATE_NETWORKS.
     trusted_proxy_hops: int = 0

@@ -327,9 +327,10 @@ def missed(name: str, result: dict[str, Any]) -> bool:
 LAYERS = [
     ("route handler (admitone + what it awaits)", r"^(join|status|progress) \(admitone/", None),
     ("  Redis script calls (redis-py asyncio)", r"^AsyncScript\.__call__ ", None),
-    ("    of which the per-IP join limiter", r"^RateLimiter\.take ", None),
-    ("  JWT signing (PyJWT, EdDSA)", r"^TokenService\._sign ", None),
-    ("  JWT verification (PyJWT, EdDSA)", r"^TokenService\._decode ", None),
+    ("    of which a separate limiter call", r"^RateLimiter\.take ", None),
+    ("  queue token signing (HMAC)", r"^TokenService\.issue_queue_token ", None),
+    ("  queue token verification", r"^TokenService\._decode_queue_token ", None),
+    ("  Ed25519 signing (access tokens)", r"^TokenService\._sign ", None),
     ("  client binding (ipaddress + sha256)", r"^client_binding ", None),
     ("redis-py's deferred socket write", r"^AbstractConnection\._send_packed_command ", None),
     ("response out (ASGIResponse -> uvicorn send)", r"^ASGIResponse\.__call__ ", None),

@@ -8,7 +8,9 @@ newest ``KEEP`` keys).
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
+import hmac
 import json
 import os
 from dataclasses import dataclass
@@ -19,6 +21,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 KEEP = 2  # the current key and the previous one
+# Queue tokens are HMACs under a secret derived from each signing key (see ``queue_secret``).
+_QUEUE_SECRET_LABEL = b"admitone queue-token HMAC-SHA256 v1"
 
 
 @dataclass(frozen=True)
@@ -29,6 +33,19 @@ class SigningKey:
     @property
     def public_key(self) -> Ed25519PublicKey:
         return self.private_key.public_key()
+
+    @functools.cached_property
+    def queue_secret(self) -> bytes:
+        """The HMAC-SHA256 key of queue tokens signed under this key's ``kid``.
+
+        Derived one way from the private key (HMAC of a fixed label under the raw key bytes),
+        so every worker and machine sharing the keys folder shares it, rotation rotates it,
+        and it reveals nothing of the Ed25519 key. Never published (not in the JWKS)."""
+        raw = self.private_key.private_bytes(
+            serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
+            serialization.NoEncryption(),
+        )
+        return hmac.digest(raw, _QUEUE_SECRET_LABEL, "sha256")
 
     def jwk(self) -> dict[str, str]:
         """The public half as an RFC 8037 OKP JSON Web Key."""
@@ -74,6 +91,9 @@ class KeyRing:
     def public_key(self, kid: str) -> Ed25519PublicKey | None:
         key = self._by_kid.get(kid)
         return key.public_key if key else None
+
+    def get(self, kid: str) -> SigningKey | None:
+        return self._by_kid.get(kid)
 
     def jwks(self) -> dict[str, Any]:
         return {"keys": [key.jwk() for key in self.keys]}

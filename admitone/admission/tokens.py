@@ -1,12 +1,24 @@
-"""Signed tokens: access tokens (queue → booking core), booking tokens, ticket payloads.
+"""Signed tokens: access tokens (queue → booking core), booking tokens, ticket payloads, and
+queue tokens.
 
-All are JWTs signed with Ed25519 (``alg: EdDSA``) and a ``kid`` header. Verification accepts
+Access, booking, ticket and revocation tokens are JWTs signed with Ed25519 (``alg: EdDSA``) and
+a ``kid`` header, so anyone with the JWKS verifies them offline. Their verification accepts
 EdDSA only, so ``alg: none`` and HMAC-signed-with-the-public-key tokens are refused before any
 key is used.
+
+Queue tokens are only ever verified by admitone itself, so they are JWTs with an HMAC-SHA256
+signature (``alg: HS256``) under a secret derived from the signing key named by ``kid``
+(``SigningKey.queue_secret``): microseconds to sign on every join instead of an Ed25519
+signature. Their header must be byte for byte the one admitone writes for that ``kid``, so no
+other algorithm and no other key can be slipped in. Queue tokens signed with Ed25519 before
+this change are still accepted until they expire (``ADMITONE_QUEUE_TOKEN_SECONDS``, a day by
+default), with the same checks, so fans waiting during an upgrade keep their places.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hmac
 import secrets
 import time
@@ -21,6 +33,7 @@ from admitone.admission.signing_keys import KeyRing
 from admitone.errors import TokenExpiredError, TokenInvalidError, TokenWrongShowError
 
 ALGORITHM = "EdDSA"
+QUEUE_ALGORITHM = "HS256"
 BOOKING_AUDIENCE = "admitone-booking-lookup"
 QUEUE_AUDIENCE = "admitone-queue"
 TICKET_AUDIENCE = "admitone-venue"
@@ -67,6 +80,49 @@ class QueueTokenClaims(msgspec.Struct, frozen=True, rename="camel"):
     exp: int
 
 
+class _QueueTokenHeader(msgspec.Struct):
+    alg: str
+    kid: str = ""
+
+
+class _QueueTokenBody(msgspec.Struct, frozen=True, rename="camel", forbid_unknown_fields=True):
+    """Every claim of an HS256 queue token, all required, of exactly these types."""
+
+    iss: str
+    aud: str
+    sub: str
+    show_id: str
+    tkt: int
+    ep: str
+    cnf: str
+    iat: int
+    nbf: int
+    exp: int
+
+
+_HEADER_DECODER = msgspec.json.Decoder(_QueueTokenHeader)
+_BODY_DECODER = msgspec.json.Decoder(_QueueTokenBody)
+_BODY_ENCODER = msgspec.json.Encoder()
+_QUEUE_CLAIMS = ["iss", "aud", "sub", "showId", "tkt", "ep", "cnf", "iat", "nbf", "exp"]
+
+
+def _b64(raw: bytes) -> bytes:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=")
+
+
+def _unb64(text: bytes) -> bytes:
+    """Strict base64url without padding: anything else is not one of our tokens."""
+    try:
+        return base64.b64decode(text + b"=" * (-len(text) % 4), altchars=b"-_", validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise TokenInvalidError("The token is not a well-formed JWT") from exc
+
+
+def _queue_header(kid: str) -> bytes:
+    """The exact base64url header of an HS256 queue token under ``kid``."""
+    return _b64(_BODY_ENCODER.encode({"alg": QUEUE_ALGORITHM, "kid": kid, "typ": "JWT"}))
+
+
 class TokenService:
     """Issues and verifies every token admitone signs."""
 
@@ -76,6 +132,7 @@ class TokenService:
         self.audience = audience
         self._cache: OrderedDict[str, AccessTokenClaims] = OrderedDict()
         self._queue_cache: OrderedDict[str, QueueTokenClaims] = OrderedDict()
+        self._queue_headers: dict[str, bytes] = {}  # kid -> its HS256 header, base64url
         self._cache_size = cache_size
 
     # Signing -----------------------------------------------------------------
@@ -205,17 +262,71 @@ class TokenService:
 
     # Queue tokens ------------------------------------------------------------------------------
 
+    def _header_of(self, kid: str) -> bytes:
+        header = self._queue_headers.get(kid)
+        if header is None:
+            header = self._queue_headers[kid] = _queue_header(kid)
+        return header
+
     def issue_queue_token(
         self, *, show_id: str, visitor_id: str, ticket: int, epoch: str, binding: str,
         ttl_seconds: int,
     ) -> str:
-        """A queue token naming visitor, show and ticket, bound to the client ``binding``."""
+        """A queue token naming visitor, show and ticket, bound to the client ``binding``: an
+        HS256 JWT under the current signing key's queue secret."""
         now = int(time.time())
-        return self._sign({
+        key = self.keys.current
+        body = _BODY_ENCODER.encode({
             "iss": self.issuer, "aud": QUEUE_AUDIENCE, "sub": visitor_id, "showId": show_id,
             "tkt": ticket, "ep": epoch, "cnf": binding, "iat": now, "nbf": now,
             "exp": now + ttl_seconds,
         })
+        signing_input = self._header_of(key.kid) + b"." + _b64(body)
+        signature = _b64(hmac.digest(key.queue_secret, signing_input, "sha256"))
+        return (signing_input + b"." + signature).decode()
+
+    def _decode_queue_token(self, token: str) -> QueueTokenClaims:
+        """The claims of an HS256 queue token (or an Ed25519 one of before), all checked."""
+        try:
+            raw = token.encode("ascii")
+        except UnicodeEncodeError as exc:
+            raise TokenInvalidError("The token is not a well-formed JWT") from exc
+        parts = raw.split(b".")
+        if len(parts) != 3:  # noqa: PLR2004 - header, claims, signature
+            raise TokenInvalidError("The token is not a well-formed JWT")
+        head, body, signature = parts
+        try:
+            header = _HEADER_DECODER.decode(_unb64(head))
+        except msgspec.DecodeError as exc:
+            raise TokenInvalidError("The token is not a well-formed JWT") from exc
+        if header.alg == ALGORITHM:  # issued before queue tokens were HMACs
+            return self._decode_legacy_queue_token(token)
+        key = self.keys.get(header.kid)
+        if header.alg != QUEUE_ALGORITHM or key is None or head != self._header_of(key.kid):
+            raise TokenInvalidError("The token is not signed with an accepted algorithm or key")
+        expected = _b64(hmac.digest(key.queue_secret, head + b"." + body, "sha256"))
+        if not hmac.compare_digest(expected, signature):
+            raise TokenInvalidError("The token is invalid: its signature does not match")
+        try:
+            claims = _BODY_DECODER.decode(_unb64(body))
+        except msgspec.DecodeError as exc:
+            raise TokenInvalidError(f"The token's claims are malformed: {exc}") from exc
+        if claims.iss != self.issuer or claims.aud != QUEUE_AUDIENCE:
+            raise TokenInvalidError("The token is for another issuer or audience")
+        now = time.time()
+        if claims.nbf > now + _LEEWAY_SECONDS:
+            raise TokenInvalidError("The token is not valid yet")
+        if claims.exp < now - _LEEWAY_SECONDS:
+            raise TokenExpiredError("The token has expired")
+        return QueueTokenClaims(sub=claims.sub, show_id=claims.show_id, tkt=claims.tkt,
+                                ep=claims.ep, cnf=claims.cnf, exp=claims.exp)
+
+    def _decode_legacy_queue_token(self, token: str) -> QueueTokenClaims:
+        raw = self._decode(token, QUEUE_AUDIENCE, _QUEUE_CLAIMS)
+        try:
+            return msgspec.convert(raw, QueueTokenClaims)
+        except msgspec.ValidationError as exc:
+            raise TokenInvalidError(f"The token's claims are malformed: {exc}") from exc
 
     def verify_queue_token(self, token: str, show_id: str, binding: str) -> QueueTokenClaims:
         """Verify a queue token for ``show_id`` presented by the client ``binding``.
@@ -226,14 +337,7 @@ class TokenService:
         """
         claims = self._queue_cache.get(token)
         if claims is None or claims.exp < time.time() - _LEEWAY_SECONDS:
-            raw = self._decode(
-                token, QUEUE_AUDIENCE,
-                ["iss", "aud", "sub", "showId", "tkt", "ep", "cnf", "iat", "nbf", "exp"],
-            )
-            try:
-                claims = msgspec.convert(raw, QueueTokenClaims)
-            except msgspec.ValidationError as exc:
-                raise TokenInvalidError(f"The token's claims are malformed: {exc}") from exc
+            claims = self._decode_queue_token(token)
             self._queue_cache[token] = claims
             if len(self._queue_cache) > self._cache_size:
                 self._queue_cache.popitem(last=False)

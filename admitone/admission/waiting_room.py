@@ -27,6 +27,7 @@ from admitone.admission.models import (
     RoomStats,
     StatusOut,
 )
+from admitone.admission.ratelimit import retry_after_header
 from admitone.admission.recorder import NoRecorder, RoomEventRecorder
 from admitone.admission.revocation import session_jti
 from admitone.admission.rooms import RoomSettings, canonical_show_id
@@ -47,6 +48,8 @@ from admitone.outages import REDIS_DOWN
 from admitone.queue.models import Place, Progress, WaitingRoom
 from admitone.queue.store import (
     DrawSeedNeededError,
+    JoinLimit,
+    JoinRateLimitedError,
     QueueStore,
     RoomStateMissingError,
     new_visitor_id,
@@ -176,30 +179,39 @@ class WaitingRoomService:
     async def join(
         self, show_id: str, *, binding: str, queue_token: str | None,
         pow_answer: tuple[str, str] | None, identity: str = "", network: str = "",
+        limit: JoinLimit | None = None,
     ) -> JoinOut:
         """A place in the queue (the same one again for a valid queue token, and for the same
         verified ``identity``: one identity, one place). ``network`` is the client's network
-        (``policy.lock_network``), which limits new visitors of shows without a room."""
+        (``policy.lock_network``), which limits new visitors of shows without a room. With
+        ``limit``, the client's join bucket of the show gives a token first in the same script
+        call, or the join is refused (429 RATE_LIMITED) having changed nothing; if Redis is down
+        the join decides alone."""
         show = canonical_show_id(show_id)
-        answer = await self._join(show, binding, queue_token, pow_answer, identity, network)
+        answer = await self._join(show, binding, queue_token, pow_answer, identity, network,
+                                  limit=limit)
         observability.count_join(show, answer.status)
         return answer
 
     async def _join(  # noqa: PLR0917 - the join's inputs, passed on as they came
         self, show: str, binding: str, queue_token: str | None,
-        pow_answer: tuple[str, str] | None, identity: str, network: str,
+        pow_answer: tuple[str, str] | None, identity: str, network: str, *,
+        limit: JoinLimit | None,
     ) -> JoinOut:
         started = time.perf_counter()
         claims = self._verify(show, queue_token, binding) if queue_token else None
         solved = self.pow.check(show, *pow_answer) if pow_answer else None
+        untaken = limit  # the first script call takes the join's token, later ones none
 
         def join(scorer: Callable[[str], float | None] | None) -> Awaitable[Place]:
+            nonlocal untaken
+            take, untaken = untaken, None
             return self.store.join(
                 show, token_visitor=claims.sub if claims else "",
                 token_ticket=claims.tkt if claims else 0, token_epoch=claims.ep if claims else "",
                 pow_challenge=solved.challenge_id if solved else "",
                 pow_bits=solved.bits if solved else 0, pow_ttl_ms=solved.ttl_ms if solved else 0,
-                prequeue_score=scorer, identity=identity,
+                prequeue_score=scorer, identity=identity, limit=take,
             )
 
         try:
@@ -210,6 +222,8 @@ class WaitingRoomService:
                 place = await self._mirrored(
                     show, lambda: join(None if seed is None else _draw_scorer(seed))
                 )
+        except JoinRateLimitedError as exc:
+            raise RateLimitedError(retry_after_header(exc.retry_after_seconds)) from exc
         except REDIS_DOWN as exc:
             return await self._join_without_redis(show, claims, binding, exc)
         except WaitingRoomNotFoundError:

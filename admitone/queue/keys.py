@@ -88,6 +88,12 @@ def pow_key(prefix: str, show_id: str, challenge_id: str) -> str:
     return f"{_tag(prefix, show_id)}:pow:{challenge_id}"
 
 
+def join_limit_key(prefix: str, show_id: str, client: str) -> str:
+    """Hash: one client address's token bucket of joins to this show (``join.lua``), on the
+    room's slot so that the join script may take from it; gone when full again."""
+    return f"{_tag(prefix, show_id)}:join-limit:{client}"
+
+
 def lease_key(prefix: str) -> str:
     """String: ``"<holder>:<fence>"`` of the scheduler that may admit, with a short TTL."""
     return f"{prefix}:{PART}:{{scheduler}}:lease"

@@ -19,7 +19,7 @@ import random
 import secrets
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 from admitone.queue import keys
 from admitone.queue.models import (
@@ -49,6 +49,23 @@ class RoomStateMissingError(Exception):
     def __init__(self, show_id: str) -> None:
         super().__init__(f"no waiting-room settings in Redis for show {show_id}")
         self.show_id = show_id
+
+
+class JoinRateLimitedError(Exception):
+    """The client's join bucket is empty (join.lua took nothing and changed nothing)."""
+
+    def __init__(self, show_id: str, retry_after_seconds: float) -> None:
+        super().__init__(f"too many joins from one client to show {show_id}")
+        self.retry_after_seconds = retry_after_seconds
+
+
+class JoinLimit(NamedTuple):
+    """The per-client join limit join.lua applies: ``client``'s bucket of the show refills at
+    ``rate_per_second`` up to ``burst`` (admission/ratelimit.py's token bucket)."""
+
+    client: str
+    rate_per_second: float
+    burst: float
 
 
 class DrawSeedNeededError(Exception):
@@ -148,6 +165,7 @@ class QueueStore:
         token_ticket: int = 0, token_epoch: str = "", pow_challenge: str = "",
         pow_bits: int = 0, pow_ttl_ms: int = 0,
         prequeue_score: Callable[[str], float | None] | None = None, identity: str = "",
+        limit: JoinLimit | None = None,
     ) -> Place:
         """Make a place (or keep the one a verified queue token names); see join.lua.
 
@@ -157,22 +175,37 @@ class QueueStore:
         Redis, and :class:`DrawSeedNeededError` when the function answered ``None`` (seed not
         known yet) and the place needs a draw score. With a verified ``identity`` the place is
         that identity's one place (join.lua merges a second one into the better).
+
+        With ``limit`` the same script call first takes a token from the client's join bucket
+        and raises :class:`JoinRateLimitedError` when there is none (one round trip for both).
+        The script takes it before anything else (even when it answers NOCONFIG), so only the
+        first script call of a join may pass ``limit``: a ``RETRY`` here does not take another,
+        and the caller joins again without ``limit`` after NOCONFIG or NEEDSEED.
         """
+        if limit is not None and (not limit.rate_per_second > 0 or not limit.burst >= 1):
+            raise ValueError("need rate_per_second > 0 and burst >= 1")
         pow_key = keys.pow_key(self.prefix, show_id, pow_challenge or "none")
+        bucket = keys.join_limit_key(self.prefix, show_id, limit.client) if limit else pow_key
+        limit_args = (repr(float(limit.rate_per_second)), repr(float(limit.burst))) if limit \
+            else ("", "")
         for _ in range(3):
             visitor = visitor_id or new_visitor_id()
             score = prequeue_score(visitor) if prequeue_score else self.rng.random()
             reply = await self._room(
                 "join", show_id, visitor, token_visitor, token_ticket,
                 token_epoch, "" if score is None else repr(score), pow_challenge, pow_bits,
-                pow_ttl_ms, identity,
-                extra_keys=(pow_key, keys.identities_key(self.prefix, show_id)),
+                pow_ttl_ms, identity, *limit_args,
+                extra_keys=(pow_key, keys.identities_key(self.prefix, show_id), bucket),
             )
-            if _text(reply[0]) == "NEEDSEED":
+            status = _text(reply[0])
+            if status == "RATE_LIMITED":
+                raise JoinRateLimitedError(show_id, int(reply[1]) / 1000)
+            if status == "NEEDSEED":
                 raise DrawSeedNeededError(show_id)
-            if _text(reply[0]) != "RETRY":
+            if status != "RETRY":
                 break
             visitor_id = None
+            limit_args = ("", "")  # the bucket gave this join its token already
         return _place(reply)
 
     async def status(self, show_id: str, visitor_id: str, ticket: int, epoch: str) -> Place:

@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from admitone.admission.pow import ProofOfWork, solve
 from admitone.admission.tokens import QUEUE_AUDIENCE
 from admitone.gateway.app import create_app
+from admitone.queue.keys import join_limit_key
 from admitone.runtime import Services
 from admitone.settings import Settings
 from tests.conftest import MakeShow, bearer
@@ -50,7 +51,23 @@ def _attacks(services: Services, genuine: str) -> dict[str, str]:
     hs_sig = _b64(hmac.new(public_pem, hs_body.encode(), hashlib.sha256).digest())
     head, _, signature = genuine.split(".")
     moved = {**claims, "tkt": 1, "sub": "someone-else"}
+    exact_head = head.encode()
+    other_secret = _b64(hmac.new(b"a guessed secret", f"{head}.{genuine.split('.')[1]}".encode(),
+                                 hashlib.sha256).digest())
+    public_raw = key.public_key.public_bytes(serialization.Encoding.Raw,
+                                             serialization.PublicFormat.Raw)
+    moved_body = _b64(json.dumps(moved).encode())
+    with_public_raw = _b64(hmac.new(public_raw, f"{head}.{moved_body}".encode(),
+                                    hashlib.sha256).digest())
+    assert exact_head.startswith(b"eyJ")
     return {
+        "HMAC forged with another secret": f"{head}.{genuine.split('.')[1]}.{other_secret}",
+        "HMAC with the raw public key": f"{head}.{moved_body}.{with_public_raw}",
+        "HMAC under an unknown kid": jwt.encode(claims, "x" * 32, algorithm="HS256",
+                                                headers={"kid": "no-such-key"}),
+        "HMAC expired": services.tokens.issue_queue_token(
+            show_id=claims["showId"], visitor_id=claims["sub"], ticket=claims["tkt"],
+            epoch=claims["ep"], binding=claims["cnf"], ttl_seconds=-100),
         "forged with another key": jwt.encode(
             claims, Ed25519PrivateKey.generate(), algorithm="EdDSA", headers={"kid": key.kid}),
         "alg none": _unsigned({"alg": "none", "typ": "JWT", "kid": key.kid}, claims) + ".",
@@ -67,8 +84,9 @@ def _attacks(services: Services, genuine: str) -> dict[str, str]:
 async def test_forged_and_foreign_queue_tokens_are_refused(
     client: httpx.AsyncClient, services: Services, make_show: MakeShow
 ) -> None:
-    """Forged, alg none, HS256 with the public key, tampered, expired, other-audience and other
-    tokens are refused with 401 by status, join and leave; nothing is read or changed."""
+    """Forged (Ed25519 or HMAC), alg none, HS256 with the public key, tampered, expired (both
+    kinds), other-audience and other tokens are refused with 401 by status, join and leave;
+    nothing is read or changed."""
     show = await make_show()
     await put_room(client, show.id)
     genuine = (await join(client, show.id)).json()["token"]
@@ -79,10 +97,37 @@ async def test_forged_and_foreign_queue_tokens_are_refused(
             await client.delete(f"/api/v1/queue/{show.id}/leave", headers={"X-Queue-Token": token}),
         ):
             assert response.status_code == 401, (name, response.text)
-            expected = "TOKEN_EXPIRED" if name == "expired" else "TOKEN_INVALID"
+            expected = "TOKEN_EXPIRED" if "expired" in name else "TOKEN_INVALID"
             assert response.json()["error"] == expected, name
     place = (await status(client, show.id, genuine)).json()
     assert (place["position"], place["totalInQueue"]) == (1, 1)
+
+
+async def test_queue_tokens_are_hmacs_and_ed25519_ones_of_before_still_hold(
+    client: httpx.AsyncClient, services: Services, make_show: MakeShow
+) -> None:
+    """A queue token is an HS256 JWT under the signing key's derived queue secret (never the
+    public key), not usable as an access token; a queue token signed with Ed25519 before the
+    change keeps its place until it expires."""
+    show = await make_show()
+    await put_room(client, show.id)
+    genuine = (await join(client, show.id)).json()["token"]
+    header = jwt.get_unverified_header(genuine)
+    key = services.tokens.keys.current
+    assert header == {"alg": "HS256", "kid": key.kid, "typ": "JWT"}
+    claims = jwt.decode(genuine, key.queue_secret, algorithms=["HS256"], audience=QUEUE_AUDIENCE)
+    assert key.queue_secret not in (key.public_key.public_bytes(
+        serialization.Encoding.Raw, serialization.PublicFormat.Raw),)
+    legacy = services.tokens._sign(claims)  # what issue_queue_token wrote before
+    assert jwt.get_unverified_header(legacy)["alg"] == "EdDSA"
+    place = (await status(client, show.id, legacy)).json()
+    assert (place["status"], place["position"]) == ("WAITING", 1)
+    again = await join(client, show.id, legacy)
+    assert again.status_code == 200
+    assert jwt.get_unverified_header(again.json()["token"])["alg"] == "HS256"
+    assert (await status(client, show.id, again.json()["token"])).json()["position"] == 1
+    rejected = await client.get(f"/api/v1/shows/{show.id}/seats", headers=bearer(genuine))
+    assert rejected.status_code == 401
 
 
 async def test_a_queue_token_of_another_show_is_refused(
@@ -227,3 +272,53 @@ async def test_behind_a_trusted_proxy_the_forwarded_address_counts(
         second = await join(client, show.id, **{"X-Forwarded-For": "198.51.100.2"})
         again = await join(client, show.id, **{"X-Forwarded-For": "6.6.6.6, 198.51.100.1"})
     assert [first.status_code, second.status_code, again.status_code] == [200, 200, 429]
+
+
+async def test_the_join_limit_is_taken_in_the_join_script_per_show(
+    strict: tuple[Services, httpx.AsyncClient], make_show: MakeShow
+) -> None:
+    """The join limit lives on the room's Cluster slot (``{show:<id>}``), is taken by the join
+    script itself (no separate limiter key), counts per show, and a refused join changes
+    nothing in the room; a show without a room is limited too."""
+    services, client = strict
+    show, other, roomless = await make_show(), await make_show(), await make_show()
+    await put_room(client, show.id)
+    await put_room(client, other.id)
+    codes = [(await join(client, show.id)).status_code for _ in range(4)]
+    assert codes == [200, 200, 200, 429]
+    prefix = services.settings.redis_key_prefix
+    bucket = join_limit_key(prefix, show.id, "127.0.0.1")
+    assert f"{{show:{show.id}}}" in bucket
+    assert 0 < await services.redis.pttl(bucket) <= 4000
+    assert await services.redis.keys(f"{prefix}:rl:*join*") == []
+    stats = (await client.get(f"/api/v1/admin/shows/{show.id}/waiting-room/stats",
+                              headers=OPERATOR)).json()
+    assert stats["waiting"] == 3
+    assert (await join(client, other.id)).status_code == 200
+    roomless_codes = {(await join(client, roomless.id)).status_code for _ in range(4)}
+    assert 429 in roomless_codes
+
+
+async def test_the_queue_pages_join_form_shares_the_join_limit(
+    strict: tuple[Services, httpx.AsyncClient], make_show: MakeShow
+) -> None:
+    """The no-JS join form takes from the same bucket as the JSON join (one per post, also
+    when a stale cookie makes it join afresh): past the burst it shows the busy page and
+    makes no place."""
+    _services, client = strict
+    show = await make_show()
+    await put_room(client, show.id)
+    assert (await join(client, show.id)).status_code == 200
+    client.cookies.set("queue_token", "stale.cookie.value", path=f"/shows/{show.id}")
+    first = await client.post(f"/shows/{show.id}/queue", data={"lang": "en"})
+    assert first.status_code == 303, first.text
+    client.cookies.clear()
+    second = await client.post(f"/shows/{show.id}/queue", data={"lang": "en"})
+    assert second.status_code == 303
+    busy = await client.post(f"/shows/{show.id}/queue", data={"lang": "en"})
+    assert busy.status_code == 200
+    assert "Lots of people are joining" in busy.text
+    stats = (await client.get(f"/api/v1/admin/shows/{show.id}/waiting-room/stats",
+                              headers=OPERATOR)).json()
+    assert stats["waiting"] == 3
+    client.cookies.clear()

@@ -38,6 +38,7 @@ from admitone.booking_core.policy import lock_network
 from admitone.gateway.client import client_binding, client_ip
 from admitone.gateway.deps import QueueRouteServices
 from admitone.gateway.streams import stream_slot_middleware
+from admitone.queue.store import JoinLimit
 
 log = structlog.get_logger(__name__)
 
@@ -63,11 +64,6 @@ async def join(
     structlog.contextvars.bind_contextvars(show_id=show_id[:64])
     settings = queue_routes.settings
     ip = client_ip(request)
-    # Per client IP, a Redis token bucket; if Redis is down the join itself decides.
-    allowed, retry = await queue_routes.rate_limiter.allows(
-        "join", ip, settings.queue_join_rate_per_second, settings.queue_join_burst, quiet=True)
-    if not allowed:
-        raise errors.RateLimitedError(retry_after_header(retry))
     challenge = request.headers.get("x-pow-challenge", "")
     nonce = request.headers.get("x-pow-nonce", "")
     if bool(challenge) != bool(nonce):
@@ -81,6 +77,8 @@ async def join(
         show_id, binding=_binding(request, ip), queue_token=request.headers.get(TOKEN_HEADER),
         pow_answer=(challenge, nonce) if challenge else None, identity=identity,
         network=lock_network(ip),
+        # Per client IP and show, a token bucket taken from in the join's own script call.
+        limit=JoinLimit(ip, settings.queue_join_rate_per_second, settings.queue_join_burst),
     )
     return Response(out, headers=NO_STORE)
 

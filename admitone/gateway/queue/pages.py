@@ -23,7 +23,6 @@ from litestar.response import Redirect, Template
 
 from admitone import errors
 from admitone.admission.models import ProgressOut, StatusOut
-from admitone.admission.ratelimit import RateLimiter
 from admitone.admission.services import AdmissionServices
 from admitone.booking_core.catalog import CatalogService
 from admitone.booking_core.policy import lock_network
@@ -32,6 +31,7 @@ from admitone.gateway.client import client_binding, client_ip
 from admitone.gateway.queue.view import PageState, PlaceNumbers, RoomFacts, build_view
 from admitone.gateway.rendering import is_secure, render_page
 from admitone.gateway.shows import ShowInfo, queue_path, seats_path, show_for_page
+from admitone.queue.store import JoinLimit
 from admitone.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -247,7 +247,7 @@ def _page_url(show_id: str, language: str | None) -> str:
 @post("/shows/{show_id:str}/queue", tags=["pages"], include_in_schema=False, status_code=303)
 async def join_form(
     request: Request[Any, Any, Any], show_id: str, *, catalog: CatalogService,
-    admission: AdmissionServices, settings: Settings, rate_limiter: RateLimiter,
+    admission: AdmissionServices, settings: Settings,
 ) -> Response[Any]:
     """Join (or keep a place) from the page's form; then back to the page (post/redirect/get)."""
     language = await _form_language(request)
@@ -255,17 +255,16 @@ async def join_form(
     show = await show_for_page(catalog, show_id)
     if show is None:
         return _not_found(request, loc)
-    # The same per-IP join limit as the JSON route (if Redis is down the join decides).
-    allowed, _retry = await rate_limiter.allows(
-        "join", client_ip(request),
-        settings.queue_join_rate_per_second, settings.queue_join_burst, quiet=True)
-    if not allowed:
-        return _render(request, loc, show, "busy")
+    # The same per-IP join limit as the JSON route, taken in the join's script call (RATE_LIMITED
+    # is the "busy" page below; if Redis is down the join decides). A stale cookie is refused
+    # before the script, so the fresh join after it takes the one token.
     token = request.cookies.get(QUEUE_COOKIE)
+    limit = JoinLimit(client_ip(request), settings.queue_join_rate_per_second,
+                      settings.queue_join_burst)
     try:
         joined = await admission.rooms.join(
             show.id, binding=_binding(request, settings), queue_token=token, pow_answer=None,
-            network=lock_network(client_ip(request)))
+            network=lock_network(client_ip(request)), limit=limit)
     except errors.TokenInvalidError:
         joined = None
     except errors.AdmitoneError as exc:
@@ -275,7 +274,7 @@ async def join_form(
         return _render(request, loc, show, state, notice=notice, times=times)
     if joined is None:  # a stale cookie: a fresh place
         return await _join_fresh(request, show, loc, language, admission=admission,
-                                 settings=settings)
+                                 settings=settings, limit=limit)
     if joined.status == "ADMITTED" and joined.access_token:
         return _admitted(request, show.id, joined.access_token, joined.access_expires_at)
     return _joined_redirect(request, show.id, joined.token, joined.position, language,
@@ -284,11 +283,11 @@ async def join_form(
 
 async def _join_fresh(request: Request[Any, Any, Any], show: ShowInfo, loc: i18n.Locale,
                       language: str | None, *, admission: AdmissionServices,
-                      settings: Settings) -> Response[Any]:
+                      settings: Settings, limit: JoinLimit | None = None) -> Response[Any]:
     try:
         joined = await admission.rooms.join(
             show.id, binding=_binding(request, settings), queue_token=None, pow_answer=None,
-            network=lock_network(client_ip(request)))
+            network=lock_network(client_ip(request)), limit=limit)
     except errors.AdmitoneError as exc:
         notice = loc.t("queue.pow_no_js") if isinstance(exc, errors.ProofOfWorkError) else None
         return _render(request, loc, show, _state_for_error(exc), notice=notice,

@@ -17,15 +17,39 @@
 --          identity, one place. A second place of the same identity (another device) is
 --          merged into the better of the two (admitted beats waiting, then the earlier place),
 --          and the state's merged counter counts it.
+-- KEYS[10] the client's join bucket (queue/keys.py join_limit_key, on the room's slot), and
+-- ARGV[11] its refill rate in tokens per second, ARGV[12] its burst: the per-client join limit
+--          (admission/ratelimit.py's token bucket, here so that a join is one round trip).
+--          ARGV[11] '' takes nothing (every later call of the same join: after NOCONFIG,
+--          NEEDSEED or RETRY).
 --
 -- Returns the visitor reply of lib.lua: WAITING / PREQUEUE / ADMITTED for the (new or kept)
 -- place; CLOSED, NOTOPEN (at_ms = opensAt), NOCONFIG (settings missing: sync and retry),
+-- RATE_LIMITED ({'RATE_LIMITED', retry_after_ms}: the bucket is empty, nothing changed),
 -- POW_REQUIRED (position = bits needed), POW_REUSED, NEEDSEED (a new pre-queue place needs
 -- the draw score ARGV[6] did not carry: call again with it), IDENTITY_REQUIRED (the room lets
 -- only verified identities in), or RETRY (visitor id taken; never in practice with 72 random
 -- bits). The reply may name another visitor than the token's: the identity's kept place.
 
 local now = now_ms()
+-- The join limit before anything else, as the separate limiter call it replaces came before
+-- the join (so a show without a room, answered NOCONFIG, is limited too): token_bucket.lua's
+-- bucket (refilling at rate/s up to burst, one token a join), on the room's clock.
+if ARGV[11] ~= '' then
+  local rate, burst = tonumber(ARGV[11]), tonumber(ARGV[12])
+  local bucket = redis.call('HMGET', KEYS[10], 'tokens', 'ts')
+  local tokens, ts = tonumber(bucket[1]), tonumber(bucket[2])
+  if tokens == nil or ts == nil then
+    tokens, ts = burst, now
+  end
+  tokens = math.min(burst, tokens + math.max(0, now - ts) * rate / 1000)
+  if tokens < 1 then
+    return {'RATE_LIMITED', math.ceil((1 - tokens) * 1000 / rate)}
+  end
+  redis.call('HSET', KEYS[10], 'tokens', tokens - 1, 'ts', now)
+  redis.call('PEXPIRE', KEYS[10], math.ceil(burst * 1000 / rate) + 1000)
+end
+
 local cfg = load_config()
 if not cfg then
   return {'NOCONFIG'}
