@@ -26,9 +26,10 @@ async def checkout_by_api(server: LiveServer, show_id: str, token: str, seat_ids
     return found
 
 
-async def settle(server: LiveServer, payment_id: str, outcome: str) -> None:
-    """The sandbox gateway completes the charge (and sends its signed webhook)."""
-    async with server.client() as http:
+async def settle(server: LiveServer, payment_id: str, outcome: str, token: str) -> None:
+    """The sandbox gateway completes the charge (and sends its signed webhook), as the fan
+    whose ``token`` (access or booking token) owns the payment."""
+    async with server.client(Authorization=f"Bearer {token}") as http:
         done = await http.post(f"/sandbox/payments/{payment_id}/complete",
                                json={"outcome": outcome})
     assert done.status_code in {200, 202}, done.text
@@ -46,7 +47,7 @@ async def paid_booking(server: LiveServer, show_id: str, token: str,
                        seat_ids: list[str]) -> dict[str, Any]:
     """A CONFIRMED booking of ``seat_ids``: the checkout answer."""
     checkout = await checkout_by_api(server, show_id, token, seat_ids)
-    await settle(server, checkout["paymentId"], "SUCCESS")
+    await settle(server, checkout["paymentId"], "SUCCESS", token)
 
     async def confirmed() -> bool:
         return (await booking_status(server, checkout["bookingId"], token))["status"] == "CONFIRMED"

@@ -36,7 +36,7 @@ async def _sell_out(server: LiveServer, show_id: str, mint: Callable[..., str]) 
             assert lock.status_code == 200, lock.text
             checkout = await http.post(
                 "/api/v1/bookings", json={"lockId": lock.json()["lockId"], "paymentMethod": "CARD",
-                                          "email": "buyer@example.com"},
+                                          "email": f"buyer-{row.lower()}@example.com"},
                 headers={"Idempotency-Key": uuid.uuid4().hex})
             assert checkout.status_code == 201, checkout.text
             paid = await http.post(f"/sandbox/payments/{checkout.json()['paymentId']}/complete",

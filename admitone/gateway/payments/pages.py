@@ -71,6 +71,15 @@ class _CompleteOperation(Operation):
         })
 
 
+# The fan's access token for one payment's sandbox page, for a fan without JavaScript: set by
+# the no-JS checkout form (seats/pages.py), HttpOnly and SameSite=Strict, so only our own pages'
+# form posts carry it and no script reads it; the form's ``token`` field is the JS way.
+SANDBOX_TOKEN_COOKIE = "sandbox_token"  # noqa: S105 - a cookie name, not a secret
+
+
+SANDBOX_COOKIE_PATH = "/sandbox"  # the payment page and its form's post
+
+
 def _on(found: SandboxGateway | None) -> SandboxGateway:
     if found is None:
         raise NotFoundError("The sandbox payment gateway is off")
@@ -95,6 +104,7 @@ async def sandbox_pay_page(
         request, loc, "sandbox/pay.html", page_title=title, status_code=200 if charge else 404,
         charge=charge, payment_id=payment_id, booking_id=owner[0] if owner else "",
         show_id=owner[2] if owner else "",
+        cookie_token=bool(request.cookies.get(SANDBOX_TOKEN_COOKIE)),
     )
 
 
@@ -141,6 +151,7 @@ async def complete_payment(
     from_form = request.headers.get("content-type", "").split(";")[0].strip().lower() == FORM
     if from_form:
         command, token = _form_command(body)
+        token = token or request.cookies.get(SANDBOX_TOKEN_COOKIE)
     else:
         command, token = _json_command(body), _bearer(request)
     caller = await _caller(admission, token)

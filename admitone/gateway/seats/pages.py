@@ -17,9 +17,11 @@ import secrets
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
+from urllib.parse import urlsplit
 
 import msgspec
 from litestar import Request, Response, get, post
+from litestar.datastructures import Cookie
 from litestar.response import Redirect
 
 from admitone import errors
@@ -31,8 +33,9 @@ from admitone.booking_core.seats import SeatService
 from admitone.emails import EMAIL_PATTERN
 from admitone.gateway import i18n
 from admitone.gateway.guards import verified_access
+from admitone.gateway.payments.pages import SANDBOX_COOKIE_PATH, SANDBOX_TOKEN_COOKIE
 from admitone.gateway.queue.pages import ACCESS_COOKIE
-from admitone.gateway.rendering import render_page
+from admitone.gateway.rendering import is_secure, render_page
 from admitone.gateway.seats.view import (
     FreeSeat,
     HeldForForm,
@@ -244,8 +247,17 @@ async def checkout_form(
             msgspec.ValidationError):
         return await again(422, message=loc.t("seats.checkout.error.invalid"))
     answer = _decode_checkout(stored.body)
-    return Redirect(str(answer["paymentUrl"]), status_code=303,
-                    headers={"Cache-Control": "no-store"})
+    url = str(answer["paymentUrl"])
+    cookies = []
+    if urlsplit(url).path.startswith(SANDBOX_COOKIE_PATH + "/"):
+        # The sandbox's page takes the fan's token from a script; without one, from this
+        # cookie (HttpOnly, SameSite=Strict: only our own form's post carries it).
+        cookies.append(Cookie(
+            key=SANDBOX_TOKEN_COOKIE, value=request.cookies.get(ACCESS_COOKIE, ""),
+            path=SANDBOX_COOKIE_PATH, httponly=True, samesite="strict",
+            secure=is_secure(request), max_age=settings.payment_timeout_seconds))
+    return Redirect(url, status_code=303, headers={"Cache-Control": "no-store"},
+                    cookies=cookies)
 
 
 ROUTES = [seats_page, checkout_page, best_seats_form, checkout_form]

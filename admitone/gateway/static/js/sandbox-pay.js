@@ -18,7 +18,10 @@ function start() {
   const { showId, bookingId } = form.dataset;
   const token = (showId && accessToken(showId)) || (bookingId && bookingToken(bookingId));
   if (!token) {
-    document.getElementById("sandbox-no-token").hidden = false;
+    // Enabled already: the no-JS checkout left its cookie, which the form's post carries.
+    if (form.querySelector("button:disabled")) {
+      document.getElementById("sandbox-no-token").hidden = false;
+    }
     return;
   }
   form.elements.namedItem("token").value = token;
