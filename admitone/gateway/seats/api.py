@@ -48,6 +48,7 @@ from admitone.booking_core.policy import lock_network
 from admitone.booking_core.seat_stream import FAILED, OVERFLOW, SeatEventHub, StreamTickets
 from admitone.gateway.client import client_ip
 from admitone.gateway.deps import SeatRouteServices
+from admitone.gateway.device import device_id
 from admitone.gateway.guards import (
     ACCESS_SECURITY,
     access_guard,
@@ -95,7 +96,8 @@ async def lock_seats(
 ) -> LockOut:
     claims = await require_access(request, seat_routes.admission, data.show_id)
     network = lock_network(client_ip(request))
-    return await seat_routes.seats.lock_seats(claims.sub, data, network)
+    return await seat_routes.seats.lock_seats(claims.sub, data, network,
+                                              device=device_id(request))
 
 
 @put(
