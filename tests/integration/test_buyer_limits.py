@@ -253,9 +253,16 @@ async def test_one_browser_joining_again_cannot_hold_past_the_limit(
         page = await fan.get(f"/shows/{show.id}/seats")
         assert page.status_code == 200
         device = fan.cookies.get(DEVICE_COOKIE)
-        assert device is not None and len(device) == 24
+        assert device is not None
+        assert len(device) == 24
         header = page.headers["set-cookie"]
-        assert "HttpOnly" in header and "Path=/" in header and "SameSite=lax" in header
+        for part in ("HttpOnly", "Path=/", "SameSite=lax", "Max-Age=31536000"):
+            assert part in header
+        assert "Secure" not in header  # plain HTTP here; behind TLS it is Secure:
+        behind_tls = await other.get(f"/shows/{show.id}/seats",
+                                     headers={"X-Forwarded-Proto": "https"})
+        assert "Secure" in behind_tls.headers["set-cookie"]
+        other.cookies.clear()
         # The cookie is set once: the next page keeps it.
         again = await fan.get(f"/shows/{show.id}/seats")
         assert DEVICE_COOKIE not in again.headers.get("set-cookie", "")
