@@ -118,7 +118,10 @@ BEGIN
                             FROM seat_locks l
                             JOIN bookings b ON b.lock_id = l.id
                             JOIN booking_seats bs ON bs.booking_id = b.id
-                           WHERE l.show_id = p_show AND l.device = p_device AND bs.held);
+                           WHERE l.show_id = p_show AND l.device = p_device AND bs.held
+                             -- (held seats are only these bookings'; the filter lets the
+                             -- join use bookings_one_live_per_lock, not scan bookings)
+                             AND b.status IN ('PENDING', 'CONFIRMED', 'REVIEW'));
         IF v_dev + cardinality(p_seats) > v_show.max_seats_per_visitor THEN
             RETURN QUERY SELECT 'DEVICE_LIMIT'::text, NULL::text, NULL::numeric, NULL::timestamptz,
                                 v_dev, v_show.max_seats_per_visitor, NULL::text;
