@@ -82,16 +82,20 @@ class SeatUnavailableError(ConflictError):
 
 
 class SeatLimitError(ConflictError):
+    """The visitor (or, ``by="device"``, the browser's device cookie) holds as many seats of
+    the show as ``max_seats_per_visitor`` allows (409; ``countedBy`` says which counted)."""
+
     code = "SEAT_LIMIT_EXCEEDED"
     title = "Seat limit reached"
 
-    def __init__(self, limit: int, held: int, requested: int) -> None:
+    def __init__(self, limit: int, held: int, requested: int, by: str = "visitor") -> None:
         super().__init__(
-            f"A visitor may hold at most {limit} seats of this show "
+            f"A {by} may hold at most {limit} seats of this show "
             f"({held} held, {requested} requested)",
             limit=limit,
             held=held,
             requested=requested,
+            countedBy=by,
         )
 
 

@@ -11,6 +11,7 @@ ids end in ``[single]`` and ``[cluster]``.
 
 from __future__ import annotations
 
+import http.cookiejar
 import os
 import secrets
 import shutil
@@ -41,6 +42,7 @@ from admitone.booking_core.models import (
 )
 from admitone.db.migrate import migrate
 from admitone.gateway.app import create_app
+from admitone.gateway.device import DEVICE_COOKIE
 from admitone.redis_client import RedisClient, create_redis
 from admitone.runtime import Services, open_services
 from admitone.settings import Settings, load_settings
@@ -192,12 +194,23 @@ def app(settings: Settings, services: Services) -> Litestar:
     return create_app(settings, services=services)
 
 
+class _NoDeviceCookie(http.cookiejar.DefaultCookiePolicy):
+    """The session's client is one cookie jar for every test: it must not carry one device
+    id from a page of one test into the locks of the next (the device seat limit would count
+    them all). Tests of the device cookie use a client of their own."""
+
+    def set_ok(self, cookie: http.cookiejar.Cookie, request: Any) -> bool:
+        return cookie.name != DEVICE_COOKIE and super().set_ok(cookie, request)
+
+
 @pytest.fixture(scope="session")
 async def client(app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
     """HTTP to the app in this event loop (the services' pool lives here too)."""
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://admitone.test") as http:
-        yield http
+    jar = http.cookiejar.CookieJar(policy=_NoDeviceCookie())
+    async with httpx.AsyncClient(transport=transport, base_url="http://admitone.test",
+                                 cookies=jar) as http_client:
+        yield http_client
 
 
 @pytest.fixture(autouse=True)

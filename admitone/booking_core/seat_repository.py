@@ -16,7 +16,8 @@ from admitone.outages import translates
 sql = sql_folder("admitone.booking_core")
 @dataclass(frozen=True, slots=True)
 class LockResult:
-    outcome: str  # LOCKED, NO_SHOW, SHOW_CLOSED, UNKNOWN, UNAVAILABLE, LIMIT, NETWORK_LIMIT
+    outcome: str  # LOCKED, NO_SHOW, SHOW_CLOSED, UNKNOWN, UNAVAILABLE, LIMIT,
+    # DEVICE_LIMIT, NETWORK_LIMIT
     seats: list[tuple[str, Decimal]]  # (seat id, price) for LOCKED; the seat ids otherwise
     expires_at: datetime | None
     held: int
@@ -26,7 +27,7 @@ class LockResult:
 
 @translates("PostgreSQL")
 class SeatLockRepository:
-    """Calls the seat functions of migration 0002 (the lock function as migration 0023 has it).
+    """Calls the seat functions of migration 0002 (the lock function as migration 0026 has it).
 
     Locks, releases and the sweep run on the primary (``pool``); the seat map, which only shows
     fans what they may try to lock, may come from a read replica (``read_pool``): the lock
@@ -52,9 +53,10 @@ class SeatLockRepository:
         *,
         network: str = "",
         network_max: int = 0,
+        device: str = "",
     ) -> LockResult:
         rows = await self.pool.fetch(
-            "SELECT * FROM admitone_lock_seats($1, $2, $3, $4, $5, $6, $7)",
+            "SELECT * FROM admitone_lock_seats($1, $2, $3, $4, $5, $6, $7, $8)",
             show_id,
             seat_ids,
             visitor_id,
@@ -62,6 +64,7 @@ class SeatLockRepository:
             lock_seconds,
             network,
             network_max,
+            device,
         )
         first = rows[0]
         return LockResult(

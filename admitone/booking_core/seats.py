@@ -110,8 +110,10 @@ class SeatService:
             )
         )
 
-    async def lock_seats(self, visitor_id: str, request: LockIn, network: str = "") -> LockOut:
-        """Lock every seat or none: a seat that is taken, unknown, over the visitor's limit or
+    async def lock_seats(self, visitor_id: str, request: LockIn, network: str = "", *,
+                         device: str = "") -> LockOut:
+        """Lock every seat or none: a seat that is taken, unknown, over the visitor's limit,
+        over the same limit for the browser's ``device`` cookie (``gateway/device.py``) or
         over the cap of the client's ``network`` (``policy.lock_network``) fails the whole
         request and holds nothing (``tests/integration/test_locks.py``)."""
         show = parse_uuid(request.show_id, "show")
@@ -127,7 +129,7 @@ class SeatService:
         started = time.perf_counter()
         result = await self.repository.lock(
             show, seat_ids, visitor_id, lock_id, self.lock_seconds,
-            network=network, network_max=self.max_seats_per_network,
+            network=network, network_max=self.max_seats_per_network, device=device,
         )
         locked = result.outcome == "LOCKED"
         observability.count_lock(
@@ -158,6 +160,9 @@ class SeatService:
             raise UnknownSeatsError([seat for seat, _ in result.seats])
         if result.outcome == "LIMIT":
             raise SeatLimitError(result.max_held, result.held, len(seat_ids))
+        if result.outcome == "DEVICE_LIMIT":
+            log.info("device_seat_limit", show_id=str(show), held=result.held)
+            raise SeatLimitError(result.max_held, result.held, len(seat_ids), by="device")
         if result.outcome == "NETWORK_LIMIT":
             log.info("network_lock_cap", show_id=str(show), network=network, held=result.held)
             raise NetworkSeatLimitError(result.max_held, result.held, len(seat_ids))

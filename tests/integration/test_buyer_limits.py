@@ -18,9 +18,10 @@ from litestar import Litestar
 from admitone.booking_core.models import LockIn
 from admitone.booking_core.policy import lock_network
 from admitone.booking_core.seats import SeatService
-from admitone.errors import NetworkSeatLimitError
+from admitone.errors import NetworkSeatLimitError, SeatLimitError
+from admitone.gateway.device import DEVICE_COOKIE
 from admitone.runtime import Services
-from tests.conftest import MakeShow, bearer
+from tests.conftest import MakeShow, bearer, seat_states
 
 LOCK = "/api/v1/bookings/lock"
 CHECKOUT = "/api/v1/bookings"
@@ -237,3 +238,112 @@ async def test_the_buyer_limit_is_the_shows_own_limit(
     refused = await checkout(client, *third, "big.family@example.com")
     assert refused.status_code == 409, refused.text
     assert refused.json()["limit"] == 12
+
+
+async def test_one_browser_joining_again_cannot_hold_past_the_limit(
+    app: Litestar, make_show: MakeShow, access_token: Callable[..., str], services: Services,
+) -> None:
+    """Before: one browser (one cookie jar) joined again as a new visitor per join and locked
+    2 seats each time. Now its device cookie (set by the fan's pages) carries the limit, and
+    bookings made from its locks count too; another browser is not affected."""
+    show = await make_show(2, 8, max_seats_per_visitor=2)
+    transport = httpx.ASGITransport(app=app)
+    async with (httpx.AsyncClient(transport=transport, base_url="http://admitone.test") as fan,
+                httpx.AsyncClient(transport=transport, base_url="http://admitone.test") as other):
+        page = await fan.get(f"/shows/{show.id}/seats")
+        assert page.status_code == 200
+        device = fan.cookies.get(DEVICE_COOKIE)
+        assert device is not None
+        assert len(device) == 24
+        header = page.headers["set-cookie"]
+        for part in ("HttpOnly", "Path=/", "SameSite=lax", "Max-Age=31536000"):
+            assert part in header
+        assert "Secure" not in header  # plain HTTP here; behind TLS it is Secure:
+        behind_tls = await other.get(f"/shows/{show.id}/seats",
+                                     headers={"X-Forwarded-Proto": "https"})
+        assert "Secure" in behind_tls.headers["set-cookie"]
+        other.cookies.clear()
+        # The cookie is set once: the next page keeps it.
+        again = await fan.get(f"/shows/{show.id}/seats")
+        assert DEVICE_COOKIE not in again.headers.get("set-cookie", "")
+
+        token = access_token(show.id)
+        first = await lock(fan, token, show.id, ["A1", "A2"])
+        assert first.status_code == 200, first.text
+        assert (await checkout(fan, token, first.json()["lockId"],
+                               "one@example.com")).status_code == 201
+        # A new visitor from the same browser: the booked seats still count for the device.
+        refused = await lock(fan, access_token(show.id), show.id, ["A3"])
+        assert refused.status_code == 409, refused.text
+        body = refused.json()
+        assert body["error"] == "SEAT_LIMIT_EXCEEDED"
+        assert (body["limit"], body["held"], body["requested"], body["countedBy"]) == (
+            2, 2, 1, "device")
+        # Nothing was locked for it.
+        assert (await seat_states(services, show.id))["A3"] == "AVAILABLE"
+
+        await other.get(f"/shows/{show.id}/queue")
+        assert other.cookies.get(DEVICE_COOKIE) not in (None, device)
+        assert (await lock(other, access_token(show.id), show.id, ["A3", "A4"])).status_code == 200
+
+
+async def test_a_device_holds_at_most_the_limit_in_live_locks(
+    client: httpx.AsyncClient, make_show: MakeShow, access_token: Callable[..., str],
+) -> None:
+    show = await make_show(1, 8, max_seats_per_visitor=3)
+    cookies = {"Cookie": f"{DEVICE_COOKIE}=abcdefghijklmnopqrstuvwx"}
+    assert (await lock(client, access_token(show.id), show.id, ["A1", "A2"],
+                       cookies)).status_code == 200
+    refused = await lock(client, access_token(show.id), show.id, ["A3", "A4"], cookies)
+    assert refused.status_code == 409, refused.text
+    assert (refused.json()["held"], refused.json()["countedBy"]) == (2, "device")
+    assert (await lock(client, access_token(show.id), show.id, ["A3"], cookies)).status_code == 200
+
+
+@pytest.mark.parametrize("value", ["short", "abcdefghijklmnopqrstuvw!", "a" * 25, ""])
+async def test_a_malformed_device_cookie_is_ignored(
+    app: Litestar, client: httpx.AsyncClient, make_show: MakeShow, access_token: Callable[..., str],
+    services: Services, value: str,
+) -> None:
+    """No device limit for it (as without the cookie), nothing stored, and a page replaces it."""
+    show = await make_show(1, 8, max_seats_per_visitor=2)
+    cookies = {"Cookie": f"{DEVICE_COOKIE}={value}"}
+    for seats in (["A1", "A2"], ["A3", "A4"]):
+        assert (await lock(client, access_token(show.id), show.id, seats,
+                           cookies)).status_code == 200
+    assert await services.pool.fetchval(
+        "SELECT count(*) FROM seat_locks WHERE show_id = $1 AND device IS NOT NULL",
+        uuid.UUID(show.id)) == 0
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                 base_url="http://admitone.test") as browser:
+        page = await browser.get(f"/shows/{show.id}/seats", headers=cookies)
+        assert f"{DEVICE_COOKIE}=" in page.headers["set-cookie"]
+        kept = await browser.get(f"/shows/{show.id}/seats",
+                                 headers={"Cookie": f"{DEVICE_COOKIE}={'x' * 24}"})
+        assert DEVICE_COOKIE not in kept.headers.get("set-cookie", "")
+
+
+async def test_many_locks_at_once_from_one_device_never_pass_the_limit(
+    services: Services, make_show: MakeShow
+) -> None:
+    """Thirty new visitors of one device locking one seat each at once, limit 4: the device
+    holds exactly 4 seats (the function's advisory lock per show and device)."""
+    show = await make_show(3, 10, max_seats_per_visitor=4)
+    seats = SeatService(services.seats.repository, services.seat_events, lock_seconds=60,
+                        max_seats_per_lock=10)
+    device = "D" * 24
+
+    async def attempt(seat: str) -> bool:
+        try:
+            await seats.lock_seats(f"v-{uuid.uuid4().hex}", LockIn(show_id=show.id, seat_ids=[seat]),
+                                   device=device)
+        except SeatLimitError:
+            return False
+        return True
+
+    results = await asyncio.gather(*(attempt(seat) for seat in show.seat_ids[:30]))
+    assert sum(results) == 4
+    held = await services.pool.fetchval(
+        "SELECT coalesce(sum(cardinality(seat_ids)), 0) FROM seat_locks"
+        " WHERE show_id = $1 AND device = $2 AND status = 'ACTIVE'", uuid.UUID(show.id), device)
+    assert held == 4

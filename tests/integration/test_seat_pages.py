@@ -267,3 +267,25 @@ async def test_the_checkout_form_pays_once_per_form_and_refuses_a_bad_email(
     count = await services.pool.fetchval(
         "SELECT count(*) FROM bookings WHERE show_id = $1", uuid.UUID(show.id))
     assert count == 1
+
+
+async def test_the_best_seats_form_counts_the_device_across_new_visitors(
+    client: httpx.AsyncClient, make_show: MakeShow, access_token: Callable[..., str],
+    services: Services,
+) -> None:
+    """Without JavaScript too: one browser's device cookie carries the seat limit, so a new
+    visitor (a new join) from it is answered 409 with the limit and locks nothing."""
+    show = await make_show(rows=1, seats_per_row=8, max_seats_per_visitor=2)
+    device = "admitone_device=" + "d" * 24
+
+    def headers() -> dict[str, str]:
+        return {**FORM, "Cookie": f"access_token={access_token(show.id)}; {device}"}
+
+    first = await client.post(f"/shows/{show.id}/seats/best", content="count=2",
+                              headers=headers())
+    assert first.status_code == 303, first.text
+    refused = await client.post(f"/shows/{show.id}/seats/best", content="count=1",
+                                headers=headers())
+    assert refused.status_code == 409
+    assert "You can hold at most 2 seats for this show, and you already hold 2." in refused.text
+    assert sorted((await seat_states(services, show.id)).values()).count("LOCKED") == 2

@@ -28,6 +28,7 @@ from admitone.booking_core.catalog import CatalogService
 from admitone.booking_core.policy import lock_network
 from admitone.gateway import i18n
 from admitone.gateway.client import client_binding, client_ip
+from admitone.gateway.device import device_cookies
 from admitone.gateway.queue.view import PageState, PlaceNumbers, RoomFacts, build_view
 from admitone.gateway.rendering import is_secure, render_page
 from admitone.gateway.shows import ShowInfo, queue_path, seats_path, show_for_page
@@ -111,7 +112,7 @@ def _render(
     view = build_view(loc, show, state, numbers=numbers, room=times, notice_override=notice)
     return render_page(request, loc, "queue/page.html",
                        page_title=loc.t("queue.page_title", title=view.show_title),
-                       cookies=cookies, view=view,
+                       cookies=[*(cookies or []), *device_cookies(request)], view=view,
                        leave_csrf=leave_csrf(request.cookies.get(QUEUE_COOKIE)))
 
 
@@ -156,7 +157,8 @@ def _admitted(request: Request[Any, Any, Any], show_id: str, access_token: str,
               expires_at: datetime | None) -> Redirect:
     """Move a fan without JavaScript on to seat selection, its access token in a cookie."""
     return Redirect(seats_path(show_id), status_code=303,
-                    cookies=_access_cookies(request, show_id, access_token, expires_at),
+                    cookies=[*_access_cookies(request, show_id, access_token, expires_at),
+                             *device_cookies(request)],
                     headers={"Cache-Control": "no-store"})
 
 
@@ -300,7 +302,7 @@ async def _join_fresh(request: Request[Any, Any, Any], show: ShowInfo, loc: i18n
 
 def _joined_redirect(request: Request[Any, Any, Any], show_id: str, token: str,
                      position: int | None, language: str | None, *, max_age: int) -> Redirect:
-    cookies = [_cookie(request, show_id, QUEUE_COOKIE, token, max_age)]
+    cookies = [_cookie(request, show_id, QUEUE_COOKIE, token, max_age), *device_cookies(request)]
     if position is not None and request.cookies.get(START_COOKIE) is None:
         cookies.append(_cookie(request, show_id, START_COOKIE, str(max(0, position - 1)), max_age))
     return Redirect(_page_url(show_id, language), status_code=303, cookies=cookies,

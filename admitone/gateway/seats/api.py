@@ -48,6 +48,7 @@ from admitone.booking_core.policy import lock_network
 from admitone.booking_core.seat_stream import FAILED, OVERFLOW, SeatEventHub, StreamTickets
 from admitone.gateway.client import client_ip
 from admitone.gateway.deps import SeatRouteServices
+from admitone.gateway.device import device_id
 from admitone.gateway.guards import (
     ACCESS_SECURITY,
     access_guard,
@@ -93,9 +94,14 @@ async def seat_map(
 async def lock_seats(
     request: Request[Any, Any, Any], data: LockIn, seat_routes: SeatRouteServices,
 ) -> LockOut:
+    """The show's seat limit counts the visitor's seats and, when the browser sends the
+    `admitone_device` cookie the fan's pages set, the seats of that device's live locks and
+    bookings (409 `SEAT_LIMIT_EXCEEDED`, `countedBy` says which); live locks from one client
+    network are capped too (409 `NETWORK_SEAT_LIMIT`)."""
     claims = await require_access(request, seat_routes.admission, data.show_id)
     network = lock_network(client_ip(request))
-    return await seat_routes.seats.lock_seats(claims.sub, data, network)
+    return await seat_routes.seats.lock_seats(claims.sub, data, network,
+                                              device=device_id(request))
 
 
 @put(

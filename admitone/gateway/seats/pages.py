@@ -32,6 +32,7 @@ from admitone.booking_core.models import CheckoutIn, LockIn
 from admitone.booking_core.seats import SeatService
 from admitone.emails import EMAIL_PATTERN
 from admitone.gateway import i18n
+from admitone.gateway.device import device_cookies, device_id
 from admitone.gateway.guards import verified_access
 from admitone.gateway.payments.pages import SANDBOX_COOKIE_PATH, SANDBOX_TOKEN_COOKIE
 from admitone.gateway.queue.pages import ACCESS_COOKIE
@@ -80,7 +81,8 @@ async def _page(
                        held_text=held_texts(loc, held, info.timezone))
     context["nojs"] = nojs
     return render_page(request, loc, template, status_code=status_code,
-                       page_title=loc.t(title_key, title=view.show_title), view=view, **context)
+                       page_title=loc.t(title_key, title=view.show_title), view=view,
+                       cookies=device_cookies(request), **context)
 
 
 @get("/shows/{show_id:str}/seats", tags=["pages"], summary="The seat selection page (HTML)",
@@ -143,7 +145,8 @@ def _turn_over(loc: i18n.Locale, show_id: str) -> dict[str, Any]:
             "message_link": (queue_path(show_id), loc.t("seats.token_expired.link"))}
 
 
-async def _choose_and_lock(seats: SeatService, show_id: str, visitor: str, count: int) -> Any:
+async def _choose_and_lock(seats: SeatService, show_id: str, visitor: str, count: int,
+                           device: str) -> Any:
     """Lock the ``count`` best available seats, choosing again when some went meanwhile."""
     taken: set[str] = set()
     for _ in range(_LOCK_TRIES):
@@ -156,7 +159,8 @@ async def _choose_and_lock(seats: SeatService, show_id: str, visitor: str, count
         if len(wanted) < count:
             return None
         try:
-            return await seats.lock_seats(visitor, LockIn(show_id=show_id, seat_ids=wanted))
+            return await seats.lock_seats(visitor, LockIn(show_id=show_id, seat_ids=wanted),
+                                          device=device)
         except errors.SeatUnavailableError as exc:
             taken.update(exc.context.get("unavailableSeats", wanted))
     return None
@@ -187,7 +191,7 @@ async def best_seats_form(
     if not 1 <= count <= settings.max_seats_per_lock:
         return await again(422, message=loc.t("seats.nojs.bad_count"))
     try:
-        lock = await _choose_and_lock(seats, show_id, visitor, count)
+        lock = await _choose_and_lock(seats, show_id, visitor, count, device_id(request))
     except errors.SeatLimitError as exc:
         return await again(409, message=loc.t("seats.problem.limit", limit=exc.context["limit"],
                                                held=exc.context["held"]))
