@@ -64,7 +64,7 @@ async def _fan(client: httpx.AsyncClient, token: str, show_id: str, seat: str,
     checkout = await _retrying(codes, lambda: client.post(
         "/api/v1/bookings", headers={**bearer(token), "Idempotency-Key": key},
         json={"lockId": lock.json()["lockId"], "paymentMethod": "CARD",
-              "email": "fan@example.com"}), until)
+              "email": f"fan-{seat.lower()}@example.com"}), until)
     if checkout.status_code != 201:
         return f"checkout {checkout.status_code}"
     body = checkout.json()

@@ -433,7 +433,7 @@ async def test_a_booking_call_names_its_visitor_and_show_on_its_log_lines(
                               headers=bearer(access_token(show.id)))
     assert first.status_code == 200
     previous = structlog.get_config()["wrapper_class"]
-    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.INFO))
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.DEBUG))
     try:
         with capture_logs(processors=[structlog.contextvars.merge_contextvars]) as logs:
             second = await client.post(

@@ -58,7 +58,7 @@ async def test_request_id_is_echoed_and_bound_to_log_lines(
     assert (await client.post("/api/v1/bookings/lock", json=lock,
                               headers=bearer(access_token(show.id)))).status_code == 200
     previous = structlog.get_config()["wrapper_class"]
-    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.INFO))
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.DEBUG))
     try:
         with capture_logs(processors=[structlog.contextvars.merge_contextvars]) as logs:
             response = await client.post(
