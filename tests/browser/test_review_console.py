@@ -53,7 +53,8 @@ async def held_for_review(server: LiveServer, show_id: str, token: Callable[...,
         fan = token(show_id)
         held = await book(http, show_id, fan, bulk, email)
         paid = await http.post(f"/sandbox/payments/{held['paymentId']}/complete",
-                               json={"outcome": "SUCCESS"})
+                               json={"outcome": "SUCCESS"},
+                               headers={"Authorization": f"Bearer {fan}"})
         assert paid.status_code == 200, paid.text
     booking: str = held["bookingId"]
     return booking, fan
