@@ -77,13 +77,20 @@ class SeatOffers:
             view.free.difference_update(seats)
 
     async def _view(self, show: uuid.UUID, now: float) -> _ShowView:
+        """The show's one view. Losers of one race arrive together: whoever reads the layout
+        or the free seats while others wait, all of them then share one view (and so one set
+        of seats just offered), never one view each."""
         view = self._views.get(show)
         if view is None:
-            if len(self._views) >= MAX_SHOWS:
-                self._views.clear()
-            view = _ShowView(layout=await self._load_layout(show))
-            self._views[show] = view
+            layout = await self._load_layout(show)
+            view = self._views.get(show)
+            if view is None:
+                if len(self._views) >= MAX_SHOWS:
+                    self._views.clear()
+                view = self._views.setdefault(show, _ShowView(layout=layout))
         if view.fresh_until <= now:
-            view.free = set(await self._load_free(show))
-            view.fresh_until = now + FRESH_SECONDS
+            free = await self._load_free(show)
+            if view.fresh_until <= now:  # nobody refreshed it while this read ran
+                view.free = set(free)
+                view.fresh_until = now + FRESH_SECONDS
         return view

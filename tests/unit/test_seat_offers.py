@@ -3,6 +3,7 @@ racing buyers (admitone/booking_core/seat_offers.py)."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 from admitone.booking_core import seat_offers
@@ -22,10 +23,12 @@ class Hall:
 
     async def layout(self, show: uuid.UUID) -> dict[str, tuple[int, int, str]]:
         assert show == SHOW
+        await asyncio.sleep(0)  # a database answers later: other requests run meanwhile
         return LAYOUT
 
     async def free_ids(self, show: uuid.UUID) -> list[str]:
         self.reads += 1
+        await asyncio.sleep(0)
         return sorted(self.free)
 
     def offers(self) -> SeatOffers:
@@ -42,6 +45,17 @@ async def test_racing_losers_are_sent_to_different_seats() -> None:
     assert all(len(offer) == 2 for offer in given)
     assert len(flat) == len(set(flat)) == 8
     assert not set(flat) & {"A10", "A11"}
+
+
+async def test_losers_arriving_at_once_share_one_view_and_get_different_seats() -> None:
+    """Twelve conflicts at the same moment, before any view exists: one view is made and kept
+    (not one per request, each forgetting what the others were offered)."""
+    hall = Hall()
+    hall.free -= {"A10"}
+    offers = hall.offers()
+    given = await asyncio.gather(*(offers.suggest(SHOW, ["A10"], ["A10"]) for _ in range(12)))
+    flat = [seat for offer in given for seat in offer]
+    assert len(flat) == len(set(flat)) == 12
 
 
 async def test_never_offers_a_seat_seen_lost_or_locked_here() -> None:
