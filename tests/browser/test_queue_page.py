@@ -386,8 +386,9 @@ async def test_a_room_in_pre_queue_says_when_the_sale_starts_and_draws_at_random
     assert f"{starts_at.minute:02d}" in notice  # the start time is named
     assert await page.locator(".position").is_hidden()  # no number before the draw
     await page.screenshot(path=str(screenshots / "queue-prequeue-phone.png"))
-    await wait_for_state(page, "waiting", timeout_ms=20_000)
-    await page.wait_for_url(f"**/shows/{show_id}/seats", timeout=30_000)
+    # After the draw the page may show its place a moment, or (a bucket holds two ticks'
+    # worth) be let in by the first tick and go straight on: either way it reaches the seats.
+    await page.wait_for_url(f"**/shows/{show_id}/seats", timeout=40_000)
     assert await page.evaluate(f"sessionStorage.getItem('access_token:{show_id}')")
 
 
