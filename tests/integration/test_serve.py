@@ -130,7 +130,7 @@ def test_jobs_beats_while_it_runs_and_check_says_so(settings: Settings, tmp_path
         assert check() == 0
     finally:
         process.send_signal(signal.SIGTERM)
-        process.wait(timeout=30)
+        process.wait(timeout=60)  # the jobs finish their round, close pools, give the lease up
 
 
 def test_up_and_serve_stop_at_once_when_their_port_is_taken(
