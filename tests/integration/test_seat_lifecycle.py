@@ -310,6 +310,11 @@ class SeatLifecycle(RuleBasedStateMachine):
             self.free_seats_of(lock)
             if lock.status == "ACTIVE":
                 lock.status = "RELEASED"
+        elif booking.status == "FAILED" and lock.status == "ACTIVE" and lock.expired:
+            # A late success of a payment already failed is refunded; the hold kept for a
+            # retry has run out meanwhile, so its seats go back on sale.
+            self.free_seats_of(lock)
+            lock.status = "EXPIRED"
 
     @rule(booking=bookings)
     def cancel(self, booking: Booking) -> None:
