@@ -124,6 +124,7 @@ def test_ctrl_c_does_not_reach_the_servers(data_dir: Path) -> None:
         data_dir,
         """
         try:
+            print("waiting", flush=True)  # the SIGINT must land here, not before the try
             time.sleep(60)
         except KeyboardInterrupt:
             time.sleep(0.5)  # a server that got the SIGINT too would be shutting down by now
@@ -135,6 +136,7 @@ def test_ctrl_c_does_not_reach_the_servers(data_dir: Path) -> None:
     )  # no stop(): the atexit hook stops both
     assert child.stdout is not None
     pg_url, redis_url = child.stdout.readline().split()
+    assert child.stdout.readline().strip() == "waiting"
     os.killpg(child.pid, signal.SIGINT)
     out, _ = child.communicate(timeout=60)
     assert out.split() == ["pg", "1", "redis", "True"]

@@ -139,8 +139,11 @@ async def test_the_real_scheduler_loop_holds_the_rate_and_follows_a_change_withi
     fast = [at - changed_at for at, count in ticks if at > changed_at and count >= 45]
     assert fast
     assert fast[0] <= 2.0
+    # Once a second on average; one late tick on a loaded machine is made up by the two-tick
+    # bucket (the rate above holds), so a single gap may stretch, but never to a lost second.
     intervals = [b[0] - a[0] for a, b in itertools.pairwise(ticks)]
-    assert max(intervals) < 1.5
+    assert sum(intervals) / len(intervals) < 1.2
+    assert max(intervals) < 2.0
 
 
 async def test_two_schedulers_admit_nobody_twice_and_hold_the_rate(
