@@ -176,8 +176,10 @@ def pgbench(db: str, script: Path, mode: str, clients: int, *, args: argparse.Na
            "-U", server.username or "postgres", "-M", mode,
            "-c", str(clients), "-j", str(min(args.threads, clients)), "-T", str(args.pg_duration),
            "-f", str(script), "-l", "--sampling-rate", "0.2", f"--log-prefix={prefix}", db]
+    # The embedded server (run_all.py --own-postgres) has a password; pgbench reads it here.
+    env = {**os.environ, **({"PGPASSWORD": server.password} if server.password else {})}
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=args.pg_duration + 60,
-                          check=False)
+                          check=False, env=env)
     tps = re.search(r"tps = ([\d.]+) \(without initial connection time\)", done.stdout)
     if done.returncode != 0 or tps is None:
         raise RuntimeError(f"pgbench failed ({done.returncode}): {done.stderr.strip()[-600:]}")

@@ -97,6 +97,8 @@ def parse_args() -> argparse.Namespace:
     add("--swarm-no-hold", dest="swarm_hold", action="store_false",
         help="admit while the fans arrive, instead of holding the room paused until every fan "
              "has joined (then nothing may be bounded by the rate on a slow machine)")
+    add("--server", choices=("uvicorn", "granian"), default="uvicorn",
+        help="the HTTP server of the wrk runs (ADMITONE_HTTP_SERVER; default uvicorn)")
     add("--surge-fans", type=int, default=200)
     add("--quick", action="store_true",
         help="every step small (~4 min): checks that the script works; its numbers say little")
