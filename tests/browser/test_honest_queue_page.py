@@ -123,3 +123,34 @@ async def test_a_pre_queue_fan_sees_its_entry_and_the_link_that_checks_the_draw(
     assert "seed" not in draw
     await assert_no_serious_violations(page, axe_source, "pre-queue entry")
     await page.screenshot(path=str(screenshots / "queue-prequeue-entry.png"))
+
+
+PAUSED_ETA = {"en": "none while the queue is paused", "hi": "कतार रुकी होने तक कोई अनुमान नहीं"}
+
+
+@pytest.mark.parametrize("language", ["en", "hi"])
+async def test_the_wait_is_the_rooms_estimate_and_none_while_paused(
+    live_server: LiveServer, open_page: OpenPage, language: str,
+) -> None:
+    """A paused room promises no wait (the page says why, in its language); once it lets fans
+    in slowly, the page shows the room's own estimate: 40 fans ahead at 2 a minute is about
+    20 minutes, never "less than a minute"."""
+    show_id = await live_server.create_show()
+    await live_server.put_room(show_id, paused=True, releaseRatePerMinute=2)
+    await live_server.join_fans(show_id, 40)
+    page = await open_page(viewport=DESKTOP)
+    await page.goto(queue_url(live_server, show_id, f"?lang={language}"))
+    await wait_for_state(page, "paused")
+    eta = page.locator("#queue-eta")
+    await page.wait_for_function(
+        "want => document.getElementById('queue-eta').textContent.includes(want)",
+        arg=PAUSED_ETA[language], timeout=15_000)
+    await live_server.patch_room(show_id, paused=False)
+    await wait_for_state(page, "waiting", timeout_ms=20_000)
+    await page.wait_for_function(
+        "gone => !document.getElementById('queue-eta').textContent.includes(gone)",
+        arg=PAUSED_ETA[language], timeout=15_000)
+    text = await eta.text_content() or ""
+    digits = "".join(ch for ch in text if ch.isdigit() or ch in "०१२३४५६७८९")
+    minutes = int(digits.translate(str.maketrans("०१२३४५६७८९", "0123456789")))
+    assert 15 <= minutes <= 25, text

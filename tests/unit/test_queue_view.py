@@ -12,6 +12,7 @@ from admitone.gateway.queue.view import (
     build_view,
     countdown_target,
     countdown_text,
+    eta_text,
     rules_for,
     span_text,
 )
@@ -89,3 +90,16 @@ def test_the_show_time_and_the_scripts_dates_use_the_theaters_zone() -> None:
     assert view.show_time_text == "Fri 4 Dec, 11:30 IST"
     assert '"timeZone":"Asia/Kolkata"' in view.config_json
     assert '"330":"IST"' in view.config_json
+
+
+def test_the_wait_shown_is_the_rooms_estimate_before_the_bare_rate() -> None:
+    """The model's estimate (whose error the room publishes) wins over fans ahead / rate; the
+    rate only stands in without one; a reason means no number at all."""
+    modelled = PlaceNumbers(position=41, estimated_wait_seconds=1200, observed_per_minute=120)
+    assert eta_text(EN, 40, modelled) == "about 20 minutes"
+    rate_only = PlaceNumbers(position=41, observed_per_minute=4)
+    assert eta_text(EN, 40, rate_only) == "about 10 minutes"
+    paused = PlaceNumbers(position=41, estimated_wait_reason="PAUSED", observed_per_minute=4)
+    assert eta_text(EN, 40, paused) == "none while the queue is paused"
+    assert eta_text(HI, 40, paused) == "कतार रुकी होने तक कोई अनुमान नहीं"
+    assert eta_text(EN, None, PlaceNumbers()) == "working it out…"

@@ -167,6 +167,7 @@ def _numbers(answer: StatusOut, progress: ProgressOut | None, start: str | None)
     return PlaceNumbers(
         position=answer.position, total_in_queue=answer.total_in_queue,
         ticket_number=answer.ticket_number, estimated_wait_seconds=answer.estimated_wait_seconds,
+        estimated_wait_reason=answer.estimated_wait_reason,
         observed_per_minute=progress.observed_admissions_per_minute if progress else None,
         initial_ahead=initial, chance=answer.chance, entry_id=answer.entry_id,
     )

@@ -63,6 +63,7 @@ class PlaceNumbers:
     total_in_queue: int | None = None
     ticket_number: int | None = None
     estimated_wait_seconds: int | None = None
+    estimated_wait_reason: str | None = None  # why there is no estimate (PAUSED, SOLD_OUT, …)
     observed_per_minute: float | None = None
     initial_ahead: int | None = None
     chance: Chance | None = None  # how likely tickets are at this place (once the room knows)
@@ -118,12 +119,25 @@ def progress_percent(ahead: int, initial_ahead: int | None) -> int:
 
 
 def wait_seconds(
-    ahead: int, observed_per_minute: float | None, fallback: int | None
+    ahead: int, observed_per_minute: float | None, estimate: int | None
 ) -> float | None:
-    """The wait from the admission rate actually observed; the server's estimate without one."""
+    """The room's own estimate (its model, ``admission/eta.py``, the one whose error the room
+    measures and publishes); the fans ahead over the admission rate observed only without one."""
+    if estimate is not None:
+        return estimate
     if observed_per_minute and observed_per_minute > 0:
         return ahead * 60 / observed_per_minute
-    return fallback
+    return None
+
+
+def eta_text(loc: Locale, ahead: int | None, numbers: PlaceNumbers) -> str:
+    """The wait in words, or why there is none (a paused room promises nothing)."""
+    if numbers.estimated_wait_reason:
+        return loc.t(f"eta.reason.{numbers.estimated_wait_reason}")
+    if ahead is None:
+        return loc.t("eta.unknown")
+    return loc.duration(wait_seconds(ahead, numbers.observed_per_minute,
+                                     numbers.estimated_wait_seconds))
 
 
 def chance_text(loc: Locale, chance: Chance | None) -> str:
@@ -253,9 +267,7 @@ def build_view(
                     else loc.plural("queue.people_ahead", ahead) if ahead is not None else ""),
         percent=percent,
         progress_text=loc.t("queue.progress_text", percent=loc.number(percent)),
-        eta_text=loc.duration(wait_seconds(ahead, numbers.observed_per_minute,
-                                           numbers.estimated_wait_seconds))
-        if ahead is not None else loc.t("eta.unknown"),
+        eta_text=eta_text(loc, ahead, numbers),
         total_text=loc.number(numbers.total_in_queue)
         if numbers.total_in_queue is not None else "–",
         rate_text=loc.number(round(numbers.observed_per_minute))

@@ -148,7 +148,7 @@ export class QueueView {
    * still names an older number is emptied then (never read out behind the screen), and
    * `announcePosition` may speak the new one after this.
    */
-  renderPlace({ position, percent, etaSeconds, total, rate, ticket }) {
+  renderPlace({ position, percent, etaSeconds, etaReason, total, rate, ticket }) {
     if (position !== null && position !== undefined) {
       const ahead = Math.max(0, position - 1);
       this.el("queue-position").textContent = this.number(position);
@@ -164,7 +164,9 @@ export class QueueView {
       this.el("queue-progress-text").textContent = this.t("queue.progress_text", {
         percent: this.number(percent),
       });
-      this.el("queue-eta").textContent = this.duration(etaSeconds);
+      this.el("queue-eta").textContent = etaReason
+        ? this.t(`eta.reason.${etaReason}`)
+        : this.duration(etaSeconds);
     }
     if (total !== null && total !== undefined) {
       this.el("queue-total").textContent = this.number(total);

@@ -69,7 +69,11 @@ class QueueController {
     this.progress = null;
     this.progressAt = 0;
     this.position = null;
+    // The room's own estimate at our last join/status answer (its model, measured and
+    // published as the room's ETA error), the fans ahead of us then, and why there is none.
     this.serverEta = null;
+    this.serverEtaAhead = null;
+    this.etaReason = null;
     this.total = null;
     this.rate = null;
     this.chance = null; // how likely tickets are at our place (status and join answers)
@@ -286,7 +290,7 @@ class QueueController {
       this.anchorOn(this.position);
     }
     this.total = answer.totalInQueue ?? this.total;
-    this.serverEta = answer.estimatedWaitSeconds ?? null;
+    this.learnEta(answer);
     this.learn(answer);
     if (answer.status === "ADMITTED") {
       if (answer.accessToken) {
@@ -408,7 +412,7 @@ class QueueController {
       return;
     }
     this.position = answer.position;
-    this.serverEta = answer.estimatedWaitSeconds ?? this.serverEta;
+    this.learnEta(answer);
     if (answer.ticketNumber && this.place.ticketNumber !== answer.ticketNumber) {
       this.place.ticketNumber = answer.ticketNumber; // numbered when the pre-queue was drawn
       this.savePlace();
@@ -580,7 +584,12 @@ class QueueController {
       this.pendingExact = null;
     }
     this.setState(data.status === "PAUSED" ? "paused" : "waiting");
-    if (drawn || this.anchor === null) {
+    const resumed = data.status !== "PAUSED" && this.etaReason === "PAUSED";
+    if (resumed) {
+      this.etaReason = null; // the room lets fans in again: our status call brings the estimate
+      this.serverEta = null;
+    }
+    if (drawn || resumed || this.anchor === null) {
       // The sale started and the pre-queue was drawn (or we lack a number): ask our place.
       this.checkStatus();
     } else {
@@ -604,6 +613,37 @@ class QueueController {
     }
   }
 
+  /** The room's estimate in a join or status answer (none, with its reason, is news too). */
+  learnEta(answer) {
+    this.serverEta = answer.estimatedWaitSeconds ?? null;
+    this.etaReason = answer.estimatedWaitReason ?? null;
+    this.serverEtaAhead = answer.position ? Math.max(0, answer.position - 1) : null;
+  }
+
+  /**
+   * The wait to show for `ahead` fans ahead: the room's estimate, scaled by how far the line
+   * moved since it was given (the progress events move our place between status calls), so it
+   * does not count down while nobody is let in; the bare admission rate only without one.
+   */
+  etaSeconds(ahead) {
+    if (ahead === null || this.etaReason || (this.progress && this.progress.status === "PAUSED")) {
+      return null;
+    }
+    if (this.serverEta !== null) {
+      const then = this.serverEtaAhead;
+      return then ? (this.serverEta * Math.min(ahead, then)) / then : this.serverEta;
+    }
+    return this.rate > 0 ? (ahead * 60) / this.rate : null;
+  }
+
+  /** Why no wait is shown, when the room says or its progress shows a pause. */
+  noEtaReason() {
+    if (this.etaReason) {
+      return this.etaReason;
+    }
+    return this.progress && this.progress.status === "PAUSED" ? "PAUSED" : null;
+  }
+
   nearFront() {
     if (this.position === null || this.state !== "waiting") {
       return false;
@@ -624,13 +664,13 @@ class QueueController {
     const initial = this.place ? this.place.initialAhead ?? 0 : 0;
     const percent = ahead === null ? 0
       : initial === 0 ? 100 : Math.round((100 * (initial - ahead)) / initial);
-    const eta = ahead === null ? null
-      : this.rate > 0 ? (ahead * 60) / this.rate : this.serverEta;
+    const eta = this.etaSeconds(ahead);
     this.view.applyVisibility(this.state, this.placeFlags());
     this.view.renderPlace({
       position: this.state === "prequeue" ? null : this.position,
       percent: Math.min(100, Math.max(0, percent)),
       etaSeconds: eta,
+      etaReason: this.noEtaReason(),
       total: this.total,
       rate: this.rate,
       ticket: this.place ? this.place.ticketNumber : null,
