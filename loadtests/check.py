@@ -109,6 +109,9 @@ class Admitted(NamedTuple):
     eta: float | None
     seen: float | None = None
     last_eta: float | None = None
+    # The earliest and latest admission any answer predicted, in seconds after joined.
+    early: float | None = None
+    late: float | None = None
 
 
 @dataclass(frozen=True)
@@ -164,9 +167,10 @@ def parse_tick(fields: dict[Any, Any]) -> Tick:
     fans = []
     for name, value in data.items():
         if len(name) > 1:  # visitor ids are 12 characters; the tick's own fields one
-            parts = [*value.split(","), "", "", "", ""]
+            parts = [*value.split(","), "", "", "", "", "", ""]
             fans.append(Admitted(name, int(parts[0]), _number(parts[1]), _number(parts[2]),
-                                 _number(parts[3]), _number(parts[4])))
+                                 _number(parts[3]), _number(parts[4]), _number(parts[5]),
+                                 _number(parts[6])))
     fans.sort(key=lambda fan: fan.ticket)  # one tick pops in ticket order; the hash order is lost
     return Tick(
         at_ms=int(data["t"]), phase=data["p"], rate=int(data["r"]), max_active=int(data["m"]),
@@ -255,6 +259,21 @@ def eta_waits(ticks: Sequence[Tick], *, last: bool = False) -> list[tuple[float,
     return waits
 
 
+def worst_eta_waits(ticks: Sequence[Tick]) -> list[tuple[float, float]]:
+    """(actual wait, the worst prediction) in seconds after joining, of each fan the log knows:
+    of all the answers it got (join and every status call), the one farthest from the truth."""
+    waits = []
+    for tick in ticks:
+        admitted = tick.at_ms / 1000
+        for fan in tick.fans:
+            if fan.joined is None or fan.early is None or fan.late is None:
+                continue
+            actual = admitted - fan.joined
+            worst = max(fan.early, fan.late, key=lambda due: abs(actual - due))
+            waits.append((actual, worst))
+    return waits
+
+
 def eta_line(check_name: str, waits: Sequence[tuple[float, float]]) -> Line:
     """Median and p90 of the relative error (|actual - predicted| over the actual wait, at
     least a second: admission/eta.py relative_error) and of the error in seconds."""
@@ -329,6 +348,8 @@ async def redis_lines(
     lines.append(eta_line("ETA error (predicted at join vs actual wait)", eta_waits(ticks)))
     lines.append(eta_line("ETA error (last answer before admission vs actual)",
                           eta_waits(ticks, last=True)))
+    lines.append(eta_line("ETA error (worst of every answer a fan got vs actual wait)",
+                          worst_eta_waits(ticks)))
     return lines
 
 

@@ -163,12 +163,17 @@ class Accuracy:
     at_join: ErrorSummary
     last_10_minutes: ErrorSummary
     counts: Mapping[str, int]  # since the room began, per bucket (for a Prometheus histogram)
+    # The worst of every answer each fan got (join and every status call), since the room
+    # began and over the last ten minutes.
+    any_answer: ErrorSummary = ErrorSummary(0, None, None)
+    any_answer_last_10_minutes: ErrorSummary = ErrorSummary(0, None, None)
 
 
 def accuracy(fields: Mapping[str, str], now_ms: int) -> Accuracy:
-    """Read ``admit.lua``'s error histogram (``queue/keys.py`` eta_errors_key): the ``a:``
+    """Read ``admit.lua``'s error histograms (``queue/keys.py`` eta_errors_key): the ``a:``
     counts since the room began, and the slots of the last ten minutes (the current minute
-    and the nine before it)."""
+    and the nine before it), of the error at join; the same, prefixed ``w``, of the worst
+    answer of each fan."""
     minute = now_ms // MS_PER_MINUTE
     fresh = {
         name[1:] for name, value in fields.items()
@@ -176,6 +181,8 @@ def accuracy(fields: Mapping[str, str], now_ms: int) -> Accuracy:
     }
     total: dict[str, int] = {}
     recent: dict[str, int] = {}
+    worst: dict[str, int] = {}
+    worst_recent: dict[str, int] = {}
     for name, value in fields.items():
         slot, _, bucket = name.partition(":")
         if not bucket:
@@ -184,4 +191,9 @@ def accuracy(fields: Mapping[str, str], now_ms: int) -> Accuracy:
             total[bucket] = total.get(bucket, 0) + int(value)
         elif slot in fresh:
             recent[bucket] = recent.get(bucket, 0) + int(value)
-    return Accuracy(summarize(total), summarize(recent), total)
+        elif slot == "wa":
+            worst[bucket] = worst.get(bucket, 0) + int(value)
+        elif slot.startswith("w") and slot[1:] in fresh:
+            worst_recent[bucket] = worst_recent.get(bucket, 0) + int(value)
+    return Accuracy(summarize(total), summarize(recent), total,
+                    summarize(worst), summarize(worst_recent))

@@ -97,6 +97,11 @@ class RoomStats(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
     merged_duplicates: int = 0  # second places of one identity merged into its first
     eta_error_at_join: EtaErrorOut | None = None  # since the room began
     eta_error_last_10_minutes: EtaErrorOut | None = None  # fans admitted in the last 10 minutes
+    # The same of the worst answer each fan got (join and every status call: the farther of
+    # the earliest and the latest admission any answer predicted), since the room began and
+    # over the last 10 minutes.
+    eta_error_any_answer: EtaErrorOut | None = None
+    eta_error_any_answer_last_10_minutes: EtaErrorOut | None = None
 
 
 # SOLD_OUT: no seat is free nor held; the queue resumes by itself if seats come back.

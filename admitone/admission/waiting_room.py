@@ -506,4 +506,6 @@ class WaitingRoomService:
             paused=room.paused, enabled=room.enabled, merged_duplicates=progress.merged_total,
             eta_error_at_join=_eta_error(errors.at_join),
             eta_error_last_10_minutes=_eta_error(errors.last_10_minutes),
+            eta_error_any_answer=_eta_error(errors.any_answer),
+            eta_error_any_answer_last_10_minutes=_eta_error(errors.any_answer_last_10_minutes),
         )

@@ -176,3 +176,48 @@ async def test_the_openapi_document_names_the_eta_error_fields(client: httpx.Asy
     assert {"etaErrorAtJoin", "etaErrorLast10Minutes"} <= set(stats["properties"])
     error = next(schema for name, schema in schemas.items() if name.endswith("EtaErrorOut"))
     assert set(error["properties"]) == {"fans", "medianPercent", "p90Percent"}
+
+
+async def test_every_answer_a_fan_gets_is_recorded_and_the_worst_is_published(
+    client: httpx.AsyncClient, services: Services, make_show: MakeShow
+) -> None:
+    """A fan told 3 s at join, then, after ten seconds in which nobody was let in, later and
+    later admissions: its record keeps the earliest and the latest admission any answer
+    predicted, and the stats publish how far the worst answer was off, beside the error at
+    join."""
+    show = await make_show()
+    await put_room(client, show.id, releaseRatePerMinute=60, maxActive=10_000)
+    clock = Clock(int(time.time() * 1000))
+    store = _store(services, clock)
+    fence = await store.hold_lease("tests-eta", 60_000)
+    await store.tick(show.id, fence, 1000)
+    fans = [await store.join(show.id) for _ in range(3)]
+    last = fans[-1]
+    assert last.predicted_wait_ms is not None
+    at_join = last.predicted_wait_ms / 1000
+    # Nobody is let in for ten seconds (as if the scheduler stalled): the answers move later.
+    clock.advance(10)
+    later = await store.status(show.id, last.visitor_id, last.ticket, last.epoch)
+    assert later.predicted_wait_ms is not None
+    clock.advance(1)
+    again = await store.status(show.id, last.visitor_id, last.ticket, last.epoch)
+    assert again.predicted_wait_ms is not None
+    for _ in range(6):
+        await store.tick(show.id, fence, 1000)
+        clock.advance(1)
+    ticks = await check.read_log(services.redis, services.settings.redis_key_prefix, show.id)
+    [fan] = [f for tick in ticks for f in tick.fans if f.visitor == last.visitor_id]
+    assert fan.early is not None
+    assert fan.late is not None
+    assert abs(fan.early - at_join) <= 0.1
+    dues = [10 + later.predicted_wait_ms / 1000, 11 + again.predicted_wait_ms / 1000]
+    assert abs(fan.late - max(dues)) <= 0.1
+    worst = check.worst_eta_waits(ticks)
+    assert len(worst) == 3
+    stats = (await client.get(f"/api/v1/admin/shows/{show.id}/waiting-room/stats",
+                              headers=OPERATOR)).json()
+    assert stats["etaErrorAnyAnswer"]["fans"] == 3
+    assert stats["etaErrorAnyAnswerLast10Minutes"]["fans"] == 3
+    # Let in at about 11-13 s: told ~3 s at join, the worst answer is far off.
+    assert stats["etaErrorAnyAnswer"]["p90Percent"] >= 50
+    assert stats["etaErrorAnyAnswer"]["p90Percent"] >= stats["etaErrorAtJoin"]["p90Percent"]

@@ -16,13 +16,18 @@
 --         waiting or let any in: t (now, ms), p (phase), r (rate), m (maxActive), b (what
 --         bounded the tick: R the rate, C free slots, E the waiting fans ran out, - not open),
 --         a (admitted), s (skipped as abandoned), n (active after), w (waiting after), then one
---         field per admitted fan: visitor -> "<ticket>,<joined>,<eta>,<lastSeen>,<lastEta>"
---         (unix seconds; the waits predicted at join and by the last answer, at lastSeen; empty
---         when unknown). loadtests/check.py reads it; nothing in the product does.
--- KEYS[9] the ETA error histogram (hash): how far the wait predicted at join was off, per
---         admitted fan, as counts per bucket of the relative error (admission/eta.py
---         ERROR_BUCKETS): "a:<bucket>" since the room began, "<slot>:<bucket>" of the minute
---         "m<slot>" holds (slot = minute mod 10: the last ten minutes). The room's stats read it.
+--         field per admitted fan: visitor ->
+--         "<ticket>,<joined>,<eta>,<lastSeen>,<lastEta>,<early>,<late>" (unix seconds; the
+--         waits predicted at join and by the last answer, at lastSeen; the earliest and latest
+--         admission any answer predicted, in seconds after joined; empty when unknown).
+--         loadtests/check.py reads it; nothing in the product does.
+-- KEYS[9] the ETA error histograms (hash), as counts per bucket of the relative error
+--         (admission/eta.py ERROR_BUCKETS) per admitted fan: how far the wait predicted at join
+--         was off, "a:<bucket>" since the room began and "<slot>:<bucket>" of the minute
+--         "m<slot>" holds (slot = minute mod 10: the last ten minutes); and how far the worst
+--         of all the answers the fan got was off (the farther of early and late from the
+--         actual admission, over the actual wait since joining), "wa:<bucket>" and
+--         "w<slot>:<bucket>". The room's stats read it.
 -- ARGV[1] now (unix ms) or '' for Redis's TIME
 -- ARGV[2] the scheduler's fencing number
 -- ARGV[3] the tick interval (ms): the bucket holds at most twice that long's worth of admissions
@@ -93,12 +98,20 @@ local function log_tick(ph, bound, admitted, abandoned, active, waiting, fans)
   redis.call('XADD', K_LOG, 'MAXLEN', '~', tonumber(ARGV[5]), '*', unpack(entry))
 end
 
--- "<joined>,<eta>[,<lastEta>]" -> joined, eta, lastEta ('' for what is unknown)
+-- "<joined>,<eta>[,<lastEta>[,<early>,<late>]]" -> joined, eta, lastEta, early, late ('' for
+-- what is unknown)
 local function split_tail(tail)
-  if tail == '' then return '', '', '' end
-  local c1 = string.find(tail, ',', 1, true) or (#tail + 1)
-  local c2 = string.find(tail, ',', c1 + 1, true) or (#tail + 1)
-  return string.sub(tail, 1, c1 - 1), string.sub(tail, c1 + 1, c2 - 1), string.sub(tail, c2 + 1)
+  local parts, start = {}, 1
+  while #parts < 5 do
+    local comma = string.find(tail, ',', start, true)
+    if not comma then
+      parts[#parts + 1] = string.sub(tail, start)
+      break
+    end
+    parts[#parts + 1] = string.sub(tail, start, comma - 1)
+    start = comma + 1
+  end
+  return parts[1] or '', parts[2] or '', parts[3] or '', parts[4] or '', parts[5] or ''
 end
 
 -- admission/eta.py's error_bucket of relative_error: |actual - predicted| over the actual wait
@@ -122,14 +135,24 @@ local function record_errors(counts)
   local slot = minute % 10
   if tonumber(redis.call('HGET', K_ERRORS, 'm' .. slot)) ~= minute then
     local stale = {}
-    for _, edge in ipairs(ERROR_BUCKETS) do stale[#stale + 1] = slot .. ':' .. edge end
+    for _, edge in ipairs(ERROR_BUCKETS) do
+      stale[#stale + 1] = slot .. ':' .. edge
+      stale[#stale + 1] = 'w' .. slot .. ':' .. edge
+    end
     stale[#stale + 1] = slot .. ':inf'
+    stale[#stale + 1] = 'w' .. slot .. ':inf'
     redis.call('HDEL', K_ERRORS, unpack(stale))
     redis.call('HSET', K_ERRORS, 'm' .. slot, minute)
   end
+  -- counts: "<bucket>" of the error at join, "w<bucket>" of the worst answer's
   for name, count in pairs(counts) do
-    redis.call('HINCRBY', K_ERRORS, 'a:' .. name, count)
-    redis.call('HINCRBY', K_ERRORS, slot .. ':' .. name, count)
+    if string.sub(name, 1, 1) == 'w' then
+      redis.call('HINCRBY', K_ERRORS, 'wa:' .. string.sub(name, 2), count)
+      redis.call('HINCRBY', K_ERRORS, 'w' .. slot .. ':' .. string.sub(name, 2), count)
+    else
+      redis.call('HINCRBY', K_ERRORS, 'a:' .. name, count)
+      redis.call('HINCRBY', K_ERRORS, slot .. ':' .. name, count)
+    end
   end
 end
 
@@ -179,13 +202,22 @@ while #admitted < take and looked < limit do
       admitted[#admitted + 1] = names[j]
       zargs[#zargs + 1] = session_end
       zargs[#zargs + 1] = names[j]
-      local joined, at_join, last_eta = split_tail(tail)
+      local joined, at_join, last_eta, early, late = split_tail(tail)
       logged[#logged + 1] = names[j]
       logged[#logged + 1] = ticket .. ',' .. joined .. ',' .. at_join .. ',' .. seen .. ',' ..
-        last_eta
+        last_eta .. ',' .. (early ~= '' and early or at_join) .. ',' ..
+        (late ~= '' and late or at_join)
       local joined_s, eta_s = tonumber(joined), tonumber(at_join)
       if joined_s and eta_s then
         local name = error_bucket(now - joined_s * 1000, eta_s * 1000)
+        errors[name] = (errors[name] or 0) + 1
+      end
+      local lo, hi = tonumber(early) or eta_s, tonumber(late) or eta_s  -- (join's answer alone)
+      if joined_s and lo and hi then
+        local actual_ms = now - joined_s * 1000
+        local worst = lo
+        if math.abs(actual_ms - hi * 1000) > math.abs(actual_ms - lo * 1000) then worst = hi end
+        local name = 'w' .. error_bucket(actual_ms, worst * 1000)
         errors[name] = (errors[name] or 0) + 1
       end
     end

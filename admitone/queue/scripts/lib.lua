@@ -9,11 +9,16 @@
 --                       fence / obs / joined (new places) / left (left or revoked while
 --                       waiting) / peak (most active sessions after a tick)
 --   KEYS[3] waiting     zset, visitor -> ticket number (a random score in [0, 1) in pre-queue)
---   KEYS[4] visitors    hash, visitor -> "<ticket>,<lastSeen>[,<joined>,<eta>,<lastEta>]"
+--   KEYS[4] visitors    hash, visitor ->
+--                       "<ticket>,<lastSeen>[,<joined>,<eta>,<lastEta>,<early>,<late>]"
 --                       (unix seconds with 2 decimals; eta: the wait in seconds the join answer
 --                       predicted, lastEta the one the last answer (at lastSeen) predicted, ''
---                       for none; admit.lua copies them into the admission log and the error
---                       histogram, for the room's stats and loadtests/check.py)
+--                       for none; early and late: the earliest and the latest moment of
+--                       admission any answer so far predicted, in seconds after joined (absent
+--                       until a second answer: the join's eta is both) — every answer's
+--                       prediction, folded into the two that bound its error; admit.lua
+--                       copies them into the admission log and the error histograms, for the
+--                       room's stats and loadtests/check.py)
 --   KEYS[5] active      zset, visitor -> end of session (unix ms)
 --   KEYS[6] admissions  hash, unix second -> admissions of the tick in that second
 --   KEYS[7] revoked     zset, revoked visitor -> until when (unix ms)
@@ -230,9 +235,28 @@ local function view(cfg, now, vid, rec, fresh)
   if tail ~= '' then
     local c1 = string.find(tail, ',', 1, true) or (#tail + 1)
     local c2 = string.find(tail, ',', c1 + 1, true) or (#tail + 1)
+    local c3 = string.find(tail, ',', c2 + 1, true) or (#tail + 1)
+    local c4 = string.find(tail, ',', c3 + 1, true) or (#tail + 1)
+    local joined = string.sub(tail, 1, c1 - 1)
     local at_join = string.sub(tail, c1 + 1, c2 - 1)
-    if fresh then at_join = eta end
-    tail = string.sub(tail, 1, c1 - 1) .. ',' .. at_join .. ',' .. eta
+    local early, late = string.sub(tail, c3 + 1, c4 - 1), string.sub(tail, c4 + 1)
+    if fresh then at_join, early, late = eta, '', '' end
+    local joined_s = tonumber(joined)
+    if not fresh and eta ~= '' and joined_s then
+      -- This answer's moment of admission, after joined; the bounds keep the extremes (both
+      -- empty while only the join answer was given: then they are its eta, and a fan who
+      -- never asks again costs no bytes for them).
+      local due = now / 1000 - joined_s + tonumber(eta)
+      local lo = tonumber(early) or tonumber(at_join) or due
+      local hi = tonumber(late) or tonumber(at_join) or due
+      early = string.format('%.1f', math.min(lo, due))
+      late = string.format('%.1f', math.max(hi, due))
+    end
+    if early ~= '' then
+      tail = joined .. ',' .. at_join .. ',' .. eta .. ',' .. early .. ',' .. late
+    else
+      tail = joined .. ',' .. at_join .. ',' .. eta
+    end
   end
   redis.call('HSET', K_VISITORS, vid, pack(ticket, secs(now), tail))
   return reply(status, vid, ticket, rank + 1, redis.call('ZCARD', K_WAITING), 0, ph, eta)
