@@ -474,8 +474,8 @@ def print_function_ratio(db_rows: list[tuple[str, dict[str, Any]]]) -> None:
 
 def main() -> int:
     args = parse_args()
-    planned = (len(args.pg_clients.split(",")) * 2 * args.pg_duration + 2 * args.pg_duration
-               + (0 if args.only_pg else 2 * args.warmup + 2 * args.duration + args.profile_seconds))
+    http = 0 if args.only_pg else 2 * args.warmup + 2 * args.duration + args.profile_seconds
+    planned = len(args.pg_clients.split(",")) * 2 * args.pg_duration + 2 * args.pg_duration + http
     if planned > MAX_LOAD_SECONDS:
         print(f"refusing: {planned} s of load planned, the limit is {MAX_LOAD_SECONDS} s")
         return 2

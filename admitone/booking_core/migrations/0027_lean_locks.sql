@@ -28,18 +28,54 @@
 -- holds only (backoffice.py's operator release and its audit row): the setting lasts to the
 -- end of the calling transaction, so a sale must never call them inside its own.
 --
+-- Each seat by its whole key. The old functions reached seats with `seat_id = ANY (array)`;
+-- in a generic plan the planner guesses ten elements, and without column statistics (a new
+-- database) or on a small table it read every seat of the show for each such statement
+-- (auto_explain in the benchmark: "Rows Removed by Filter: 499", about 0.25 ms each, four
+-- to six times per lock + release). Now the plain read joins the wanted seats one by one by
+-- (show_id, seat_id), and the row locks and writes loop over the seats in seat_id order with
+-- one statement each: a lock names a few seats, each such statement is a primary-key probe
+-- whatever the statistics, and the loop makes the seat_id lock order explicit.
+--
 -- Fewer statements, the same decisions:
 --   * lock: the show and the plain read of the seats are one statement (an unknown seat is
---     found there too: show_seats rows are only ever inserted with their show); the row locks
---     and the re-check under them are one; the visitor, device and network counts are one;
---     the lock record and the seat rows are written by one.
---   * release and extend: the lock's seats are locked through a join with the lock (no
---     separate read of the lock first); re-reading the lock under its row lock and asking
---     for a pending checkout is one statement; the writes are one.
+--     found there too: show_seats rows are only ever inserted with their show); the visitor,
+--     device and network counts are one; no audit row (below).
+--   * release: re-reading the lock under its row lock and asking for a pending checkout is
+--     one statement; the audit row only when the derived one would differ (below).
 --
--- The lock's audit row (entity 'lock', action 'LOCKED') is still written, in the same
--- statement as the lock; dropping it for a view over seat_locks was measured and is
--- described in bench/README.md.
+-- The lock's audit rows come from the lock record. A lock wrote an audit_log row (entity
+-- 'lock', action 'LOCKED') repeating its seat_locks row, and a release another ('RELEASED',
+-- the seats freed): two more heap rows and four index entries per cycle, for rows nothing
+-- reads (the console's audit page reads operator entities only, migration 0007). The view
+-- audit_trail is audit_log plus those two events derived from seat_locks: LOCKED at
+-- created_at by visitor_id with {showId, seatIds, expiresAt} (expiresAt is the new column
+-- granted_until, the expiry granted by the lock, which extensions do not move), and RELEASED
+-- at updated_at (a released lock is never written again) with {showId, seatIds}. A release
+-- still writes its audit_log row when it differs from that: when it freed fewer seats than
+-- the lock named (some had expired and were taken) or the lock predates this migration (no
+-- granted_until; its LOCKED row is in audit_log). EXPIRED (the sweeper, in batches) and
+-- CONVERTED (payments) rows stay in audit_log. The one difference from the old rows: a
+-- derived LOCKED lists seatIds in seat order, not in the order of the request.
+
+ALTER TABLE seat_locks ADD COLUMN granted_until timestamptz;
+
+CREATE VIEW audit_trail AS
+SELECT a.id, a.at, a.actor, a.entity, a.entity_id, a.action, a.data
+  FROM audit_log a
+ UNION ALL
+SELECT NULL::bigint, l.created_at, l.visitor_id, 'lock', l.id::text, 'LOCKED',
+       jsonb_build_object('showId', l.show_id, 'seatIds', to_jsonb(l.seat_ids),
+                          'expiresAt', l.granted_until)
+  FROM seat_locks l
+ WHERE l.granted_until IS NOT NULL
+ UNION ALL
+SELECT NULL::bigint, l.updated_at, l.visitor_id, 'lock', l.id::text, 'RELEASED',
+       jsonb_build_object('showId', l.show_id, 'seatIds', to_jsonb(l.seat_ids))
+  FROM seat_locks l
+ WHERE l.granted_until IS NOT NULL AND l.status = 'RELEASED'
+   AND NOT EXISTS (SELECT 1 FROM audit_log a
+                    WHERE a.entity = 'lock' AND a.entity_id = l.id::text AND a.action = 'RELEASED');
 
 CREATE OR REPLACE FUNCTION admitone_lock_seats(
     p_show uuid, p_seats text[], p_visitor text, p_lock uuid, p_seconds integer,
@@ -198,19 +234,13 @@ BEGIN
         RETURN;
     END IF;
 
-    -- The lock record and its audit row in one statement (a data-modifying WITH runs to
-    -- completion whether or not the main statement reads it), then each seat by its key.
+    -- The lock record (its audit event is derived from it: audit_trail), then each seat by
+    -- its key.
     v_until := v_now + make_interval(secs => p_seconds);
-    WITH lock_record AS (
-        INSERT INTO seat_locks (id, show_id, visitor_id, seat_ids, expires_at, created_at,
-                                updated_at, network, device)
-        VALUES (p_lock, p_show, p_visitor, v_sorted, v_until, v_now, v_now,
-                nullif(p_network, ''), nullif(p_device, ''))
-    )
-    INSERT INTO audit_log (at, actor, entity, entity_id, action, data)
-    VALUES (v_now, p_visitor, 'lock', p_lock::text, 'LOCKED',
-            jsonb_build_object('showId', p_show, 'seatIds', to_jsonb(p_seats),
-                               'expiresAt', v_until));
+    INSERT INTO seat_locks (id, show_id, visitor_id, seat_ids, expires_at, granted_until,
+                            created_at, updated_at, network, device)
+    VALUES (p_lock, p_show, p_visitor, v_sorted, v_until, v_until, v_now, v_now,
+            nullif(p_network, ''), nullif(p_device, ''));
     FOREACH v_seat IN ARRAY v_sorted LOOP
         RETURN QUERY
             UPDATE show_seats ss
@@ -292,6 +322,7 @@ DECLARE
     v_seat    text;
     v_status  text;
     v_pending boolean;
+    v_derived boolean;
     v_one     text;
     v_freed   text[] := ARRAY[]::text[];
 BEGIN
@@ -310,9 +341,9 @@ BEGIN
     END LOOP;
     -- The lock under its row lock, and whether a checkout is paying for it (a checkout holds
     -- the seat rows while it writes its booking, so none is half done now): one statement.
-    SELECT l.status,
+    SELECT l.status, l.granted_until IS NOT NULL,
            EXISTS (SELECT 1 FROM bookings b WHERE b.lock_id = p_lock AND b.status = 'PENDING')
-      INTO v_status, v_pending
+      INTO v_status, v_derived, v_pending
       FROM seat_locks l WHERE l.id = p_lock
        FOR UPDATE OF l;
     IF v_status = 'CONVERTED' THEN
@@ -323,8 +354,8 @@ BEGIN
         RETURN QUERY SELECT 'IN_CHECKOUT'::text, v_show, ARRAY[]::text[];
         RETURN;
     END IF;
-    -- Free the seats still this lock's, each by its key; then retire an active lock and audit
-    -- that in one statement.
+    -- Free the seats still this lock's, each by its key; then retire an active lock, with an
+    -- audit row only where audit_trail's derived one would not say the same.
     FOREACH v_seat IN ARRAY v_seats LOOP
         UPDATE show_seats ss
            SET status = 'AVAILABLE', holder = NULL, lock_id = NULL, locked_until = NULL,
@@ -337,15 +368,13 @@ BEGIN
         END IF;
     END LOOP;
     IF v_status = 'ACTIVE' THEN
-        WITH retired AS (
-            UPDATE seat_locks l SET status = 'RELEASED', updated_at = clock_timestamp()
-             WHERE l.id = p_lock
-         RETURNING l.id
-        )
-        INSERT INTO audit_log (actor, entity, entity_id, action, data)
-        SELECT p_visitor, 'lock', p_lock::text, 'RELEASED',
-               jsonb_build_object('showId', v_show, 'seatIds', to_jsonb(v_freed))
-          FROM retired;
+        UPDATE seat_locks l SET status = 'RELEASED', updated_at = clock_timestamp()
+         WHERE l.id = p_lock;
+        IF NOT v_derived OR v_freed <> v_seats THEN
+            INSERT INTO audit_log (actor, entity, entity_id, action, data)
+            VALUES (p_visitor, 'lock', p_lock::text, 'RELEASED',
+                    jsonb_build_object('showId', v_show, 'seatIds', to_jsonb(v_freed)));
+        END IF;
     END IF;
     RETURN QUERY SELECT 'RELEASED'::text, v_show, v_freed;
 END $$;
