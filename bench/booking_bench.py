@@ -100,6 +100,8 @@ def parse_args() -> argparse.Namespace:
     add("--profile", choices=["auto", "always", "never"], default="auto",
         help="py-spy a short extra lock run: when the aim is missed (auto), always, or never")
     add("--profile-seconds", type=int, default=5, help="seconds of the profiled run (default 5)")
+    add("--only-pg", action="store_true",
+        help="step 1 alone (pgbench: raw cycles, the seat functions, lost races), then stop")
     return parser.parse_args()
 
 
@@ -430,13 +432,17 @@ def profile(server: Server, url: str, extra: list[str], args: argparse.Namespace
             "admitone frames by inclusive time:", *top(ours)]
 
 
-def print_table(db_rows: list[tuple[str, dict[str, Any]]], ceiling: dict[str, Any],
-                lock: dict[str, Any], profile_lines: list[str]) -> None:
+def print_database_rows(db_rows: list[tuple[str, dict[str, Any]]]) -> None:
     print(f"\n{'measure':<30}{'rate/s':>9}{'p50 ms':>8}{'p99 ms':>8}  notes")
     for name, row in db_rows:
         print(f"{name:<30}{row['rate']:>9,.0f}{ms(row['p50_us']):>8.2f}{ms(row['p99_us']):>8.2f}"
               f"  cycles (= {2 * row['rate']:,.0f} statements/s); failed {row['failed']}"
               + (" ABORTED" if row["aborted"] else ""))
+
+
+def print_table(db_rows: list[tuple[str, dict[str, Any]]], ceiling: dict[str, Any],
+                lock: dict[str, Any], profile_lines: list[str]) -> None:
+    print_database_rows(db_rows)
     print(f"{'ceiling: trivial GET':<30}{ceiling['rate']:>9,.0f}{ms(ceiling['p50_us']):>8.2f}"
           f"{ms(ceiling['p99_us']):>8.2f}  non-2xx {ceiling['non2xx']}; {cores_note(ceiling)}")
     print(f"{'admitone: locks won':<30}{lock['rate']:>9,.0f}{ms(lock['p50_us']):>8.2f}"
@@ -458,10 +464,18 @@ def print_table(db_rows: list[tuple[str, dict[str, Any]]], ceiling: dict[str, An
     print("\n".join(profile_lines))
 
 
+def print_function_ratio(db_rows: list[tuple[str, dict[str, Any]]]) -> None:
+    """The seat functions' cycles as a share of the best raw cycle of the same run."""
+    raw = [item for item in db_rows if item[0].startswith("raw")]
+    best_name, best = max(raw, key=lambda item: item[1]["rate"])
+    functions = next(row["rate"] for name, row in db_rows if name.startswith("seat functions"))
+    print(f"ratio: seat functions/raw {functions / best['rate']:.3f} (vs {best_name})")
+
+
 def main() -> int:
     args = parse_args()
-    planned = (len(args.pg_clients.split(",")) * 2 * args.pg_duration + args.pg_duration
-               + 2 * args.warmup + 2 * args.duration + args.profile_seconds)
+    http = 0 if args.only_pg else 2 * args.warmup + 2 * args.duration + args.profile_seconds
+    planned = len(args.pg_clients.split(",")) * 2 * args.pg_duration + 2 * args.pg_duration + http
     if planned > MAX_LOAD_SECONDS:
         print(f"refusing: {planned} s of load planned, the limit is {MAX_LOAD_SECONDS} s")
         return 2
@@ -485,6 +499,10 @@ def main() -> int:
         print("1/3 database limit: pgbench, one lock + its release per cycle")
         sql("postgres", f'CREATE DATABASE "{tag}_raw"')
         db_rows = run_database(args, tmp, tag + "_raw")
+        if args.only_pg:
+            print_database_rows(db_rows)
+            print_function_ratio(db_rows)
+            return 0
         print("2/3 framework ceiling: trivial Litestar endpoint")
         ceiling = run_ceiling(args, tmp, stack)
         print(f"  {ceiling['rate']:,.0f} req/s")

@@ -27,7 +27,8 @@ class LockResult:
 
 @translates("PostgreSQL")
 class SeatLockRepository:
-    """Calls the seat functions of migration 0002 (the lock function as migration 0026 has it).
+    """Calls the seat functions (as migration 0027 has them: lean, committed asynchronously,
+    since each is a hold that a crash may lose but never a sale; the migration says why).
 
     Locks, releases and the sweep run on the primary (``pool``); the seat map, which only shows
     fans what they may try to lock, may come from a read replica (``read_pool``): the lock

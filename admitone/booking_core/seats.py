@@ -1,5 +1,6 @@
 """Seat maps and seat locks, the booking core's hot path: each lock, extend and release is one
-call of a seat function (migration 0002), and the seat map is served from a short-lived cache."""
+call of a seat function (migrations 0002 and 0027), and the seat map is served from a
+short-lived cache."""
 
 from __future__ import annotations
 
