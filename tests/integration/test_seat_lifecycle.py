@@ -441,7 +441,10 @@ class BatchedSeatLifecycle(SeatLifecycle):
             # first goes alone, the others wait for it and then go as one batch.
             return await asyncio.gather(
                 *(
-                    seats.lock_seats(self.visitor_ids[visitor], LockIn(self.show_id, wanted_seats))
+                    seats.lock_seats(
+                        self.visitor_ids[visitor],
+                        LockIn(show_id=self.show_id, seat_ids=wanted_seats),
+                    )
                     for visitor, wanted_seats in wanted
                 ),
                 return_exceptions=True,

@@ -22,8 +22,10 @@
 -- compares the advisory locks of both).
 --
 -- A lost race stays cheap: a request whose seats are all known and some already taken is
--- answered UNAVAILABLE from a plain read, exactly as admitone_lock_seats' first read would,
--- and takes no lock; a batch of only such requests takes no transaction id.
+-- answered UNAVAILABLE from a plain read, as admitone_lock_seats' first read would, and takes
+-- no lock; a batch of only such requests takes no transaction id. Its answer names the seats
+-- taken when its turn comes (those the first read saw and those earlier requests of the batch
+-- took), as if it had come alone after them.
 
 CREATE FUNCTION admitone_lock_seats_batch(
     p_show uuid, p_seconds integer, p_network_max integer,
@@ -39,6 +41,9 @@ DECLARE
     v_lost  jsonb;   -- request number -> its taken seats, for the requests lost at first sight
     v_union text[];
     v_key   bigint;
+    v_mine  text[];           -- the seats of request i
+    v_row   record;
+    v_taken boolean := false; -- whether a request of this batch has locked seats yet
 BEGIN
     SELECT * INTO v_show FROM shows WHERE id = p_show;
     IF NOT FOUND OR v_show.status <> 'ACTIVE' OR v_show.show_time <= now() THEN
@@ -84,21 +89,35 @@ BEGIN
     END IF;
 
     FOR i IN 1 .. v_n LOOP
-        IF v_lost ? i::text THEN
+        v_mine := ARRAY(SELECT w.seat
+                          FROM unnest(p_seat_requests, p_seats) WITH ORDINALITY AS w (req, seat, k)
+                         WHERE w.req = i ORDER BY w.k);
+        IF NOT v_lost ? i::text THEN
+            FOR v_row IN SELECT * FROM admitone_lock_seats(p_show, v_mine, p_visitors[i],
+                                                           p_locks[i], p_seconds, p_networks[i],
+                                                           p_network_max, p_devices[i])
+            LOOP
+                v_taken := v_taken OR v_row.outcome = 'LOCKED';
+                RETURN QUERY SELECT i, v_row.outcome, v_row.seat_id, v_row.price,
+                                    v_row.expires_at, v_row.held, v_row.max_held, v_row.currency;
+            END LOOP;
+        ELSIF NOT v_taken THEN  -- nothing taken since the first read: its answer stands
             RETURN QUERY SELECT i, 'UNAVAILABLE'::text, b.s, NULL::numeric, NULL::timestamptz,
                                 0, 0, NULL::text
                            FROM jsonb_array_elements_text(v_lost -> i::text) AS b (s);
-        ELSE
-            RETURN QUERY SELECT i, l.outcome, l.seat_id, l.price, l.expires_at, l.held,
-                                l.max_held, l.currency
-                           FROM admitone_lock_seats(
-                                    p_show,
-                                    ARRAY(SELECT w.seat
-                                            FROM unnest(p_seat_requests, p_seats)
-                                                 WITH ORDINALITY AS w (req, seat, k)
-                                           WHERE w.req = i ORDER BY w.k),
-                                    p_visitors[i], p_locks[i], p_seconds, p_networks[i],
-                                    p_network_max, p_devices[i]) AS l;
+        ELSE  -- earlier requests of the batch may have taken more of its seats: name them too
+            RETURN QUERY SELECT i, 'UNAVAILABLE'::text, b.s, NULL::numeric, NULL::timestamptz,
+                                0, 0, NULL::text
+                           FROM (SELECT l.s FROM jsonb_array_elements_text(v_lost -> i::text)
+                                                 AS l (s)
+                                 UNION
+                                 SELECT ss.seat_id FROM show_seats ss
+                                  WHERE ss.show_id = p_show AND ss.seat_id = ANY (v_mine)
+                                    AND NOT (ss.status = 'AVAILABLE'
+                                             OR (ss.status = 'LOCKED'
+                                                 AND ss.locked_until <= clock_timestamp()))
+                                ) AS b (s)
+                          ORDER BY b.s;
         END IF;
     END LOOP;
 END $$;
