@@ -1,8 +1,8 @@
 """Concurrent seat locks of one show, gathered into one database call (issue 14).
 
-Natural batching, as group commit does it: while a lock call of a show is in flight, the
-process's next lock requests for that show wait in a queue; when the call returns, everything
-queued (up to ``max_batch``) goes as the next call, one transaction of
+Natural batching, as group commit does it: while ``lanes`` lock calls of a show are in flight,
+the process's next lock requests for that show wait in a queue; when a call returns, what
+queued (up to ``max_batch``) goes as that lane's next call, one transaction of
 ``admitone_lock_seats_batch`` (migration 0028) that decides the requests in arrival order. A
 lone request goes at once, as a plain ``admitone_lock_seats`` call: no timer, so no latency is
 added when the show is quiet, and batches grow only when requests really wait on each other.
@@ -74,26 +74,30 @@ class LockCoalescer:
     a batch's error should be retried as single calls. Errors reach each caller as raised."""
 
     def __init__(self, lock_one: LockOne, lock_many: LockMany, *, max_batch: int,
-                 retry_alone: Callable[[Exception], bool]) -> None:
+                 retry_alone: Callable[[Exception], bool], lanes: int = 1) -> None:
         if max_batch < 2:  # noqa: PLR2004 - a batch of one is no batch
             raise ValueError("max_batch must be at least 2")
         self._lock_one = lock_one
         self._lock_many = lock_many
         self._retry_alone = retry_alone
         self.max_batch = max_batch
+        self.lanes = max(1, lanes)  # calls of one show in flight at once before requests queue
         self.stats = BatchStats()
-        # batch key -> requests waiting for the next call; present while a call is in flight.
+        # batch key -> requests waiting for the next call, and the calls in flight (present
+        # while any is).
         self._queues: dict[tuple[uuid.UUID, int, int], deque[_Waiting]] = {}
+        self._in_flight: dict[tuple[uuid.UUID, int, int], int] = {}
         self._drainers: set[asyncio.Task[None]] = set()
 
     async def lock(self, request: LockRequest) -> LockResult:
         key = request.batch_key
-        queue = self._queues.get(key)
-        if queue is not None:  # a call of this show is in flight: wait for the next batch
+        flying = self._in_flight.get(key, 0)
+        if flying >= self.lanes:  # every lane of this show is busy: wait for the next batch
             future: asyncio.Future[LockResult] = asyncio.get_running_loop().create_future()
-            queue.append((request, future))
+            self._queues[key].append((request, future))
             return await future
-        self._queues[key] = deque()
+        self._in_flight[key] = flying + 1
+        self._queues.setdefault(key, deque())
         try:
             self.stats.single_calls += 1
             return await self._lock_one(request)
@@ -101,14 +105,21 @@ class LockCoalescer:
             self._hand_over(key)
 
     def _hand_over(self, key: tuple[uuid.UUID, int, int]) -> None:
-        """The call in flight is done: what queued meanwhile goes next, in a task of its own
-        (so that no caller's cancellation stops the others' batch)."""
+        """A call in flight is done: its lane takes what queued meanwhile, in a task of its own
+        (so that no caller's cancellation stops the others' batch), or is freed."""
         if not self._queues[key]:
-            del self._queues[key]
+            self._free_lane(key)
             return
         task = asyncio.create_task(self._drain(key), name=f"lock-batch-{key[0]}")
         self._drainers.add(task)
         task.add_done_callback(self._drainers.discard)
+
+    def _free_lane(self, key: tuple[uuid.UUID, int, int]) -> None:
+        flying = self._in_flight[key] - 1
+        if flying:
+            self._in_flight[key] = flying
+        else:
+            del self._in_flight[key], self._queues[key]
 
     async def _drain(self, key: tuple[uuid.UUID, int, int]) -> None:
         queue = self._queues[key]
@@ -126,9 +137,10 @@ class LockCoalescer:
             for _, future in [*batch, *queue]:
                 if not future.done():
                     future.set_exception(exc)
+            queue.clear()
             raise
         finally:
-            del self._queues[key]
+            self._free_lane(key)
 
     async def _send(self, batch: list[_Waiting]) -> None:
         requests = [request for request, _ in batch]

@@ -15,6 +15,10 @@ from admitone.db.sql import sql_folder
 from admitone.outages import POSTGRES_DOWN, translates
 
 sql = sql_folder("admitone.booking_core")
+# Lock calls of one show a process keeps in flight before further requests queue for a batch:
+# with one, batches serialised a worker's locks and lost a fifth of the throughput of single
+# calls (bench/README.md, "Lock batches"); with four they matched it.
+LOCK_BATCH_LANES = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,14 +43,14 @@ class SeatLockRepository:
     moment ago as free, never sell it twice."""
 
     def __init__(self, pool: asyncpg.Pool, *, read_pool: asyncpg.Pool | None = None,
-                 lock_batch: int = 0) -> None:
+                 lock_batch: int = 0, lock_batch_lanes: int = LOCK_BATCH_LANES) -> None:
         self.pool = pool
         self.replica_pool = read_pool
         # ADMITONE_LOCK_BATCH: concurrent locks of a show go as batches of at most this many
         # (booking_core/lock_batches.py); 0 or 1: every lock is its own call.
         self.coalescer = (
             LockCoalescer(self._lock_one, self.lock_batch, max_batch=lock_batch,
-                          retry_alone=_retry_alone)
+                          retry_alone=_retry_alone, lanes=lock_batch_lanes)
             if lock_batch > 1 else None
         )
 

@@ -194,7 +194,7 @@ async def test_limits_hold_for_requests_of_one_batch(
     """Eight concurrent one-seat requests of one visitor (device, network) with a limit of
     four: the first goes alone, the other seven in one batch, and exactly four win."""
     show = await make_show(rows=1, seats_per_row=10, max_seats_per_visitor=4)
-    repository = SeatLockRepository(services.pool, lock_batch=16)
+    repository = SeatLockRepository(services.pool, lock_batch=16, lock_batch_lanes=1)
     requests = [asks(show.id, i) for i in range(8)]
     results = await asyncio.gather(*(repository.lock(r.show_id, r.seat_ids, r.visitor_id,
                                                      r.lock_id, 600, network=r.network,
@@ -216,7 +216,7 @@ async def test_hundreds_of_racing_locks_through_batches_and_single_calls(
     once, each winner holds all its seats, no visitor passes its limit, and no deadlock."""
     show = await make_show(rows=2, seats_per_row=10, max_seats_per_visitor=3)
     workers = [SeatLockRepository(services.pool, lock_batch=32),
-               SeatLockRepository(services.pool, lock_batch=8),
+               SeatLockRepository(services.pool, lock_batch=8, lock_batch_lanes=1),
                SeatLockRepository(services.pool)]
     rng = random.Random(14)
     requests = []
@@ -284,7 +284,7 @@ async def test_a_failed_batch_is_retried_as_single_calls(
     back and sent again one request at a time: that request gets its own error, the others
     their locks."""
     show = await make_show(rows=1, seats_per_row=6)
-    repository = SeatLockRepository(services.pool, lock_batch=8)
+    repository = SeatLockRepository(services.pool, lock_batch=8, lock_batch_lanes=1)
     reused = uuid.uuid4()
     requests = [ask(show.id, ["A1"], "v0"), ask(show.id, ["A2"], "v1", lock_id=reused),
                 ask(show.id, ["A3"], "v2", lock_id=reused), ask(show.id, ["A4"], "v3")]
@@ -307,7 +307,7 @@ async def test_an_outage_fails_every_request_of_a_batch_as_unavailable() -> None
         port = sock.getsockname()[1]
     dead = await asyncpg.create_pool(f"postgresql://postgres@127.0.0.1:{port}/none", min_size=0)
     try:
-        repository = SeatLockRepository(dead, lock_batch=8)
+        repository = SeatLockRepository(dead, lock_batch=8, lock_batch_lanes=1)
         show = str(uuid.uuid4())
         results = await asyncio.gather(
             *(repository.lock(uuid.UUID(show), ["A1"], f"v{i}", uuid.uuid4(), 600)

@@ -484,6 +484,9 @@ def test_seat_lifecycle(
     whose seats were lost; with batching on, locks sent together are decided in their order."""
     # The model confirms every paid booking: fraud review (its own tests) is off here.
     harness = Harness(make_settings(fraud_review_score=0, lock_batch=lock_batch))
+    coalescer = harness.services.seats.repository.coalescer
+    if coalescer is not None:
+        coalescer.lanes = 1  # one call in flight: locks sent together are decided in order
     machine.harness = harness
     try:
         run_state_machine_as_test(

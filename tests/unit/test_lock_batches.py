@@ -158,6 +158,19 @@ async def test_the_coalescer_forgets_a_show_once_its_queue_is_empty() -> None:
     assert not batches._queues
     await batches.lock(request("later"))
     assert db.calls[-1] == ["later"]
+    assert not batches._in_flight
+
+
+async def test_with_two_lanes_two_calls_fly_before_requests_queue() -> None:
+    """With two lanes the first two requests go alone at once; the rest queue and are shared
+    out as batches when a lane comes free."""
+    db = FakeDatabase()
+    batches = LockCoalescer(db.one, db.many, max_batch=3, retry_alone=lambda _: False, lanes=2)
+    results = await asyncio.gather(*(batches.lock(request(f"v{i}")) for i in range(8)))
+    assert [r.seats[0][0] for r in results] == [f"v{i}" for i in range(8)]
+    assert db.calls == [["v0"], ["v1"], ["v2", "v3", "v4"], ["v5", "v6", "v7"]]
+    assert not batches._queues
+    assert not batches._in_flight
 
 
 def test_a_batch_of_one_is_refused() -> None:

@@ -90,9 +90,9 @@ def test_fraud_and_network_settings() -> None:
 
 
 def test_lock_batch_setting() -> None:
-    """ADMITONE_LOCK_BATCH is the largest lock batch, 0 (off) or more; a negative one names
+    """ADMITONE_LOCK_BATCH is the largest lock batch, 0 (off, the default) or more; a negative one names
     its variable."""
-    assert load_settings({}).lock_batch == 32
-    assert load_settings({"ADMITONE_LOCK_BATCH": "0"}).lock_batch == 0
+    assert load_settings({}).lock_batch == 0
+    assert load_settings({"ADMITONE_LOCK_BATCH": "32"}).lock_batch == 32
     with pytest.raises(SettingsError, match="ADMITONE_LOCK_BATCH"):
         load_settings({"ADMITONE_LOCK_BATCH": "-1"})
