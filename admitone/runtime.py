@@ -262,7 +262,8 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
             catalog=catalog,
             seat_events=seat_events,
             seats=SeatService(
-                SeatLockRepository(pool, read_pool=replica),
+                SeatLockRepository(pool, read_pool=replica,
+                                   lock_batch=settings.lock_batch),
                 seat_events,
                 lock_seconds=settings.lock_seconds,
                 max_seats_per_lock=settings.max_seats_per_lock,

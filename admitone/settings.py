@@ -96,6 +96,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     payment_timeout_seconds: int = 300
     max_seats_per_visitor: int = 10
     max_seats_per_lock: int = 10
+    # A worker's concurrent locks of one show go to PostgreSQL as one call of at most this many
+    # requests (booking_core/lock_batches.py); 0 or 1: every lock is its own call. Off: it did
+    # not pay in the benchmarks (bench/README.md, "Lock batches").
+    lock_batch: int = 0
     seat_map_cache_seconds: float = 2.0
     sweep_interval_seconds: float = 2.0
     reconcile_interval_seconds: float = 30.0
@@ -320,6 +324,7 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "payment_timeout_seconds": _parse_positive_int,
     "max_seats_per_visitor": _parse_positive_int,
     "max_seats_per_lock": _parse_positive_int,
+    "lock_batch": _parse_count,
     "seat_map_cache_seconds": _parse_positive_float,
     "sweep_interval_seconds": _parse_positive_float,
     "reconcile_interval_seconds": _parse_positive_float,

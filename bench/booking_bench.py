@@ -97,6 +97,9 @@ def parse_args() -> argparse.Namespace:
     add("--redis-db", type=int, default=12, help="Redis db on 127.0.0.1:6379 (flushed; default 12)")
     add("--server", choices=["uvicorn", "granian"], default="uvicorn",
         help="the ASGI server of admitone and of the trivial ceiling (ADMITONE_HTTP_SERVER)")
+    add("--lock-batch", type=int, default=None,
+        help="ADMITONE_LOCK_BATCH of admitone (largest batch of concurrent locks of a show; "
+             "0 = every lock its own call); default: admitone's default")
     add("--profile", choices=["auto", "always", "never"], default="auto",
         help="py-spy a short extra lock run: when the aim is missed (auto), always, or never")
     add("--profile-seconds", type=int, default=5, help="seconds of the profiled run (default 5)")
@@ -362,6 +365,8 @@ def run_admitone(args: argparse.Namespace, tmp: Path, stack: contextlib.ExitStac
                ADMITONE_OPERATOR_TOKEN=operator_token, ADMITONE_BACKGROUND_JOBS="1",
                ADMITONE_WORKERS=str(args.workers), ADMITONE_HOST="127.0.0.1",
                ADMITONE_PORT=str(port), ADMITONE_HTTP_SERVER=args.server)
+    if args.lock_batch is not None:
+        env["ADMITONE_LOCK_BATCH"] = str(args.lock_batch)
     server = Server("admitone", [sys.executable, "-m", "admitone.cli", "up"], env, port, tmp)
     stack.callback(quietly, "stop admitone", server.stop)
     server.start("/healthz", args.workers)
@@ -376,8 +381,13 @@ def run_admitone(args: argparse.Namespace, tmp: Path, stack: contextlib.ExitStac
         sql(db, release_all, "ACTIVE")
     backends = [r["pid"] for r in sql("postgres", "SELECT pid FROM pg_stat_activity"
                                                   " WHERE datname = $1", db)]
+    # Transactions of our database during the run (the statistics lag by up to half a second).
+    commits = "SELECT xact_commit + xact_rollback AS n FROM pg_stat_database WHERE datname = $1"
+    before = sql(db, commits, db)[0]["n"]
     result = wrk(base, "lock_release.lua", args.duration, args, extra=extra,
                  groups={"workers": server.workers(), "postgres (our db)": backends})
+    time.sleep(0.6)
+    result["transactions"] = int(sql(db, commits, db)[0]["n"]) - int(before)
     result["rate"] = result["locked"] / (result["duration_us"] / 1e6)
     report: list[str] = []
     missed = result["rate"] < AIM_LOCKS or ms(result["p99_us"]) >= AIM_P99_MS
@@ -451,6 +461,8 @@ def print_table(db_rows: list[tuple[str, dict[str, Any]]], ceiling: dict[str, An
           f"{lock['released']}, 5xx {lock['server_errors']}, other {lock['other']}, socket errors "
           f"{lock['socket_errors']}, server log error lines {lock['error_lines']}")
     print(f"  {cores_note(lock)} of {os.cpu_count()}")
+    print(f"  PostgreSQL transactions per request (lock or release): "
+          f"{lock['transactions'] / max(1, lock['requests']):.2f}")
     raw = [item for item in db_rows if item[0].startswith("raw")]
     best_name, best = max(raw, key=lambda item: item[1]["rate"])
     functions = next(row["rate"] for name, row in db_rows if name.startswith("seat functions"))

@@ -10,10 +10,17 @@ from decimal import Decimal
 
 import asyncpg
 
+from admitone.booking_core.lock_batches import LockCoalescer, LockRequest
 from admitone.db.sql import sql_folder
-from admitone.outages import translates
+from admitone.outages import POSTGRES_DOWN, translates
 
 sql = sql_folder("admitone.booking_core")
+# Lock calls of one show a process keeps in flight before further requests queue for a batch:
+# with one, batches serialised a worker's locks and lost a fifth of the throughput of single
+# calls (bench/README.md, "Lock batches"); with four they matched it.
+LOCK_BATCH_LANES = 4
+
+
 @dataclass(frozen=True, slots=True)
 class LockResult:
     outcome: str  # LOCKED, NO_SHOW, SHOW_CLOSED, UNKNOWN, UNAVAILABLE, LIMIT,
@@ -28,16 +35,25 @@ class LockResult:
 @translates("PostgreSQL")
 class SeatLockRepository:
     """Calls the seat functions (as migration 0027 has them: lean, committed asynchronously,
-    since each is a hold that a crash may lose but never a sale; the migration says why).
+    since each is a hold that a crash may lose but never a sale; the migration says why), and,
+    with ADMITONE_LOCK_BATCH, concurrent locks of one show in batches (migration 0028).
 
     Locks, releases and the sweep run on the primary (``pool``); the seat map, which only shows
     fans what they may try to lock, may come from a read replica (``read_pool``): the lock
     decision itself always reads the primary's rows, so a replica's lag can show a seat taken a
     moment ago as free, never sell it twice."""
 
-    def __init__(self, pool: asyncpg.Pool, *, read_pool: asyncpg.Pool | None = None) -> None:
+    def __init__(self, pool: asyncpg.Pool, *, read_pool: asyncpg.Pool | None = None,
+                 lock_batch: int = 0, lock_batch_lanes: int = LOCK_BATCH_LANES) -> None:
         self.pool = pool
         self.replica_pool = read_pool
+        # ADMITONE_LOCK_BATCH: concurrent locks of a show go as batches of at most this many
+        # (booking_core/lock_batches.py); 0 or 1: every lock is its own call.
+        self.coalescer = (
+            LockCoalescer(self._lock_one, self.lock_batch, max_batch=lock_batch,
+                          retry_alone=_retry_alone, lanes=lock_batch_lanes)
+            if lock_batch > 1 else None
+        )
 
     @property
     def read_pool(self) -> asyncpg.Pool:
@@ -56,26 +72,34 @@ class SeatLockRepository:
         network_max: int = 0,
         device: str = "",
     ) -> LockResult:
+        request = LockRequest(show_id, seat_ids, visitor_id, lock_id, lock_seconds, network,
+                              network_max, device)
+        if self.coalescer is None:
+            return await self._lock_one(request)
+        return await self.coalescer.lock(request)
+
+    async def _lock_one(self, request: LockRequest) -> LockResult:
         rows = await self.pool.fetch(
             "SELECT * FROM admitone_lock_seats($1, $2, $3, $4, $5, $6, $7, $8)",
-            show_id,
-            seat_ids,
-            visitor_id,
-            lock_id,
-            lock_seconds,
-            network,
-            network_max,
-            device,
+            request.show_id,
+            request.seat_ids,
+            request.visitor_id,
+            request.lock_id,
+            request.lock_seconds,
+            request.network,
+            request.network_max,
+            request.device,
         )
-        first = rows[0]
-        return LockResult(
-            outcome=first["outcome"],
-            seats=[(row["seat_id"], row["price"]) for row in rows if row["seat_id"] is not None],
-            expires_at=first["expires_at"],
-            held=first["held"],
-            max_held=first["max_held"],
-            currency=first["currency"],
-        )
+        return _lock_result(rows)
+
+    async def lock_batch(self, requests: list[LockRequest]) -> list[LockResult]:
+        """One transaction deciding ``requests`` (all of one show, one lock period, one network
+        cap) in their order, each all or nothing (migration 0028); an answer for each."""
+        rows = await self.pool.fetch(sql("lock_seats_batch"), *batch_arguments(requests))
+        by_request: list[list[asyncpg.Record]] = [[] for _ in requests]
+        for row in rows:
+            by_request[row["request_no"] - 1].append(row)
+        return [_lock_result(mine) for mine in by_request]
 
     async def extend(
         self, lock_id: uuid.UUID, visitor_id: str, seconds: int, max_life_seconds: int
@@ -121,3 +145,40 @@ class SeatLockRepository:
 
     async def show_row(self, show_id: uuid.UUID) -> asyncpg.Record | None:
         return await self.read_pool.fetchrow(sql("show_row"), show_id)
+
+
+def batch_arguments(requests: list[LockRequest]) -> tuple[object, ...]:
+    """The parameters of ``sql/lock_seats_batch.sql`` for ``requests`` (of one batch key)."""
+    first = requests[0]
+    return (
+        first.show_id,
+        first.lock_seconds,
+        first.network_max,
+        [r.visitor_id for r in requests],
+        [r.lock_id for r in requests],
+        [r.network for r in requests],
+        [r.device for r in requests],
+        [n for n, r in enumerate(requests, 1) for _ in r.seat_ids],
+        [seat for r in requests for seat in r.seat_ids],
+    )
+
+
+def _lock_result(rows: list[asyncpg.Record]) -> LockResult:
+    """The answer of one request from its rows of ``admitone_lock_seats``."""
+    first = rows[0]
+    return LockResult(
+        outcome=first["outcome"],
+        seats=[(row["seat_id"], row["price"]) for row in rows if row["seat_id"] is not None],
+        expires_at=first["expires_at"],
+        held=first["held"],
+        max_held=first["max_held"],
+        currency=first["currency"],
+    )
+
+
+def _retry_alone(exc: Exception) -> bool:
+    """A batch that failed with an error of a statement (PostgreSQL rolled it back) is retried
+    as single calls, each answered on its own; an outage or a timeout (already translated by
+    ``lock_batch``) is not retried: it fails every request with the error each single call
+    would have met."""
+    return isinstance(exc, asyncpg.PostgresError) and not isinstance(exc, POSTGRES_DOWN)

@@ -31,12 +31,15 @@ from hypothesis.stateful import (
 
 from admitone.booking_core.models import (
     LayoutIn,
+    LockIn,
+    LockOut,
     MovieIn,
     RowIn,
     ScreenIn,
     ShowIn,
     TheaterIn,
 )
+from admitone.errors import SeatLimitError, SeatUnavailableError
 from admitone.gateway.app import create_app
 from admitone.runtime import Services, open_services
 from admitone.settings import Settings
@@ -119,13 +122,12 @@ class SeatLifecycle(RuleBasedStateMachine):
         super().__init__()
         h = self.harness
         self.show_id = h.run(h.new_show())
+        self.visitor_ids = [f"v{i}-{uuid.uuid4().hex[:8]}" for i in range(3)]
         self.tokens = [
             h.services.tokens.issue_access_token(
-                show_id=self.show_id,
-                visitor_id=f"v{i}-{uuid.uuid4().hex[:8]}",
-                expires_at=int(time.time()) + 3600,
+                show_id=self.show_id, visitor_id=visitor, expires_at=int(time.time()) + 3600
             )
-            for i in range(3)
+            for visitor in self.visitor_ids
         ]
         # seat -> ("AVAILABLE", None) | ("LOCKED", Lock) | ("BOOKED", Booking)
         self.seats: dict[str, tuple[str, Any]] = dict.fromkeys(SEATS, ("AVAILABLE", None))
@@ -412,17 +414,83 @@ class SeatLifecycle(RuleBasedStateMachine):
         assert booked_rows == held_rows
 
 
+class BatchedSeatLifecycle(SeatLifecycle):
+    """The same machine, plus locks sent at once so that they go as one batch (migration 0028,
+    booking_core/lock_batches.py): the model decides them one after the other in the order
+    they were sent, as the batch must."""
+
+    @rule(
+        target=SeatLifecycle.locks,
+        wanted=st.lists(
+            st.tuples(
+                st.integers(0, 2),
+                st.lists(st.sampled_from(SEATS), min_size=1, max_size=3, unique=True),
+            ),
+            min_size=3,
+            max_size=6,
+        ),
+    )
+    def lock_together(self, wanted: list[tuple[int, list[str]]]) -> Any:
+        seats = self.harness.services.seats
+        coalescer = seats.repository.coalescer
+        assert coalescer is not None
+        sent = coalescer.stats.batch_calls
+
+        async def at_once() -> list[LockOut | BaseException]:
+            # Tasks start in this order and reach the coalescer before any answer: the
+            # first goes alone, the others wait for it and then go as one batch.
+            return await asyncio.gather(
+                *(
+                    seats.lock_seats(
+                        self.visitor_ids[visitor],
+                        LockIn(show_id=self.show_id, seat_ids=wanted_seats),
+                    )
+                    for visitor, wanted_seats in wanted
+                ),
+                return_exceptions=True,
+            )
+
+        results = self.harness.run(at_once())
+        assert coalescer.stats.batch_calls == sent + 1
+        made = []
+        for (visitor, wanted_seats), result in zip(wanted, results, strict=True):
+            taken = sorted(s for s in wanted_seats if not self.free(s))
+            if taken:
+                assert isinstance(result, SeatUnavailableError), result
+                assert sorted(result.context["unavailableSeats"]) == taken
+                continue
+            if self.held(visitor) + len(wanted_seats) > LIMIT:
+                assert isinstance(result, SeatLimitError), result
+                continue
+            assert isinstance(result, LockOut), result
+            lock = Lock(result.lock_id, visitor, sorted(wanted_seats))
+            self._all_locks().append(lock)
+            for seat in wanted_seats:
+                self.seats[seat] = ("LOCKED", lock)
+            made.append(lock)
+        return multiple(*made)
+
+
 @pytest.mark.timeout(300)  # a state machine of many steps on real servers: ~10 s idle, 50 s loaded
-def test_seat_lifecycle(make_settings: Callable[..., Settings]) -> None:
+@pytest.mark.parametrize(
+    ("machine", "lock_batch"), [(SeatLifecycle, 0), (BatchedSeatLifecycle, 8)],
+    ids=["single-calls", "batched"],
+)
+def test_seat_lifecycle(
+    make_settings: Callable[..., Settings], machine: type[SeatLifecycle], lock_batch: int
+) -> None:
     """Any sequence of lock/extend/release/expire/sweep/checkout/pay/cancel keeps the model's
     seat states, never books a seat twice, never confirms without money, and refunds money
-    whose seats were lost."""
+    whose seats were lost; with batching on, locks sent together are decided in their order."""
     # The model confirms every paid booking: fraud review (its own tests) is off here.
-    harness = Harness(make_settings(fraud_review_score=0))
-    SeatLifecycle.harness = harness
+    harness = Harness(make_settings(fraud_review_score=0, lock_batch=lock_batch))
+    coalescer = harness.services.seats.repository.coalescer
+    if coalescer is not None:
+        coalescer.lanes = 1  # one call in flight: locks sent together are decided in order
+    machine.harness = harness
     try:
         run_state_machine_as_test(
-            SeatLifecycle,
+            machine,
             settings=settings(
                 max_examples=50,
                 stateful_step_count=30,

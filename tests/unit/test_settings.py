@@ -87,3 +87,12 @@ def test_fraud_and_network_settings() -> None:
     assert (off.fraud_review_score, off.max_seats_per_network) == (0, 0)
     with pytest.raises(SettingsError, match="ADMITONE_MAX_SEATS_PER_NETWORK"):
         load_settings({"ADMITONE_MAX_SEATS_PER_NETWORK": "-1"})
+
+
+def test_lock_batch_setting() -> None:
+    """ADMITONE_LOCK_BATCH is the largest lock batch, 0 (off, the default) or more; a negative one names
+    its variable."""
+    assert load_settings({}).lock_batch == 0
+    assert load_settings({"ADMITONE_LOCK_BATCH": "32"}).lock_batch == 32
+    with pytest.raises(SettingsError, match="ADMITONE_LOCK_BATCH"):
+        load_settings({"ADMITONE_LOCK_BATCH": "-1"})
