@@ -75,21 +75,21 @@ class PaymentRepository:
     ) -> None:
         await conn.execute(sql("settlement_mark_payment"), payment_id, status, transaction_id, now)
 
-    async def confirm_booking(self, conn: Connection, booking_id: uuid.UUID, now: datetime) -> None:
-        await conn.execute(sql("confirm_booking"), booking_id, now)
+    async def confirm(
+        self, conn: Connection, booking_id: uuid.UUID, *, show_id: uuid.UUID,
+        lock_id: uuid.UUID, now: datetime, outbox_payload: Mapping[str, Any],
+    ) -> list[str]:
+        """CONFIRMED, seats BOOKED and held, lock CONVERTED and the ``booking.confirmed``
+        outbox row (``outbox_payload`` plus ``seatIds``), in one statement; the booked seats."""
+        booked: list[str] = await conn.fetchval(
+            sql("settlement_confirm"), booking_id, show_id, lock_id, now, _json(outbox_payload)
+        )
+        return list(booked)
 
     async def fail_booking(self, conn: Connection, booking_id: uuid.UUID, now: datetime) -> bool:
         """PENDING → FAILED; False when the booking was not PENDING."""
         moved = await conn.fetchval(sql("fail_booking"), booking_id, now)
         return bool(moved)
-
-    async def book_seats(
-        self, conn: Connection, show_id: uuid.UUID, lock_id: uuid.UUID,
-        booking_id: uuid.UUID, now: datetime,
-    ) -> list[str]:
-        rows = await conn.fetch(sql("settlement_book_seats"), show_id, lock_id, booking_id, now)
-        await conn.execute(sql("hold_booking_seats"), booking_id)
-        return sorted(row["seat_id"] for row in rows)
 
     async def free_seats(
         self, conn: Connection, show_id: uuid.UUID, lock_id: uuid.UUID, now: datetime

@@ -250,14 +250,12 @@ class PaymentService:
             return done(booked_seats=booked)
         if action is Settlement.CONFIRM:
             await self.repository.mark_payment(conn, pid, "SUCCESS", transaction_id, now)
-            await self.repository.confirm_booking(conn, bid, now)
-            booked = await self.repository.book_seats(conn, show_id, lock_id, bid, now)
-            await self.repository.mark_lock(conn, lock_id, "CONVERTED", now)
-            await self.repository.add_outbox(conn, "booking.confirmed", {
-                **ids, "visitorId": booking["visitor_id"], "reference": booking["reference"],
-                "seatIds": booked,
-                "amount": booking["amount"], "currency": booking["currency"].strip(),
-            })
+            booked = await self.repository.confirm(
+                conn, bid, show_id=show_id, lock_id=lock_id, now=now, outbox_payload={
+                    **ids, "visitorId": booking["visitor_id"],
+                    "reference": booking["reference"], "amount": booking["amount"],
+                    "currency": booking["currency"].strip(),
+                })
             audit += [
                 ("payment", str(pid), "SUCCESS", {"transactionId": transaction_id}),
                 ("booking", str(bid), "CONFIRMED", {"paymentId": str(pid), "seatIds": booked}),
