@@ -24,8 +24,7 @@ from admitone.gateway.catalog import api as catalog_api
 from admitone.gateway.catalog import pages as catalog_pages
 from admitone.gateway.client import proxy_middleware
 from admitone.gateway.deps import dependencies
-from admitone.gateway.metrics import metrics_middleware
-from admitone.gateway.middleware import bad_bytes_middleware, request_id_middleware
+from admitone.gateway.middleware import gateway_middleware
 from admitone.gateway.operator import api as operator_api
 from admitone.gateway.operator import console_api
 from admitone.gateway.operator import pages as operator_pages
@@ -92,9 +91,10 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Lites
         lifespan=[lifespan],
         dependencies=dependencies(state),
         state=state,
-        # Outermost first: the client's address is settled before anything reads it.
-        middleware=[proxy_middleware(settings.proxy_networks), request_id_middleware,
-                    metrics_middleware, bad_bytes_middleware(MAX_BODY_BYTES)],
+        # Outermost first: the client's address is settled before anything reads it. Then the
+        # request id, the metrics and the bad-bytes checks, as one layer (middleware.py).
+        middleware=[proxy_middleware(settings.proxy_networks),
+                    gateway_middleware(MAX_BODY_BYTES)],
         # A browser on a page route gets an HTML 404; API callers keep problem+json.
         exception_handlers={**EXCEPTION_HANDLERS, **failures.EXCEPTION_HANDLERS},
         request_max_body_size=MAX_BODY_BYTES,

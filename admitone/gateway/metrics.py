@@ -42,16 +42,22 @@ def metrics_middleware(app: ASGIApp) -> ASGIApp:
         try:
             await app(scope, receive, send_and_note)
         finally:
-            method: str = scope["method"]  # type: ignore[typeddict-item]  # an HTTP scope
-            key = (method, scope.get("path_template") or "unmatched", status)
-            children = _children.get(key)
-            if children is None:
-                children = (HTTP_REQUESTS.labels(*key), HTTP_LATENCY.labels(key[0], key[1]))
-                _children[key] = children
-            children[0].inc()
-            children[1].observe(time.perf_counter() - started)
+            note(scope, status, started)
 
     return middleware
+
+
+def note(scope: Scope, status: int, started: float) -> None:
+    """Count one HTTP request of ``scope`` answered ``status``, begun at ``started``
+    (``time.perf_counter``)."""
+    method: str = scope["method"]  # type: ignore[typeddict-item]  # an HTTP scope
+    key = (method, scope.get("path_template") or "unmatched", status)
+    children = _children.get(key)
+    if children is None:
+        children = (HTTP_REQUESTS.labels(*key), HTTP_LATENCY.labels(key[0], key[1]))
+        _children[key] = children
+    children[0].inc()
+    children[1].observe(time.perf_counter() - started)
 
 
 @get("/metrics", include_in_schema=False, guards=[metrics_guard])
