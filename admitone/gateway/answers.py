@@ -57,10 +57,10 @@ class JsonAnswer(Response[T], Generic[T]):
     def __init__(self, content: T, head: Headers, *, status_code: int = 200) -> None:
         # Response.__init__ is skipped on purpose: Litestar only asks for the ASGI app.
         self.content = content
-        self.status_code = status_code
+        self.status_code: int = status_code
         self._head = head
 
     def to_asgi_response(self, *_args: Any, **_kwargs: Any) -> ASGIApp:  # type: ignore[override]
         content = self.content
         body = content if isinstance(content, bytes) else _encode(content)
-        return _Sent(self.status_code, self._head, body)
+        return _Sent(self.status_code or 200, self._head, body)

@@ -16,7 +16,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.stores.memory import MemoryStore
 from litestar.template.config import TemplateConfig
 
-from admitone import jobs
+from admitone import jobs, observability
 from admitone.gateway import assets, failures, openapi
 from admitone.gateway.bookings import api as booking_api
 from admitone.gateway.bookings import pages as booking_pages
@@ -66,6 +66,7 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Lites
                 await stack.enter_async_context(jobs.running(app.state.services))
             if app.state.services.monitoring is not None:
                 await stack.enter_async_context(app.state.services.monitoring.running())
+            stack.callback(observability.flush_http)  # the last second's requests, counted
             yield
 
     # Never empty: Litestar replaces an empty (falsy) State with its own, and the providers of

@@ -82,7 +82,7 @@ class ScriptPipeline:
     async def _pipelined(self, batch: list[_Call], again: list[_Call]) -> None:
         pool = self.redis.connection_pool
         try:
-            connection = await pool.get_connection()
+            connection = await pool.get_connection()  # type: ignore[no-untyped-call]
         except (RedisConnectionError, RedisTimeoutError, OSError):
             again.extend(batch)
             return
@@ -127,8 +127,8 @@ class ScriptPipeline:
         if future.done():
             return
         task = asyncio.ensure_future(script(keys=list(keys), args=list(args)))
-        self._tasks.add(task)  # type: ignore[arg-type]
-        task.add_done_callback(self._tasks.discard)  # type: ignore[arg-type]
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
         def settle(done: asyncio.Future[Any]) -> None:
             if future.done():
