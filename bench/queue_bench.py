@@ -338,10 +338,9 @@ LAYERS = [
     ("  client binding (ipaddress + sha256)", r"^client_binding ", None),
     ("redis-py's deferred socket write", r"^AbstractConnection\._send_packed_command ", None),
     ("response out (ASGIResponse -> uvicorn send)", r"^ASGIResponse\.__call__ ", None),
-    ("Prometheus middleware, around the route", r"^PrometheusMiddleware\.__call__ ",
-     r"^HTTPRoute\.handle "),
-    ("request-id middleware, around Prometheus", r"^request_id_middleware\.",
-     r"^PrometheusMiddleware\.__call__ "),
+    ("  Redis pipeline batches (queue/pipelining.py)", r"^ScriptPipeline\._send ", None),
+    ("gateway middleware (request id, metrics, bad bytes) outside the route",
+     r"^gateway_middleware\.", r"^HTTPRoute\.handle "),
     ("HTTP parsing (uvicorn data_received)", r"^HttpToolsProtocol\.data_received ", None),
 ]
 
