@@ -66,6 +66,7 @@ class _Families:
 def process_metrics_text() -> bytes:
     """The in-process metrics: every process's, summed, when ``PROMETHEUS_MULTIPROC_DIR`` is
     set (``admitone up`` with several workers), else this process's."""
+    observability.flush_http()  # this process's requests counted so far (other workers': <1 s)
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]

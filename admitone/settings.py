@@ -124,6 +124,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     queue_token_seconds: int = 86400
     queue_join_rate_per_second: float = 10.0  # per client IP and show (join.lua)
     queue_join_burst: int = 40
+    # Gather the room script calls of one event-loop turn into one pipeline (queue/pipelining.py;
+    # a single Redis server or Sentinel's master; a cluster's calls always go one by one).
+    queue_auto_pipeline: bool = True
     # Deprecated by trusted_proxies: > 0 with no trusted_proxies trusts PRIVATE_NETWORKS.
     trusted_proxy_hops: int = 0
     admission_tick_seconds: float = 1.0
@@ -343,6 +346,7 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "queue_token_seconds": _parse_positive_int,
     "queue_join_rate_per_second": _parse_positive_float,
     "queue_join_burst": _parse_positive_int,
+    "queue_auto_pipeline": _parse_bool,
     "trusted_proxy_hops": _parse_count,
     "admission_tick_seconds": _parse_positive_float,
     "scheduler_lease_seconds": _parse_positive_float,

@@ -83,6 +83,9 @@ def parse_args() -> argparse.Namespace:
     add("--redis-db", type=int, default=12, help="Redis db on 127.0.0.1:6379 (flushed; default 12)")
     add("--server", choices=["uvicorn", "granian"], default="uvicorn",
         help="the ASGI server of admitone and of the trivial ceiling (ADMITONE_HTTP_SERVER)")
+    add("--auto-pipeline", choices=["on", "off"], default="on",
+        help="ADMITONE_QUEUE_AUTO_PIPELINE of admitone: room script calls of one event-loop turn "
+             "as one Redis pipeline (default on, as admitone's default)")
     add("--profile", choices=["auto", "always", "never"], default="auto",
         help="py-spy one worker during a short extra run of each endpoint that misses its aim "
              "(auto), of every endpoint (always), or never")
@@ -173,7 +176,8 @@ class Admitone:
                    ADMITONE_PORT=str(self.port), ADMITONE_HTTP_SERVER=args.server,
                    # wrk is one client IP: the per-IP join limit (10/s, burst 40) is lifted
                    ADMITONE_QUEUE_JOIN_RATE_PER_SECOND="1000000",
-                   ADMITONE_QUEUE_JOIN_BURST="1000000")
+                   ADMITONE_QUEUE_JOIN_BURST="1000000",
+                   ADMITONE_QUEUE_AUTO_PIPELINE="1" if args.auto_pipeline == "on" else "0")
         self.server = Server("admitone", [sys.executable, "-m", "admitone.cli", "up"], env,
                              self.port, tmp)
         stack.callback(quietly, "stop admitone", self.server.stop)
@@ -334,10 +338,9 @@ LAYERS = [
     ("  client binding (ipaddress + sha256)", r"^client_binding ", None),
     ("redis-py's deferred socket write", r"^AbstractConnection\._send_packed_command ", None),
     ("response out (ASGIResponse -> uvicorn send)", r"^ASGIResponse\.__call__ ", None),
-    ("Prometheus middleware, around the route", r"^PrometheusMiddleware\.__call__ ",
-     r"^HTTPRoute\.handle "),
-    ("request-id middleware, around Prometheus", r"^request_id_middleware\.",
-     r"^PrometheusMiddleware\.__call__ "),
+    ("  Redis pipeline batches (queue/pipelining.py)", r"^ScriptPipeline\._send ", None),
+    ("gateway middleware (request id, metrics, bad bytes) outside the route",
+     r"^gateway_middleware\.", r"^HTTPRoute\.handle "),
     ("HTTP parsing (uvicorn data_received)", r"^HttpToolsProtocol\.data_received ", None),
 ]
 

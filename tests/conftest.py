@@ -54,7 +54,7 @@ collect_ignore = ["loadtest_checks"]
 # Modules whose tests run on a single Redis and again on a Redis Cluster.
 CLUSTER_MODULES = frozenset({
     "test_queue_api", "test_queue_admission", "test_queue_operator", "test_queue_tokens",
-    "test_seat_stream", "test_redis_prefix",
+    "test_seat_stream", "test_redis_prefix", "test_queue_pipelining",
 })
 
 OPERATOR_TOKEN = "operator-token-for-tests-0123456789"

@@ -4,6 +4,7 @@ work without Redis (fail open, proof-of-work difficulty)."""
 
 from __future__ import annotations
 
+import functools
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -23,7 +24,7 @@ from admitone.errors import (
     ShowNotFoundError,
     WaitingRoomNotFoundError,
 )
-from admitone.ids import uuid_or_404
+from admitone.ids import uuid_or_none
 from admitone.outages import REDIS_DOWN, translates
 from admitone.queue.models import WaitingRoom
 from admitone.queue.store import QueueStore
@@ -43,8 +44,22 @@ _FIELDS = (
 
 def canonical_show_id(show_id: str) -> str:
     """The show id as Redis keys and PostgreSQL know it; anything else has no room (404)."""
-    return str(uuid_or_404(show_id, lambda: WaitingRoomNotFoundError(
-        f"No waiting room for show {show_id[:64]!r}")))
+    found = _canonical(show_id) if len(show_id) <= _REMEMBERED else _canonical.__wrapped__(show_id)
+    if found is None:
+        raise WaitingRoomNotFoundError(f"No waiting room for show {show_id[:64]!r}")
+    return found
+
+
+# Spellings remembered up to this length ("urn:uuid:{…}" with hyphens is 47); a longer one is
+# parsed each time (uuid.UUID reads any number of hyphens), so junk cannot fill the cache.
+_REMEMBERED = 48
+
+
+@functools.lru_cache(maxsize=4096)
+def _canonical(show_id: str) -> str | None:
+    """Remembered per spelling: parsing a UUID is a few microseconds on every fan's call."""
+    found = uuid_or_none(show_id)
+    return None if found is None else str(found)
 
 
 def _room(row: asyncpg.Record) -> WaitingRoom:

@@ -86,7 +86,8 @@ def build_admission(
     inventory: InventorySource | None = None, send_code: SendCode | None = None,
     recorder: RoomEventRecorder | None = None,
 ) -> AdmissionServices:
-    store = QueueStore(redis, prefix=settings.redis_key_prefix)
+    store = QueueStore(redis, prefix=settings.redis_key_prefix,
+                       auto_pipeline=settings.queue_auto_pipeline)
     room_settings = RoomSettings(RoomRepository(pool), store)
     draws = Draws(DrawRepository(pool), store)
     pow_checker = ProofOfWork(

@@ -16,7 +16,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.stores.memory import MemoryStore
 from litestar.template.config import TemplateConfig
 
-from admitone import jobs
+from admitone import jobs, observability
 from admitone.gateway import assets, failures, openapi
 from admitone.gateway.bookings import api as booking_api
 from admitone.gateway.bookings import pages as booking_pages
@@ -24,8 +24,7 @@ from admitone.gateway.catalog import api as catalog_api
 from admitone.gateway.catalog import pages as catalog_pages
 from admitone.gateway.client import proxy_middleware
 from admitone.gateway.deps import dependencies
-from admitone.gateway.metrics import metrics_middleware
-from admitone.gateway.middleware import bad_bytes_middleware, request_id_middleware
+from admitone.gateway.middleware import gateway_middleware
 from admitone.gateway.operator import api as operator_api
 from admitone.gateway.operator import console_api
 from admitone.gateway.operator import pages as operator_pages
@@ -67,6 +66,7 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Lites
                 await stack.enter_async_context(jobs.running(app.state.services))
             if app.state.services.monitoring is not None:
                 await stack.enter_async_context(app.state.services.monitoring.running())
+            stack.callback(observability.flush_http)  # the last second's requests, counted
             yield
 
     # Never empty: Litestar replaces an empty (falsy) State with its own, and the providers of
@@ -92,9 +92,10 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Lites
         lifespan=[lifespan],
         dependencies=dependencies(state),
         state=state,
-        # Outermost first: the client's address is settled before anything reads it.
-        middleware=[proxy_middleware(settings.proxy_networks), request_id_middleware,
-                    metrics_middleware, bad_bytes_middleware(MAX_BODY_BYTES)],
+        # Outermost first: the client's address is settled before anything reads it. Then the
+        # request id, the metrics and the bad-bytes checks, as one layer (middleware.py).
+        middleware=[proxy_middleware(settings.proxy_networks),
+                    gateway_middleware(MAX_BODY_BYTES)],
         # A browser on a page route gets an HTML 404; API callers keep problem+json.
         exception_handlers={**EXCEPTION_HANDLERS, **failures.EXCEPTION_HANDLERS},
         request_max_body_size=MAX_BODY_BYTES,

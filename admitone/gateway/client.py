@@ -72,5 +72,12 @@ def network_of(ip: str) -> str:
 
 def client_binding(ip: str, user_agent: str) -> str:
     """The ``cnf`` of a queue token: a hash of the client's network and User-Agent."""
-    digest = hashlib.sha256(f"{network_of(ip)}|{user_agent[:512]}".encode()).digest()
+    return _binding(ip, user_agent[:512])
+
+
+@functools.lru_cache(maxsize=16384)
+def _binding(ip: str, user_agent: str) -> str:
+    """Remembered per client (bounded): a fan polls its status from the same address and
+    browser every few seconds, and the hash and its encoding cost more than the lookup."""
+    digest = hashlib.sha256(f"{network_of(ip)}|{user_agent}".encode()).digest()
     return base64.urlsafe_b64encode(digest[:12]).decode()

@@ -14,6 +14,7 @@ object), ~280 in all: over the budget.
 from __future__ import annotations
 
 import asyncio
+import functools
 import importlib.resources
 import random
 import secrets
@@ -30,6 +31,7 @@ from admitone.queue.models import (
     TickResult,
     WaitingRoom,
 )
+from admitone.queue.pipelining import script_pipeline
 from admitone.redis_client import RedisClient
 
 VISITOR_ID_BYTES = 9  # 72 random bits → 12 characters of base64url
@@ -75,6 +77,12 @@ class DrawSeedNeededError(Exception):
     def __init__(self, show_id: str) -> None:
         super().__init__(f"a pre-queue place in show {show_id} needs its draw score")
         self.show_id = show_id
+
+
+@functools.lru_cache(maxsize=4096)
+def _room_keys(prefix: str, show_id: str) -> keys.RoomKeys:
+    """The room's seven keys, spelled once per show rather than on every fan's call."""
+    return keys.RoomKeys.of(prefix, show_id)
 
 
 def _script_text(name: str) -> str:
@@ -130,13 +138,17 @@ class QueueStore:
     ``rng`` draws the random pre-queue scores (a seeded one makes a shuffle reproducible).
     On a Redis Cluster every script's keys share one slot (the show's or the scheduler's hash
     tag), and redis-py loads a script on the node that answers NOSCRIPT, then retries by SHA.
+    With ``auto_pipeline`` the room scripts called in one event-loop turn go to a single server
+    as one pipeline (``queue/pipelining.py``); a cluster's go one by one.
     """
 
     def __init__(
         self, redis: RedisClient, *, prefix: str, clock: Callable[[], int] | None = None,
-        rng: random.Random | None = None,
+        rng: random.Random | None = None, auto_pipeline: bool = False,
     ) -> None:
         self.redis = redis
+        # The room scripts of one event-loop turn as one pipeline (queue/pipelining.py).
+        self.pipeline = script_pipeline(redis) if auto_pipeline else None
         self.prefix = prefix
         self.clock = clock
         self.rng = rng or random.SystemRandom()
@@ -151,9 +163,11 @@ class QueueStore:
     async def _room(
         self, name: str, show_id: str, *args: Any, extra_keys: tuple[str, ...] = ()
     ) -> Any:
-        reply = await self._scripts[name](
-            keys=[*keys.RoomKeys.of(self.prefix, show_id), *extra_keys], args=[self._now(), *args]
-        )
+        room_keys = [*_room_keys(self.prefix, show_id), *extra_keys]
+        if self.pipeline is not None:
+            reply = await self.pipeline.call(self._scripts[name], room_keys, [self._now(), *args])
+        else:
+            reply = await self._scripts[name](keys=room_keys, args=[self._now(), *args])
         if isinstance(reply, list) and reply and _text(reply[0]) == "NOCONFIG":
             raise RoomStateMissingError(show_id)
         return reply
