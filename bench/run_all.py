@@ -108,7 +108,8 @@ def parse_args() -> argparse.Namespace:
                         "pg_clients": "8,32", "hot_seats": SEATS,
                         "profile": "never", "profile_seconds": 2, "profile_dir": None,
                         "redis_requests": 100_000, "redis_clients": 50, "visitors": 3_000,
-                        "memory": False}.items():
+                        "memory": False, "auto_pipeline": "on", "lock_batch": None,
+                        "only_pg": False}.items():
         setattr(args, name, value)
     args.tick_fans, args.checkout_rows, args.surge_seconds = TICK_FANS, checkout_bench.ROWS, 55
     if args.quick:
