@@ -35,7 +35,13 @@ TIMEOUT_SECONDS = 2.0
 # How long a cluster command waits for a free slot: longer than a single server's pool wait,
 # because redis-py's cluster client spends about twice the CPU per command (slot lookup, node
 # pools), so the same burst of fans drains more slowly (tests/integration/test_queue_admission).
-CLUSTER_WAIT_SECONDS = 5.0
+CLUSTER_WAIT_SECONDS = 8.0
+# How long a single server's command waits for a pooled connection. A worker accepts up to
+# ADMITONE_LIMIT_CONCURRENCY requests at once, so an on-sale's first second can ask for many
+# more than the pool's connections; each waits its turn (a join that waits is a fair join, a
+# 503 sends the fan back to retry), while a Redis that is down still fails at connect and a
+# hung one at the 2 s read limit.
+POOL_WAIT_SECONDS = 5.0
 
 
 class RedisUrl(NamedTuple):
@@ -128,10 +134,11 @@ def create_redis(url: str, *, max_connections: int = MAX_CONNECTIONS) -> RedisCl
         "health_check_interval": 15,
     }
     if parsed is None:
-        # A blocking pool: past ``max_connections`` in use a command waits (up to 2 s) for one
-        # to come free instead of failing at once, so a burst of fans is queued, not answered 503.
+        # A blocking pool: past ``max_connections`` in use a command waits (up to
+        # POOL_WAIT_SECONDS) for one to come free instead of failing at once, so a burst of fans
+        # is queued, not answered 503.
         pool = BlockingConnectionPool.from_url(
-            url, max_connections=max_connections, timeout=TIMEOUT_SECONDS,
+            url, max_connections=max_connections, timeout=POOL_WAIT_SECONDS,
             retry_on_timeout=False, **common,
         )
         return Redis.from_pool(pool)
