@@ -26,8 +26,11 @@ UNLIKELY = {"en": "Tickets are unlikely at your place", "hi": "संभाव�
 OTHER_DATES = {"en": "See the show's other dates", "hi": "इस शो की दूसरी तारीखें देखें"}
 
 
-async def _sell_out(server: LiveServer, show_id: str, mint: Callable[..., str]) -> None:
-    """Book all 20 seats of the show through the API, paid through the sandbox."""
+async def _sell_out(server: LiveServer, show_id: str, mint: Callable[..., str]
+                    ) -> list[tuple[str, str]]:
+    """Book all 20 seats of the show through the API, paid through the sandbox; each booking's
+    buyer's token and id."""
+    bookings = []
     for row in "AB":
         token = mint(show_id, f"buyer-{row}-{uuid.uuid4().hex[:6]}")
         async with server.client(Authorization=f"Bearer {token}") as http:
@@ -42,6 +45,8 @@ async def _sell_out(server: LiveServer, show_id: str, mint: Callable[..., str]) 
             paid = await http.post(f"/sandbox/payments/{checkout.json()['paymentId']}/complete",
                                    json={"outcome": "SUCCESS"})
             assert paid.status_code == 200, paid.text
+            bookings.append((token, checkout.json()["bookingId"]))
+    return bookings
 
 
 @pytest.mark.parametrize("language", ["en", "hi"])
@@ -57,6 +62,9 @@ async def test_a_sold_out_show_says_so_and_offers_other_dates(
     page = await open_page(viewport=DESKTOP)
     await page.goto(queue_url(live_server, show_id, f"?lang={language}"))
     await wait_for_state(page, "sold_out", timeout_ms=20_000)
+    # The shared progress feed is up to a second older than the fan's status: it must not
+    # flip the page back to waiting meanwhile.
+    await _stays(page, "sold_out", seconds=3.0)
     assert SOLD_OUT[language] in (await page.locator("#queue-heading").text_content() or "")
     link = page.locator("#queue-other-dates a")
     assert await link.is_visible()
@@ -66,6 +74,36 @@ async def test_a_sold_out_show_says_so_and_offers_other_dates(
     assert not await page.locator("#queue-chance").is_visible()  # nothing to weigh: sold out
     await assert_no_serious_violations(page, axe_source, f"sold out {language}")
     await page.screenshot(path=str(screenshots / f"queue-sold-out-{language}.png"))
+
+
+async def _stays(page: Any, state: str, *, seconds: float) -> None:
+    """The page's state is ``state`` at every look over ``seconds``."""
+    seen = set()
+    for _ in range(int(seconds / 0.1)):
+        seen.add(await page.locator("#queue").get_attribute("data-state"))
+        await asyncio.sleep(0.1)
+    assert seen == {state}, f"the page left {state}: {seen}"
+
+
+async def test_when_a_booking_is_cancelled_the_sold_out_page_queues_again(
+    live_server: LiveServer, open_page: OpenPage, access_token: Callable[..., str],
+) -> None:
+    """Every seat sold: the page says sold out; when a buyer cancels, the room resumes by
+    itself and the same page is back in the queue, its place kept."""
+    show_id = await live_server.create_show()
+    await live_server.put_room(show_id, paused=True)
+    bookings = await _sell_out(live_server, show_id, access_token)
+    page = await open_page(viewport=DESKTOP)
+    await page.goto(queue_url(live_server, show_id))
+    await wait_for_state(page, "sold_out", timeout_ms=20_000)
+    await _stays(page, "sold_out", seconds=2.0)
+    token, booking_id = bookings[0]
+    async with live_server.client(Authorization=f"Bearer {token}") as http:
+        cancelled = await http.delete(f"/api/v1/bookings/{booking_id}")
+    assert cancelled.status_code == 200, cancelled.text
+    assert await wait_for_state(page, "paused", timeout_ms=20_000) == "paused"
+    assert await page.locator("#queue-leave").is_visible()  # still holding the place
+    assert not await page.locator("#queue-other-dates").is_visible()
 
 
 @pytest.mark.parametrize("language", ["en", "hi"])

@@ -578,6 +578,12 @@ class QueueController {
       this.render();
       return;
     }
+    if (this.state === "sold_out") {
+      // The shared feed may be a second older than the status that told us sold out: our own
+      // status call decides whether seats came back (checkStatus leaves sold out if so).
+      this.checkStatus();
+      return;
+    }
     const drawn = previous && previous.status === "PREQUEUE";
     if (this.pendingExact !== null && !drawn) {
       this.anchor = data.admittedThrough + this.pendingExact;
