@@ -20,7 +20,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import AsyncExitStack, ExitStack, contextmanager, suppress
 from pathlib import Path
 from typing import Any
@@ -162,15 +162,11 @@ def _exit_on_signal(signum: int, _frame: object) -> None:
 JOBS_STOP_SECONDS = 20.0
 
 
-def _exit_within(seconds: float) -> Callable[[int, object], None]:
-    """SIGTERM as SystemExit, and a hard exit if the clean stop has not ended ``seconds`` later
-    (a stop that hung once in a loaded test run; the cause is not known yet)."""
-    def handler(signum: int, _frame: object) -> None:
-        timer = threading.Timer(seconds, os._exit, args=(128 + signum,))
-        timer.daemon = True
-        timer.start()
-        raise SystemExit(128 + signum)
-    return handler
+def _exit_later(seconds: float, code: int) -> None:
+    """A hard exit with ``code`` if this process is still running ``seconds`` from now."""
+    timer = threading.Timer(seconds, os._exit, args=(code,))
+    timer.daemon = True
+    timer.start()
 
 
 def cmd_up(settings: Settings, demo: bool) -> int:
@@ -381,20 +377,36 @@ def cmd_jobs(settings: Settings) -> int:
     from admitone.logging import configure_logging  # noqa: PLC0415
     from admitone.runtime import open_services  # noqa: PLC0415
 
-    signal.signal(signal.SIGTERM, _exit_within(JOBS_STOP_SECONDS))
     configure_logging(settings)
+    stopping = threading.Event()
 
     async def run() -> None:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-        async with AsyncExitStack() as stack:
-            services = await stack.enter_async_context(open_services(settings))
-            await stack.enter_async_context(jobs.running(services))
-            if services.monitoring is not None:  # this process's pool and Redis in /metrics
-                await stack.enter_async_context(services.monitoring.running())
-            await _beat(settings.data_dir / HEARTBEAT_FILE)
+        # SIGTERM and SIGINT cancel this task, so the stack below unwinds in order (jobs finish
+        # their round, the lease is given up, pools close). A SystemExit raised from a plain
+        # signal handler lands wherever the loop happens to be, and once left a stop hanging.
+        loop, main = asyncio.get_running_loop(), asyncio.current_task()
 
-    with suppress(KeyboardInterrupt, SystemExit):
-        asyncio.run(run())
+        def stop(signum: int) -> None:
+            if main is not None and not stopping.is_set():
+                stopping.set()
+                _exit_later(JOBS_STOP_SECONDS, 128 + signum)  # the guard if a stop still hangs
+                main.cancel()
+
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop, signum)
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            async with AsyncExitStack() as stack:
+                services = await stack.enter_async_context(open_services(settings))
+                await stack.enter_async_context(jobs.running(services))
+                if services.monitoring is not None:  # this process's pool and Redis in /metrics
+                    await stack.enter_async_context(services.monitoring.running())
+                await _beat(settings.data_dir / HEARTBEAT_FILE)
+        except asyncio.CancelledError:
+            if not stopping.is_set():
+                raise
+
+    asyncio.run(run())
     return 0
 
 

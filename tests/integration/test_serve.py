@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from admitone.cli import JOBS_STOP_SECONDS
 from admitone.settings import Settings
 from tests.conftest import OPERATOR_TOKEN, WEBHOOK_SECRET
 
@@ -128,9 +129,16 @@ def test_jobs_beats_while_it_runs_and_check_says_so(settings: Settings, tmp_path
             assert time.monotonic() < deadline, "admitone jobs never beat"
             time.sleep(0.3)
         assert check() == 0
-    finally:
+        # SIGTERM: the jobs finish their round, close pools and give the lease up, cleanly
+        # (0) and well before the hard-exit guard (which would exit 143 after 20 s).
+        stopped_at = time.monotonic()
         process.send_signal(signal.SIGTERM)
-        process.wait(timeout=60)  # the jobs finish their round, close pools, give the lease up
+        assert process.wait(timeout=60) == 0
+        assert time.monotonic() - stopped_at < JOBS_STOP_SECONDS / 2
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=60)
 
 
 def test_up_and_serve_stop_at_once_when_their_port_is_taken(
