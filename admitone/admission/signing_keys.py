@@ -12,13 +12,14 @@ import functools
 import hashlib
 import hmac
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from admitone.secrets_store import create_exclusive
 
 KEEP = 2  # the current key and the previous one
 # Queue tokens are HMACs under a secret derived from each signing key (see ``queue_secret``).
@@ -102,7 +103,9 @@ class KeyRing:
     def load(cls, folder: Path) -> KeyRing:
         """Read the folder's keys; create the first one if there are none."""
         if not _key_files(folder):
-            rotate_keys(folder)
+            # Processes starting at once on a fresh folder all try key number 1; one makes it
+            # and the others read that one.
+            _add_key(folder, 1)
         keys = []
         for path in _key_files(folder):
             private_key = serialization.load_pem_private_key(path.read_bytes(), password=None)
@@ -121,17 +124,23 @@ def _key_files(folder: Path) -> list[Path]:
 
 def rotate_keys(folder: Path) -> str:
     """Add a new signing key to the folder, drop all but the newest ``KEEP``; return its kid."""
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     existing = _key_files(folder)
     number = int(existing[0].stem.removeprefix("signing-")) + 1 if existing else 1
+    kid = _add_key(folder, number)
+    if kid is None:
+        raise FileExistsError(f"signing key {number} was made by another process meanwhile")
+    for old in _key_files(folder)[KEEP:]:
+        old.unlink(missing_ok=True)
+    return kid
+
+
+def _add_key(folder: Path, number: int) -> str | None:
+    """Write key ``number`` whole (never seen half written); its kid, or None if it exists."""
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     private_key = Ed25519PrivateKey.generate()
     pem = private_key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
-    path = folder / f"signing-{number:06d}.pem"
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(pem)
-    for old in _key_files(folder)[KEEP:]:
-        old.unlink()
+    if not create_exclusive(folder / f"signing-{number:06d}.pem", pem):
+        return None
     return _thumbprint(private_key)
