@@ -174,5 +174,13 @@ class LockCoalescer:
             log.warning("lock_batch_retried_alone", show_id=str(requests[0].show_id),
                         requests=len(requests), error=type(exc).__name__)
         self.stats.single_calls += len(requests)
-        return list(await asyncio.gather(*(self._lock_one(r) for r in requests),
-                                         return_exceptions=True))
+        # One after another, in arrival order, as the batch would have decided them: run at
+        # once, a later request could take what an earlier one asked for (CI saw a reused lock
+        # id won by the second of two).
+        outcomes: list[LockResult | BaseException] = []
+        for request in requests:
+            try:
+                outcomes.append(await self._lock_one(request))
+            except Exception as exc:  # noqa: BLE001 - handed to its caller
+                outcomes.append(exc)
+        return outcomes
