@@ -58,6 +58,29 @@ async def test_paying_confirms_booking_books_seats_and_converts_lock(
     assert transaction.startswith("sbx_")
 
 
+async def test_a_webhook_the_app_refuses_is_retried_then_reported_undelivered(
+    client: httpx.AsyncClient, services: Services, make_show: MakeShow,
+    access_token: Callable[..., str],
+) -> None:
+    """Signed with a secret the app does not know, every attempt is refused (401): the sandbox
+    tries three times, answers UNDELIVERED, and the booking waits for reconciliation."""
+    show = await make_show()
+    checkout = await lock_and_checkout(client, show, access_token)
+    sandbox = services.sandbox
+    assert sandbox is not None
+    secret, delays = sandbox.webhook_secret, sandbox.retry_delays_seconds
+    sandbox.webhook_secret, sandbox.retry_delays_seconds = "not-the-app-secret", (0.0, 0.0)
+    try:
+        done = await complete(client, checkout, "SUCCESS")
+    finally:
+        sandbox.webhook_secret, sandbox.retry_delays_seconds = secret, delays
+
+    assert done.status_code == 200, done.text
+    assert (done.json()["delivery"], done.json()["attempts"]) == ("UNDELIVERED", 3)
+    state = await state_of(services, checkout, show.id)
+    assert (state.payment, state.booking, state.lock) == ("INITIATED", "PENDING", "ACTIVE")
+
+
 async def test_confirmation_is_audited_and_announced(
     client: httpx.AsyncClient, services: Services, make_show: MakeShow,
     access_token: Callable[..., str],
