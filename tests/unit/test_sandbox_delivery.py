@@ -42,9 +42,10 @@ async def test_the_request_arrives_whole_and_its_status_comes_back() -> None:
     status = await post_in_process(APP, "https://tickets.example.com", "/hook", headers, body)
 
     assert status == 202
-    assert SEEN == [{"body": body, "signature": "good", "type": "application/json",
-                     "host": "tickets.example.com", "client": "127.0.0.1",
-                     "url": "https://tickets.example.com/hook"}]
+    (seen,) = SEEN
+    assert seen == {"body": body, "signature": "good", "type": "application/json",
+                    "host": "tickets.example.com", "client": "127.0.0.1",
+                    "url": "https://tickets.example.com/hook"}
 
 
 async def test_a_refusal_is_its_status_not_an_exception() -> None:
