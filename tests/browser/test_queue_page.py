@@ -329,10 +329,17 @@ async def test_no_serious_accessibility_violations(
 
 
 async def assert_no_serious_violations(page: Any, axe_source: str, where: str) -> None:
+    """axe-core on the settled page: web fonts loaded (a Devanagari face still swapping in lays
+    text out in another font's metrics) and two frames painted. A loaded CI run once saw a
+    contrast failure on the Hindi hold button's label that never showed on a settled page;
+    the failure summaries are in the message, so another such report says what axe measured."""
+    await page.evaluate("document.fonts.ready.then(() => new Promise(done =>"
+                        " requestAnimationFrame(() => requestAnimationFrame(done))))")
     await page.add_script_tag(content=axe_source)
     result = await page.evaluate("axe.run(document, {resultTypes: ['violations']})")
     serious = [
-        {"id": v["id"], "impact": v["impact"], "nodes": [n["target"] for n in v["nodes"]]}
+        {"id": v["id"], "impact": v["impact"],
+         "nodes": [[n["target"], n.get("failureSummary", "")] for n in v["nodes"]]}
         for v in result["violations"] if v["impact"] in {"serious", "critical"}
     ]
     assert serious == [], f"{where}: {json.dumps(serious, indent=1)}"
