@@ -33,7 +33,8 @@ def load_or_create_secret(data_dir: Path, name: str) -> str:
     folder = data_dir / "secrets"
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     path = folder / name
-    value = secrets.token_urlsafe(32)
-    if create_exclusive(path, value.encode()):
-        return value
+    if not path.exists():  # made once; every later start only reads it
+        value = secrets.token_urlsafe(32)
+        if create_exclusive(path, value.encode()):
+            return value
     return path.read_text(encoding="utf-8").strip()
