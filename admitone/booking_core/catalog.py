@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 import asyncpg
 import msgspec
+import structlog
 
 from admitone.booking_core.models import (
     Movie,
@@ -36,6 +37,7 @@ from admitone.outages import translates
 from admitone.ttl_cache import TtlCache
 
 sql = sql_folder("admitone.booking_core")
+log = structlog.get_logger(__name__)
 
 _WORD = re.compile(r"[\w]+", re.UNICODE)
 # How long a show's details and the list of cities are reused before they are read again.
@@ -190,7 +192,21 @@ class CatalogService:
                     {"movieId": data.movie_id, "screenId": data.screen_id}
                 ).decode(),
             )
+        await self._refresh_seat_statistics(total)
         return _row_to(Show, row, total_seats=total)
+
+    async def _refresh_seat_statistics(self, added: int) -> None:
+        """ANALYZE show_seats when the seats just added would leave its statistics stale, so
+        that the show's first lock, checkout and settlement are planned for its real size.
+        On sale minutes after the show was made, autovacuum may not have come by yet."""
+        try:
+            async with self.pool.acquire() as conn:
+                if await conn.fetchval(sql("seat_statistics_stale"), added):
+                    await conn.execute("ANALYZE show_seats")
+        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
+            # e.g. not the table's owner, or the server just went away: the show is made, and
+            # autovacuum gathers the statistics within its next round.
+            log.warning("seat_statistics_not_refreshed", error=str(exc))
 
     async def get_show(self, show_id: str) -> Show:
         show = parse_uuid(show_id, "show")

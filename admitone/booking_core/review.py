@@ -19,6 +19,7 @@ its state again, the other way is refused (409 ``BOOKING_STATE``).
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -41,12 +42,16 @@ Decision = Literal["approve", "reject"]
 REVIEW_PAGE = 200
 
 
-async def hold_for_review(conn: Connection, booking: asyncpg.Record, now: datetime) -> list[str]:
+async def hold_for_review(
+    conn: Connection, booking: asyncpg.Record, lock_seats: Sequence[str], now: datetime
+) -> list[str]:
     """Settlement's CONFIRM for a booking marked for review: REVIEW, seats BOOKED and held,
-    lock CONVERTED (the caller holds payment, booking, seats and lock). The booked seat ids."""
+    lock CONVERTED (the caller holds payment, booking, seats and lock; ``lock_seats`` is the
+    lock's ``seat_ids``). The booked seat ids."""
     await conn.execute(sql("review_hold"), booking["id"], now)
     rows = await conn.fetch(
-        sql("settlement_book_seats"), booking["show_id"], booking["lock_id"], booking["id"], now
+        sql("settlement_book_seats"), booking["show_id"], booking["lock_id"], booking["id"], now,
+        list(lock_seats),
     )
     await conn.execute(sql("hold_booking_seats"), booking["id"])
     await conn.execute(sql("mark_lock"), booking["lock_id"], "CONVERTED", now)

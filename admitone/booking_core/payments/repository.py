@@ -7,7 +7,7 @@ transaction and the lock order (payments → bookings → show_seats by seat_id 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -77,12 +77,15 @@ class PaymentRepository:
 
     async def confirm(
         self, conn: Connection, booking_id: uuid.UUID, *, show_id: uuid.UUID,
-        lock_id: uuid.UUID, now: datetime, outbox_payload: Mapping[str, Any],
+        lock_id: uuid.UUID, lock_seats: Sequence[str], now: datetime,
+        outbox_payload: Mapping[str, Any],
     ) -> list[str]:
         """CONFIRMED, seats BOOKED and held, lock CONVERTED and the ``booking.confirmed``
-        outbox row (``outbox_payload`` plus ``seatIds``), in one statement; the booked seats."""
+        outbox row (``outbox_payload`` plus ``seatIds``), in one statement; the booked seats.
+        ``lock_seats``: the lock's ``seat_ids``, the only seats that can carry its id."""
         booked: list[str] = await conn.fetchval(
-            sql("settlement_confirm"), booking_id, show_id, lock_id, now, _json(outbox_payload)
+            sql("settlement_confirm"), booking_id, show_id, lock_id, now, _json(outbox_payload),
+            list(lock_seats),
         )
         return list(booked)
 
@@ -92,9 +95,13 @@ class PaymentRepository:
         return bool(moved)
 
     async def free_seats(
-        self, conn: Connection, show_id: uuid.UUID, lock_id: uuid.UUID, now: datetime
+        self, conn: Connection, show_id: uuid.UUID, lock_id: uuid.UUID,
+        lock_seats: Sequence[str], now: datetime,
     ) -> list[str]:
-        rows = await conn.fetch(sql("settlement_free_seats"), show_id, lock_id, now)
+        """The seats among ``lock_seats`` (the lock's ``seat_ids``) it still holds, freed."""
+        rows = await conn.fetch(
+            sql("settlement_free_seats"), show_id, lock_id, now, list(lock_seats)
+        )
         return sorted(row["seat_id"] for row in rows)
 
     async def mark_lock(

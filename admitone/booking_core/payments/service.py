@@ -241,7 +241,7 @@ class PaymentService:
         if action is Settlement.CONFIRM and booking["review"]:
             # Held for fraud review (booking_core/fraud.py): paid, seats BOOKED, no ticket yet.
             await self.repository.mark_payment(conn, pid, "SUCCESS", transaction_id, now)
-            booked = await hold_for_review(conn, booking, now)
+            booked = await hold_for_review(conn, booking, held.lock["seat_ids"], now)
             audit += [
                 ("payment", str(pid), "SUCCESS", {"transactionId": transaction_id}),
                 ("booking", str(bid), "REVIEW", {"paymentId": str(pid), "seatIds": booked}),
@@ -251,7 +251,8 @@ class PaymentService:
         if action is Settlement.CONFIRM:
             await self.repository.mark_payment(conn, pid, "SUCCESS", transaction_id, now)
             booked = await self.repository.confirm(
-                conn, bid, show_id=show_id, lock_id=lock_id, now=now, outbox_payload={
+                conn, bid, show_id=show_id, lock_id=lock_id, lock_seats=held.lock["seat_ids"],
+                now=now, outbox_payload={
                     **ids, "visitorId": booking["visitor_id"],
                     "reference": booking["reference"], "amount": booking["amount"],
                     "currency": booking["currency"].strip(),
@@ -271,7 +272,8 @@ class PaymentService:
         keep_hold = held.lock_alive() and (
             action is Settlement.FAIL or booking["status"] == "FAILED")
         if not keep_hold:
-            freed = await self.repository.free_seats(conn, show_id, lock_id, now)
+            freed = await self.repository.free_seats(
+                conn, show_id, lock_id, held.lock["seat_ids"], now)
             lock_status = held.lock_end_status()
             if await self.repository.mark_lock(conn, lock_id, lock_status, now):
                 audit.append(
