@@ -19,7 +19,7 @@ its state again, the other way is refused (409 ``BOOKING_STATE``).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -43,7 +43,7 @@ REVIEW_PAGE = 200
 
 
 async def hold_for_review(
-    conn: Connection, booking: asyncpg.Record, lock_seats: Sequence[str], now: datetime
+    conn: Connection, booking: Mapping[str, Any], lock_seats: Sequence[str], now: datetime
 ) -> list[str]:
     """Settlement's CONFIRM for a booking marked for review: REVIEW, seats BOOKED and held,
     lock CONVERTED (the caller holds payment, booking, seats and lock; ``lock_seats`` is the

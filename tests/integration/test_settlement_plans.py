@@ -6,10 +6,12 @@ which no index of show_seats serves, and a checkout found the buyer's bookings a
 show's: each order cost more the bigger the hall and the more it had sold. The plans are read
 with EXPLAIN ANALYZE (in a transaction rolled back) on a show of 3,000 seats with 30 bookings,
 as a generic plan, which is what a statement prepared by asyncpg runs after its fifth call,
-and as a custom one."""
+and as a custom one; those of the statements inside admitone_settlement_hold through
+auto_explain, whose messages the session receives."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from collections.abc import Callable, Iterator
@@ -42,8 +44,12 @@ def _nodes(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:
 def rows_read(explained: str, relation: str) -> int:
     """Rows of ``relation`` its scans produced or threw away, over all loops of each."""
     [root] = json.loads(explained)
+    return plan_rows_read(root["Plan"], relation)
+
+
+def plan_rows_read(plan: dict[str, Any], relation: str) -> int:
     total = 0
-    for node in _nodes(root["Plan"]):
+    for node in _nodes(plan):
         if node.get("Relation Name") == relation and "Scan" in node["Node Type"]:
             loops = node.get("Actual Loops", 1)
             total += (node["Actual Rows"] + node.get("Rows Removed by Filter", 0)
@@ -54,6 +60,29 @@ def rows_read(explained: str, relation: str) -> int:
 class Explainer:
     def __init__(self, conn: Any) -> None:
         self.conn = conn
+
+    async def nested(self, query: str, *params: object) -> list[dict[str, Any]]:
+        """The plans of the statements a function call ran (auto_explain, JSON), and the
+        call's rows. Inside a transaction: the settings are SET LOCAL."""
+        messages: list[str] = []
+
+        def listen(_conn: object, message: Any) -> None:
+            messages.append(str(message.message))
+
+        self.conn.add_log_listener(listen)
+        try:
+            await self.conn.execute("LOAD 'auto_explain'")
+            for setting in ("auto_explain.log_min_duration = 0",
+                            "auto_explain.log_nested_statements = on",
+                            "auto_explain.log_analyze = on", "auto_explain.log_format = json",
+                            "client_min_messages = log"):
+                await self.conn.execute(f"SET LOCAL {setting}")
+            await self.conn.fetch(query, *params)
+            await self.conn.execute("SET LOCAL auto_explain.log_min_duration = -1")
+            await asyncio.sleep(0.05)  # the listeners are called soon after, not during
+        finally:
+            self.conn.remove_log_listener(listen)
+        return [json.loads(m[m.index("{"):]) for m in messages if "plan:" in m]
 
     async def read(self, name: str, relation: str, *params: object) -> int:
         explained = await self.conn.fetchval(
@@ -94,8 +123,14 @@ async def test_settlement_and_cancellation_probe_the_bookings_seats(
         try:
             await conn.execute(f"SET LOCAL plan_cache_mode = {plan_mode}")
             now: datetime = await conn.fetchval("SELECT clock_timestamp()")
-            read = {"settlement_seats": await explain.read(
-                "settlement_seats", "show_seats", show_id, booking_id)}
+            plans = await explain.nested(sql("settlement_hold"), uuid.UUID(booking.payment_id),
+                                         f"plan-test-{uuid.uuid4()}", "SUCCESS", "SANDBOX")
+            inner = [p for p in plans if "admitone_settlement_hold" not in p["Query Text"]]
+            assert len(inner) >= 5, [p["Query Text"] for p in plans]  # payment ... lock
+            read = {"settlement_hold": sum(
+                plan_rows_read(p["Plan"], "show_seats") for p in inner)}
+            assert sum(plan_rows_read(p["Plan"], "bookings") for p in inner) == 1
+            assert sum(plan_rows_read(p["Plan"], "seat_locks") for p in inner) == 1
             await conn.execute(sql("settlement_mark_payment"), uuid.UUID(booking.payment_id),
                                "SUCCESS", None, now)
             read["settlement_confirm"] = await explain.read(

@@ -47,25 +47,13 @@ class PaymentRepository:
         fresh = await conn.fetchval(sql("record_event"), event_id, payment_id, status, provider)
         return bool(fresh)
 
-    async def settlement_payment(
-        self, conn: Connection, payment_id: uuid.UUID
+    async def settlement_hold(
+        self, conn: Connection, payment_id: uuid.UUID, event_id: str | None, status: str,
+        provider: str,
     ) -> asyncpg.Record | None:
-        return await conn.fetchrow(sql("settlement_payment"), payment_id)
-
-    async def settlement_booking(
-        self, conn: Connection, booking_id: uuid.UUID
-    ) -> asyncpg.Record | None:
-        return await conn.fetchrow(sql("settlement_booking"), booking_id)
-
-    async def settlement_seats(
-        self, conn: Connection, show_id: uuid.UUID, booking_id: uuid.UUID
-    ) -> list[asyncpg.Record]:
-        return await conn.fetch(sql("settlement_seats"), show_id, booking_id)
-
-    async def settlement_lock(
-        self, conn: Connection, lock_id: uuid.UUID
-    ) -> asyncpg.Record | None:
-        return await conn.fetchrow(sql("settlement_lock"), lock_id)
+        """Payment, event (recorded once), booking, seats and lock held in lock order, in one
+        round trip (migration 0030); None for an unknown payment."""
+        return await conn.fetchrow(sql("settlement_hold"), payment_id, event_id, status, provider)
 
     # Writes ------------------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ writer follows: payments → bookings → show_seats (by seat_id) → seat_locks
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -65,14 +66,39 @@ class SettleResult:
     refund_id: str | None = None
 
 
+Row = Mapping[str, Any]
+
+
 @dataclass(slots=True)
 class _Held:
     """The rows of one settlement, held under lock."""
 
-    payment: asyncpg.Record
-    booking: asyncpg.Record
-    lock: asyncpg.Record
-    seats: list[asyncpg.Record]
+    payment: Row
+    booking: Row
+    lock: Row
+    seats: list[Row]
+
+    @classmethod
+    def of(cls, row: asyncpg.Record) -> _Held:
+        """From a row of ``admitone_settlement_hold`` (migration 0030) that held them."""
+        return cls(
+            payment={"id": row["pay_id"], "booking_id": row["pay_booking"],
+                     "amount": row["pay_amount"], "currency": row["pay_currency"],
+                     "status": row["pay_status"], "expires_at": row["pay_expires_at"],
+                     "gateway_transaction_id": row["pay_transaction"]},
+            booking={"id": row["bk_id"], "reference": row["bk_reference"],
+                     "show_id": row["bk_show"], "visitor_id": row["bk_visitor"],
+                     "lock_id": row["bk_lock"], "status": row["bk_status"],
+                     "amount": row["bk_amount"], "currency": row["bk_currency"],
+                     "review": row["bk_review"]},
+            lock={"id": row["lk_id"], "status": row["lk_status"],
+                  "expires_at": row["lk_expires_at"], "seat_ids": row["lk_seat_ids"],
+                  "now": row["held_at"]},
+            seats=[{"seat_id": seat, "status": status, "lock_id": lock, "locked_until": until}
+                   for seat, status, lock, until in zip(
+                       row["st_ids"], row["st_statuses"], row["st_lock_ids"],
+                       row["st_locked_until"], strict=True)],
+        )
 
     @property
     def now(self) -> datetime:
@@ -158,17 +184,16 @@ class PaymentService:
         if pid is None:
             return SettleResult(payment_id, None, known=False)
         async with self.pool.acquire() as conn, conn.transaction():
-            payment = await self.repository.settlement_payment(conn, pid)
-            if payment is None:
+            row = await self.repository.settlement_hold(conn, pid, event_id, status, provider)
+            if row is None:
                 return SettleResult(payment_id, None, known=False)
-            if event_id is not None and not await self.repository.record_event(
-                conn, event_id, pid, status, provider
-            ):
+            if row["duplicate"]:
                 return SettleResult(payment_id, None, duplicate=True)
+            held = _Held.of(row)
+            payment = held.payment
             matches = status != "SUCCESS" or _amount_matches(payment, amount, currency)
             if not matches and on_mismatch == "reject":
                 _raise_mismatch(payment, amount)
-            held = await self._hold(conn, payment)
             action = decide_settlement(
                 payment["status"], held.booking["status"], status, seats_held=held.seats_held(),
                 amount_matches=matches,
@@ -195,7 +220,7 @@ class PaymentService:
         )
         return result
 
-    def _record(self, booking: asyncpg.Record, action: Settlement) -> None:
+    def _record(self, booking: Row, action: Settlement) -> None:
         """For the operator console: payments by outcome, sales and revenue per minute, and
         the fan in the funnel (paid; confirmed when the seats were still held)."""
         if self.stats is None or action is Settlement.IGNORE:
@@ -210,14 +235,6 @@ class PaymentService:
             self.stats.count(show, "sales")
             self.stats.count(show, "revenue_minor", int(booking["amount"] * 100))
             self.stats.visit(show, "confirmed", visitor)
-
-    async def _hold(self, conn: Connection, payment: asyncpg.Record) -> _Held:
-        booking = await self.repository.settlement_booking(conn, payment["booking_id"])
-        assert booking is not None  # noqa: S101 - payments.booking_id references bookings
-        seats = await self.repository.settlement_seats(conn, booking["show_id"], booking["id"])
-        lock = await self.repository.settlement_lock(conn, booking["lock_id"])
-        assert lock is not None  # noqa: S101 - bookings.lock_id references seat_locks
-        return _Held(payment=payment, booking=booking, lock=lock, seats=seats)
 
     async def _apply(
         self, conn: Connection, held: _Held, action: Settlement, *, actor: str,
@@ -388,7 +405,7 @@ class PaymentService:
 
 
 def _amount_matches(
-    payment: asyncpg.Record, amount: Decimal | None, currency: str | None
+    payment: Row, amount: Decimal | None, currency: str | None
 ) -> bool:
     """A success must say it took what was asked: no amount, another amount or another
     currency confirms nothing (``decisions.amount_matches``)."""
@@ -396,7 +413,7 @@ def _amount_matches(
 
 
 def _refund_amount(
-    payment: asyncpg.Record, amount: Decimal | None, currency: str | None
+    payment: Row, amount: Decimal | None, currency: str | None
 ) -> Decimal:
     """What to give back of a mismatched success: what was taken when it is in the payment's
     currency, else the payment's amount as the record (the provider refunds the whole capture,
@@ -409,7 +426,7 @@ def _refund_amount(
 
 
 def _flag_mismatch(
-    payment: asyncpg.Record, amount: Decimal | None, currency: str | None
+    payment: Row, amount: Decimal | None, currency: str | None
 ) -> AuditEntry:
     """The audit row of a mismatched success that is refunded instead of confirmed."""
     expected_currency = payment["currency"].strip()
@@ -423,7 +440,7 @@ def _flag_mismatch(
     })
 
 
-def _raise_mismatch(payment: asyncpg.Record, amount: Decimal | None) -> None:
+def _raise_mismatch(payment: Row, amount: Decimal | None) -> None:
     log.error("payment_amount_mismatch", payment_id=str(payment["id"]),
               expected=str(payment["amount"]), reported=str(amount))
     raise PaymentMismatchError(

@@ -17,7 +17,7 @@ WITH mine AS (
       FROM bookings b
      WHERE b.show_id = $1 AND b.instrument_key = $3::text
 ), live AS (
-    -- The lock of a PENDING one is looked up by its key (a subquery under OR stays one; a
+    -- The lock of a PENDING one is looked up by its key (a subquery under OR stays one, a
     -- join let the planner read every lock to hash them).
     SELECT m.id, m.email_key, m.instrument_key
       FROM mine m
