@@ -175,9 +175,12 @@ def accuracy(fields: Mapping[str, str], now_ms: int) -> Accuracy:
     and the nine before it), of the error at join; the same, prefixed ``w``, of the worst
     answer of each fan."""
     minute = now_ms // MS_PER_MINUTE
+    # A slot stamped up to a minute ahead of this reader's clock is the current one too: the
+    # script that stamped it ran on another clock (or just after a minute began), and leaving
+    # it out emptied the window for the seconds around each minute's turn.
     fresh = {
         name[1:] for name, value in fields.items()
-        if name.startswith("m") and 0 <= minute - int(value) < RECENT_MINUTES
+        if name.startswith("m") and -1 <= minute - int(value) < RECENT_MINUTES
     }
     total: dict[str, int] = {}
     recent: dict[str, int] = {}
