@@ -34,7 +34,17 @@ from pathlib import Path
 from typing import Any
 
 import redis
-from booking_bench import ROOT, Server, free_port, pg, quietly, redis_port, show_payload, sql
+from booking_bench import (
+    ROOT,
+    Server,
+    cpu_seconds,
+    free_port,
+    pg,
+    quietly,
+    redis_port,
+    show_payload,
+    sql,
+)
 
 if str(ROOT) not in sys.path:  # loadtests/ is a folder of the repository, not a package
     sys.path.append(str(ROOT))
@@ -189,6 +199,41 @@ async def _verify(dsn: str, show_id: str) -> dict[str, int]:
         await conn.close()
 
 
+def _jobs_pid(server: Server) -> list[int]:
+    """The `admitone up` process's jobs child (outbox, sweeper, reconciler), if any."""
+    assert server.proc is not None  # noqa: S101 - only called once started
+    path = Path(f"/proc/{server.proc.pid}/task/{server.proc.pid}/children")
+    children = [int(p) for p in path.read_text().split()] if path.exists() else []
+    return [p for p in children
+            if b"admitone.cli\x00jobs" in Path(f"/proc/{p}/cmdline").read_bytes()]
+
+
+def _backends(db: str) -> list[int]:
+    return [int(r[0]) for r in sql("postgres", "SELECT pid FROM pg_stat_activity"
+                                   " WHERE datname = $1", db)]
+
+
+def _cpu(groups: dict[str, list[int]]) -> dict[str, dict[int, float]]:
+    return {name: {pid: cpu_seconds([pid]) for pid in pids} for name, pids in groups.items()}
+
+
+def _cpu_ms_per_order(before: dict[str, dict[int, float]], after: dict[str, dict[int, float]],
+                      client: float, machine: float, orders: int) -> dict[str, float]:
+    """CPU milliseconds per confirmed booking by part (a backend or worker that started
+    during the run counts from zero; the client is this process: buyers and token signing)."""
+    if not orders:
+        return {}
+    out = {name: sum(t - before.get(name, {}).get(pid, 0.0) for pid, t in pids.items())
+           for name, pids in after.items()}
+    out.update(client=client, machine=machine)
+    return {name: round(seconds * 1000 / orders, 2) for name, seconds in out.items()}
+
+
+def _machine_busy() -> float:
+    ticks = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")  # idle, iowait out
+
+
 def _post(base: str, token: str, path: str, body: dict[str, Any]) -> str:
     import httpx  # noqa: PLC0415 - only the set-up uses it
 
@@ -242,7 +287,13 @@ def run(workers: int, redis_db: int, tmp: Path, stack: contextlib.ExitStack,
 
     commits = "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = $1"
     before = sql("postgres", commits, db)[0][0]
+    groups = {"workers": server.workers(), "jobs": _jobs_pid(server), "postgres": _backends(db)}
+    cpu_before, client_before = _cpu(groups), time.process_time()
+    machine_before = _machine_busy()
     seconds = asyncio.run(drive())
+    groups["postgres"] = sorted({*groups["postgres"], *_backends(db)})
+    cpu_after = _cpu(groups)
+    client, machine = time.process_time() - client_before, _machine_busy() - machine_before
     server.stop()
     time.sleep(0.6)  # the statistics collector's report interval (PostgreSQL 15: 500 ms)
     transactions = sql("postgres", commits, db)[0][0] - before
@@ -259,6 +310,8 @@ def run(workers: int, redis_db: int, tmp: Path, stack: contextlib.ExitStack,
         "conflicts_per_order": round(out.conflicts / out.confirmed, 2) if out.confirmed else None,
         "own_views": own_views,
         "transactions_per_order": round(transactions / out.confirmed, 1) if out.confirmed else None,
+        "cpu_ms_per_order": _cpu_ms_per_order(cpu_before, cpu_after, client, machine,
+                                              out.confirmed),
         "failures": out.failures, "database": found,
         "seats_total": len(seats),
         "sold_exactly_once": found.get("booked") == len(seats) and found.get("not_once") == 0
