@@ -28,7 +28,6 @@ from admitone.booking_core.checkout_repository import (
     BuyerKeys,
     CheckoutRepository,
     NewCheckout,
-    Row,
 )
 from admitone.booking_core.live_stats import LiveStats
 from admitone.booking_core.models import (
@@ -158,17 +157,14 @@ class CheckoutService:
         key_and_network: tuple[str, str],
     ) -> tuple[StoredResponse, Charge]:
         idempotency_key, network = key_and_network
-        # Seven round trips in all (BEGIN, the key, the hold, the facts, the extension, the
-        # inserts, COMMIT): each statement folds what used to be several, since under a race
-        # every round trip of an open transaction waits its turn in the event loop while the
-        # rows stay locked, and costs a send and a wake-up on both sides
-        # (bench/checkout_bench.py).
-        buyer = BuyerKeys(email_key(request.email), instrument_key(request.payment_instrument),
-                          network)
-        held_rows = await self.repository.checkout_hold(conn, lock_id, visitor_id, buyer)
-        if held_rows is None:
+        # Nine round trips in all (BEGIN, the key, these two, the buyer's locks and facts,
+        # the extension, the inserts, COMMIT): each statement folds what used to be several,
+        # since under a race every round trip of an open transaction waits its turn in the
+        # event loop while the rows stay locked (bench/checkout_bench.py).
+        seats = await self.repository.checkout_seats(conn, lock_id, visitor_id)
+        lock = await self.repository.checkout_lock(conn, lock_id, visitor_id)
+        if lock is None:
             raise LockNotFoundError(f"No lock {request.lock_id} is yours")
-        seats, lock = held_rows
         live = lock["live_booking"]
         if live is not None:
             raise ConflictError(
@@ -184,6 +180,8 @@ class CheckoutService:
             raise LockExpiredError(str(lock_id), lock["expires_at"])
 
         until = max(lock["expires_at"], now + timedelta(seconds=self.lock_seconds))
+        buyer = BuyerKeys(email_key(request.email), instrument_key(request.payment_instrument),
+                          network)
         facts = await self.repository.checkout_facts(
             conn, lock["show_id"], buyer, visitor_id,
             instrument=buyer.instrument or f"m:{request.payment_method}", now=now,
@@ -230,7 +228,7 @@ class CheckoutService:
                  risk_score=risk[0], review=risk[2])
         return StoredResponse(201, body), charge
 
-    def _check_buyer_limit(self, lock: Row, facts: asyncpg.Record, seats: int) -> None:
+    def _check_buyer_limit(self, lock: asyncpg.Record, facts: asyncpg.Record, seats: int) -> None:
         """Refuse a checkout that takes the e-mail's or the instrument's seats of the show
         past its limit: a new visitor per join must not buy more than one fan may."""
         limit = int(lock["max_seats_per_visitor"])

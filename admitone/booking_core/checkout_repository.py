@@ -22,7 +22,6 @@ from admitone.booking_core.booking_repository import Connection, to_json
 from admitone.db.sql import sql_folder
 
 sql = sql_folder("admitone.booking_core")
-Row = Mapping[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,32 +79,17 @@ class CheckoutRepository:
 
     # The lock, in lock order -------------------------------------------------------------
 
-    async def checkout_hold(
-        self, conn: Connection, lock_id: uuid.UUID, visitor_id: str, buyer: BuyerKeys
-    ) -> tuple[list[Row], Row] | None:
-        """The seats of the visitor's lock and the lock (with its show's ``currency`` and
-        ``max_seats_per_visitor``, ``live_booking`` and the database clock ``now``), then the
-        buyer's keys, held to commit in one call (migration 0031); None when the lock is
-        unknown or another visitor's."""
-        row = await conn.fetchrow(
-            sql("checkout_hold"), lock_id, visitor_id, buyer.email, buyer.instrument)
-        if row is None:
-            return None
-        seats: list[Row] = [
-            {"seat_id": seat, "price": price, "status": status, "lock_id": lock,
-             "locked_until": until}
-            for seat, price, status, lock, until in zip(
-                row["st_ids"], row["st_prices"], row["st_statuses"], row["st_lock_ids"],
-                row["st_locked_until"], strict=True)
-        ]
-        lock_row: Row = {
-            "id": row["lk_id"], "show_id": row["lk_show"], "status": row["lk_status"],
-            "expires_at": row["lk_expires_at"], "seat_ids": row["lk_seat_ids"],
-            "currency": row["lk_currency"],
-            "max_seats_per_visitor": row["lk_max_seats_per_visitor"],
-            "live_booking": row["live_booking"], "now": row["now"],
-        }
-        return seats, lock_row
+    async def checkout_seats(
+        self, conn: Connection, lock_id: uuid.UUID, visitor_id: str
+    ) -> list[asyncpg.Record]:
+        """The seats of the visitor's lock, held (none when the lock is not the visitor's)."""
+        return await conn.fetch(sql("checkout_seats"), lock_id, visitor_id)
+
+    async def checkout_lock(
+        self, conn: Connection, lock_id: uuid.UUID, visitor_id: str
+    ) -> asyncpg.Record | None:
+        """The visitor's lock, held, with ``live_booking`` and the database clock ``now``."""
+        return await conn.fetchrow(sql("checkout_lock"), lock_id, visitor_id)
 
     # The buyer's limit and risk ------------------------------------------------------------
 
@@ -113,9 +97,10 @@ class CheckoutRepository:
         self, conn: Connection, show_id: uuid.UUID, buyer: BuyerKeys, visitor_id: str, *,
         instrument: str, now: datetime,
     ) -> asyncpg.Record:
-        """After :meth:`checkout_hold` took the buyer's keys (held to commit, so the counts
-        stay true): seats of the show's live bookings by the buyer's e-mail (``by_email``) and
-        by its instrument (``by_instrument``), and the facts of the fraud score."""
+        """After taking the buyer's locks (held to commit, so the counts stay true): seats of
+        the show's live bookings by the buyer's e-mail (``by_email``) and by its instrument
+        (``by_instrument``), and the facts of the fraud score."""
+        await conn.execute(sql("buyer_locks"), show_id, buyer.email, buyer.instrument)
         row = await conn.fetchrow(
             sql("checkout_facts"), show_id, buyer.email, buyer.instrument, visitor_id,
             instrument, now,

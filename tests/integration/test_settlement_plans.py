@@ -6,8 +6,8 @@ which no index of show_seats serves, and a checkout found the buyer's bookings a
 show's: each order cost more the bigger the hall and the more it had sold. The plans are read
 with EXPLAIN ANALYZE (in a transaction rolled back) on a show of 3,000 seats with 30 bookings,
 as a generic plan, which is what a statement prepared by asyncpg runs after its fifth call,
-and as a custom one; those of the statements inside admitone_settlement_hold and
-admitone_checkout_hold through auto_explain, whose messages the session receives."""
+and as a custom one; those of the statements inside admitone_settlement_hold through
+auto_explain, whose messages the session receives."""
 
 from __future__ import annotations
 
@@ -207,27 +207,3 @@ async def test_a_checkout_reads_only_its_buyers_bookings(
     # 30, and its one lock, not the show's 30.
     assert rows_read(explained, "bookings") <= 8, explained
     assert rows_read(explained, "seat_locks") <= 2, explained
-
-
-async def test_a_checkouts_hold_reads_only_its_locks_seats(
-    services: Services, client: httpx.AsyncClient, make_show: MakeShow,
-    access_token: Callable[..., str], plan_mode: str,
-) -> None:
-    booking = await _bookings(client, make_show, access_token)
-    async with services.pool.acquire() as conn:
-        lock_id, email_key = await conn.fetchrow(
-            "SELECT lock_id, email_key FROM bookings WHERE id = $1", uuid.UUID(booking.id))
-        async with conn.transaction():
-            await conn.execute(f"SET LOCAL plan_cache_mode = {plan_mode}")
-            plans = await Explainer(conn).nested(
-                sql("checkout_hold"), lock_id, booking.visitor, email_key, None)
-            held = await conn.fetchrow(
-                sql("checkout_hold"), lock_id, booking.visitor, email_key, None)
-    inner = [p for p in plans if "admitone_checkout_hold" not in p["Query Text"]]
-    assert len(inner) >= 3, [p["Query Text"] for p in plans]  # seats, lock, buyer key
-    assert held is not None
-    assert held["st_ids"] == ["C7", "C8"]
-    assert str(held["live_booking"]) == booking.id
-    assert sum(plan_rows_read(p["Plan"], "show_seats") for p in inner) == 2
-    assert sum(plan_rows_read(p["Plan"], "seat_locks") for p in inner) <= 2
-    assert sum(plan_rows_read(p["Plan"], "bookings") for p in inner) <= 1

@@ -1,5 +1,4 @@
--- CheckoutRepository.checkout_facts, under the buyer's keys admitone_checkout_hold took
--- (migration 0031): $1 show id, $2 e-mail key,
+-- CheckoutRepository.checkout_facts, under buyer_locks.sql: $1 show id, $2 e-mail key,
 -- $3 instrument key (NULL: none), $4 visitor id, $5 this checkout's instrument for the fraud
 -- score (its key, else 'm:' and the payment method), $6 now.
 -- by_email / by_instrument: the seats of the show's live bookings of that e-mail and of that
