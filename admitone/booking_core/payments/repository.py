@@ -38,15 +38,6 @@ class PaymentRepository:
 
     # Reads under row locks, in lock order ------------------------------------------------
 
-    async def record_event(
-        self, conn: Connection, event_id: str, payment_id: uuid.UUID | None, status: str,
-        provider: str = "SANDBOX",
-    ) -> bool:
-        """Record a webhook event id; False when it was seen before (the duplicate waits for
-        the first delivery's transaction, so it never settles twice)."""
-        fresh = await conn.fetchval(sql("record_event"), event_id, payment_id, status, provider)
-        return bool(fresh)
-
     async def settlement_hold(
         self, conn: Connection, payment_id: uuid.UUID, event_id: str | None, status: str,
         provider: str,
