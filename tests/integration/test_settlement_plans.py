@@ -12,9 +12,10 @@ auto_explain, whose messages the session receives."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import datetime
 from typing import Any
 
@@ -90,6 +91,19 @@ class Explainer:
         return rows_read(explained, relation)
 
 
+@contextlib.asynccontextmanager
+async def rolled_back(conn: Any, plan_mode: str) -> AsyncIterator[datetime]:
+    """A transaction planning every statement in ``plan_mode``, rolled back at the end; the
+    database clock at its start."""
+    transaction = conn.transaction()
+    await transaction.start()
+    try:
+        await conn.execute(f"SET LOCAL plan_cache_mode = {plan_mode}")
+        yield await conn.fetchval("SELECT clock_timestamp()")
+    finally:
+        await transaction.rollback()
+
+
 @pytest.fixture(params=["force_generic_plan", "force_custom_plan"])
 def plan_mode(request: pytest.FixtureRequest) -> str:
     return str(request.param)
@@ -118,11 +132,7 @@ async def test_settlement_and_cancellation_probe_the_bookings_seats(
             " WHERE b.id = $1", booking_id)
         assert sorted(lock_seats) == ["C7", "C8"]
         explain = Explainer(conn)
-        transaction = conn.transaction()
-        await transaction.start()
-        try:
-            await conn.execute(f"SET LOCAL plan_cache_mode = {plan_mode}")
-            now: datetime = await conn.fetchval("SELECT clock_timestamp()")
+        async with rolled_back(conn, plan_mode) as now:
             plans = await explain.nested(sql("settlement_hold"), uuid.UUID(booking.payment_id),
                                          f"plan-test-{uuid.uuid4()}", "SUCCESS", "SANDBOX")
             inner = [p for p in plans if "admitone_settlement_hold" not in p["Query Text"]]
@@ -146,35 +156,21 @@ async def test_settlement_and_cancellation_probe_the_bookings_seats(
             assert await conn.fetchval(
                 "SELECT count(*) FROM show_seats WHERE show_id = $1 AND seat_id = ANY ($2)"
                 " AND status = 'AVAILABLE'", show_id, ["C7", "C8"]) == 2
-        finally:
-            await transaction.rollback()
 
-        transaction = conn.transaction()
-        await transaction.start()
-        try:
-            await conn.execute(f"SET LOCAL plan_cache_mode = {plan_mode}")
-            now = await conn.fetchval("SELECT clock_timestamp()")
+        async with rolled_back(conn, plan_mode) as now:
             read["settlement_free_seats"] = await explain.read(
                 "settlement_free_seats", "show_seats", show_id, lock_id, now, lock_seats)
             assert await conn.fetchval(
                 "SELECT count(*) FROM show_seats WHERE show_id = $1 AND lock_id = $2",
                 show_id, lock_id) == 0
-        finally:
-            await transaction.rollback()
 
-        transaction = conn.transaction()
-        await transaction.start()
-        try:
-            await conn.execute(f"SET LOCAL plan_cache_mode = {plan_mode}")
-            now = await conn.fetchval("SELECT clock_timestamp()")
+        async with rolled_back(conn, plan_mode) as now:
             read["settlement_book_seats"] = await explain.read(
                 "settlement_book_seats", "show_seats", show_id, lock_id, booking_id, now,
                 lock_seats)
             assert await conn.fetchval(
                 "SELECT count(*) FROM show_seats WHERE show_id = $1 AND booking_id = $2",
                 show_id, booking_id) == 2
-        finally:
-            await transaction.rollback()
 
     assert max(read.values()) <= MOST_ROWS_READ, read
     # And every statement really found the booking's seats (a plan reading nothing proves
@@ -193,14 +189,12 @@ async def test_a_checkout_reads_only_its_buyers_bookings(
             "SELECT email_key, visitor_id FROM bookings WHERE id = $1", uuid.UUID(booking.id))
         assert await conn.fetchval(
             "SELECT count(*) FROM bookings WHERE show_id = $1", show_id) == OTHER_BOOKINGS + 1
-        async with conn.transaction():
-            await conn.execute(f"SET LOCAL plan_cache_mode = {plan_mode}")
+        async with rolled_back(conn, plan_mode) as now:
             explained = await conn.fetchval(
                 f"EXPLAIN (ANALYZE, FORMAT JSON) {sql('checkout_facts')}", show_id, email_key,
-                None, visitor, "m:CARD", await conn.fetchval("SELECT clock_timestamp()"))
+                None, visitor, "m:CARD", now)
             facts = await conn.fetchrow(
-                sql("checkout_facts"), show_id, email_key, None, visitor, "m:CARD",
-                await conn.fetchval("SELECT clock_timestamp()"))
+                sql("checkout_facts"), show_id, email_key, None, visitor, "m:CARD", now)
     assert facts is not None
     assert facts["by_email"] == 2  # the buyer's two live seats
     # The buyer's one booking (read by each of the statement's few lookups), not the show's
