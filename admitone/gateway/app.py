@@ -15,6 +15,7 @@ from litestar.datastructures import State
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.stores.memory import MemoryStore
 from litestar.template.config import TemplateConfig
+from litestar.types import Receive, Scope, Send
 
 from admitone import jobs, observability
 from admitone.gateway import assets, failures, openapi
@@ -24,6 +25,7 @@ from admitone.gateway.catalog import api as catalog_api
 from admitone.gateway.catalog import pages as catalog_pages
 from admitone.gateway.client import proxy_middleware
 from admitone.gateway.deps import dependencies
+from admitone.gateway.fast_lane import ProgressLane, route_template
 from admitone.gateway.middleware import gateway_middleware
 from admitone.gateway.operator import api as operator_api
 from admitone.gateway.operator import console_api
@@ -43,6 +45,19 @@ from admitone.runtime import Services, open_services
 from admitone.settings import Settings
 
 MAX_BODY_BYTES = 64 * 1024
+
+
+class Gateway(Litestar):
+    """The app, with the progress fast lane (fast_lane.py) in front of Litestar's routing."""
+
+    progress_lane: ProgressLane | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:  # type: ignore[override]
+        lane = self.progress_lane
+        if (lane is not None and scope["type"] == "http"  # type: ignore[comparison-overlap]
+                and scope["path"].endswith("/progress") and await lane.serve(scope, send)):
+            return
+        await super().__call__(scope, receive, send)
 
 
 def create_app(settings: Settings, *, services: Services | None = None) -> Litestar:
@@ -73,7 +88,7 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Lites
     # deps.py read this one. The lifespan sets ``services`` when the caller gave none.
     state = State({"services": services, "stream_slots": StreamSlots(
         settings.streams_per_client, settings.streams_per_process)})
-    app = Litestar(
+    app = Gateway(
         route_handlers=[
             # Each area: its JSON and SSE routes (api), then its HTML pages.
             *service_api.ROUTES,
@@ -107,6 +122,7 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Lites
         ),
         debug=False,
     )
+    app.progress_lane = ProgressLane(app.state, route_template(app))
     _camel_case_path_parameters(app)
     openapi.document(app)  # every error as problem+json, from problems.ROUTE_PROBLEMS
     return app
