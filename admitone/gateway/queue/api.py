@@ -12,6 +12,7 @@ then ends so that long-lived connections spread over restarted or new replicas.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import time
 from collections.abc import AsyncIterator
@@ -79,7 +80,7 @@ async def join(
     out = await admission.rooms.join(
         show_id, binding=_binding(request, ip), queue_token=request.headers.get(TOKEN_HEADER),
         pow_answer=(challenge, nonce) if challenge else None, identity=identity,
-        network=lock_network(ip),
+        network=functools.partial(lock_network, ip),
         # Per client IP and show, a token bucket taken from in the join's own script call.
         limit=JoinLimit(ip, settings.queue_join_rate_per_second, settings.queue_join_burst),
     )

@@ -10,6 +10,7 @@ the same scope. The catalog and the waiting-room service do the work.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 from datetime import UTC, datetime
@@ -267,7 +268,7 @@ async def join_form(
     try:
         joined = await admission.rooms.join(
             show.id, binding=_binding(request, settings), queue_token=token, pow_answer=None,
-            network=lock_network(client_ip(request)), limit=limit)
+            network=functools.partial(lock_network, client_ip(request)), limit=limit)
     except errors.TokenInvalidError:
         joined = None
     except errors.AdmitoneError as exc:
@@ -290,7 +291,7 @@ async def _join_fresh(request: Request[Any, Any, Any], show: ShowInfo, loc: i18n
     try:
         joined = await admission.rooms.join(
             show.id, binding=_binding(request, settings), queue_token=None, pow_answer=None,
-            network=lock_network(client_ip(request)), limit=limit)
+            network=functools.partial(lock_network, client_ip(request)), limit=limit)
     except errors.AdmitoneError as exc:
         notice = loc.t("queue.pow_no_js") if isinstance(exc, errors.ProofOfWorkError) else None
         return _render(request, loc, show, _state_for_error(exc), notice=notice,
