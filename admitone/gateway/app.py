@@ -25,7 +25,7 @@ from admitone.gateway.catalog import api as catalog_api
 from admitone.gateway.catalog import pages as catalog_pages
 from admitone.gateway.client import proxy_middleware
 from admitone.gateway.deps import dependencies
-from admitone.gateway.fast_lane import ProgressLane, route_template
+from admitone.gateway.fast_lane import QueueLanes
 from admitone.gateway.middleware import gateway_middleware
 from admitone.gateway.operator import api as operator_api
 from admitone.gateway.operator import console_api
@@ -48,20 +48,23 @@ MAX_BODY_BYTES = 64 * 1024
 
 
 class Gateway(Litestar):
-    """The app, with the progress fast lane (fast_lane.py) in front of Litestar's routing."""
+    """The app, with the queue's fast lanes (fast_lane.py) in front of Litestar's routing."""
 
-    progress_lane: ProgressLane | None = None
+    lanes: QueueLanes | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:  # type: ignore[override]
-        lane = self.progress_lane
-        if (lane is not None and scope["type"] == "http"  # type: ignore[comparison-overlap]
-                and scope["path"].endswith("/progress") and await lane.serve(scope, send)):
+        lanes = self.lanes
+        if (lanes is not None and scope["type"] == "http"  # type: ignore[comparison-overlap]
+                and await lanes.dispatch(scope, receive, send)):
             return
         await super().__call__(scope, receive, send)
 
 
-def create_app(settings: Settings, *, services: Services | None = None) -> Litestar:
-    """Build the app. With ``services`` given (tests), the caller owns their lifecycle."""
+def create_app(
+    settings: Settings, *, services: Services | None = None, fast_lanes: bool = True
+) -> Litestar:
+    """Build the app. With ``services`` given (tests), the caller owns their lifecycle.
+    ``fast_lanes=False`` routes the queue's hot routes through Litestar too (to compare)."""
     configure_logging(settings)
     if settings.trusted_proxy_hops > 0:
         structlog.get_logger(__name__).warning(
@@ -88,6 +91,9 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Lites
     # deps.py read this one. The lifespan sets ``services`` when the caller gave none.
     state = State({"services": services, "stream_slots": StreamSlots(
         settings.streams_per_client, settings.streams_per_process)})
+    # Outermost first: the client's address is settled before anything reads it. Then the
+    # request id, the metrics and the bad-bytes checks, as one layer (middleware.py).
+    middleware = [proxy_middleware(settings.proxy_networks), gateway_middleware(MAX_BODY_BYTES)]
     app = Gateway(
         route_handlers=[
             # Each area: its JSON and SSE routes (api), then its HTML pages.
@@ -107,10 +113,7 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Lites
         lifespan=[lifespan],
         dependencies=dependencies(state),
         state=state,
-        # Outermost first: the client's address is settled before anything reads it. Then the
-        # request id, the metrics and the bad-bytes checks, as one layer (middleware.py).
-        middleware=[proxy_middleware(settings.proxy_networks),
-                    gateway_middleware(MAX_BODY_BYTES)],
+        middleware=middleware,
         # A browser on a page route gets an HTML 404; API callers keep problem+json.
         exception_handlers={**EXCEPTION_HANDLERS, **failures.EXCEPTION_HANDLERS},
         request_max_body_size=MAX_BODY_BYTES,
@@ -122,7 +125,8 @@ def create_app(settings: Settings, *, services: Services | None = None) -> Lites
         ),
         debug=False,
     )
-    app.progress_lane = ProgressLane(app.state, route_template(app))
+    if fast_lanes:
+        app.lanes = QueueLanes(app, middleware)
     _camel_case_path_parameters(app)
     openapi.document(app)  # every error as problem+json, from problems.ROUTE_PROBLEMS
     return app

@@ -1,80 +1,154 @@
-"""The progress fast lane: ``GET /api/v1/queue/{showId}/progress`` answered before routing when
-this process already holds a fresh copy of the answer.
+"""The queue's fast lanes: a fan's ``join``, ``status`` and ``progress`` dispatched before
+Litestar's routing.
 
-Progress is the same for every fan, public for a second, and computed at most once a second per
-show and process (``WaitingRoomService.progress_json``). In an on-sale it is also the most asked
-route: every waiting page polls it. Once the copy is held, most of what a request costs inside
-the app is Litestar's own: routing, dependency injection, the handler's signature, the exception
-layer (about two thirds, measured in process). This lane sends the held bytes with what the whole
-way sends: status 200, the same headers in the same order (``cache-control``, ``content-type``,
-``content-length``, ``x-request-id``: the caller's when sane, else a new one), and the request
-counted in the HTTP metrics under the route's own template.
+These three are what a crowd asks, thousands of times a second; everything else goes through
+Litestar as before. Measured in process, Litestar's own part of one of them (routing, the
+handler's signature and dependency injection, the response conversion) was about 20 µs, as much
+as the handler's work; the lanes skip that part and keep every other:
 
-Everything else goes the whole way, and so does progress whenever the lane could differ from it:
-no fresh copy (the first ask of each second, which refills the copy; a room never asked for, or
-an unknown one), a query string (the bad-bytes check reads it), a show id spelled in any but its
-canonical form, a mounted app (``root_path``), a method but GET, the app before its services
-are open.
+- ``join`` and ``status`` run the same handler functions (``gateway/queue/api.py``) behind the
+  app's own middleware (the trusted-proxy client, the request id and show on every log line,
+  the HTTP metrics, the bad-bytes checks), with Litestar's exception layers where Litestar puts
+  them: one around the handler (so a problem answer passes the middleware and carries the
+  request id and its status in the metrics) and one outside (a refused body, as before). The
+  scope carries what Litestar's router sets (the route handler, path parameters and template),
+  so an exception handler or a log line cannot tell the lanes from the router.
+- ``progress``, when this process already holds the second's copy (the waiting-room service
+  computes it at most once a second per show and process), is sent as the whole way sends it:
+  status 200, the same headers in the same order (``cache-control``, ``content-type``,
+  ``content-length``, ``x-request-id``: the caller's when sane, else a new one) and the request
+  counted under the route's template. It needs no middleware: no client address, no body, no
+  log line. Without a fresh copy (the first ask of each second, which refills it; an unknown
+  room), with a query string (the bad-bytes check reads it), or with the show id spelled in any
+  but its canonical form, progress takes the join and status lane.
+
+Anything else goes to Litestar: other methods (405 as before), other paths, a mounted app
+(``root_path``), and every request until the app's services are open.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Sequence
+from typing import Any
 
-from litestar import Litestar
-from litestar.datastructures import State
+from litestar import Litestar, Request
+from litestar._asgi.utils import is_valid_host, wrap_in_exception_handler
+from litestar.handlers import HTTPRouteHandler
 from litestar.routes import HTTPRoute
-from litestar.types import Scope, Send
+from litestar.types import ASGIApp, Receive, Scope, Send
+from litestar.utils.scope.state import ScopeState
 
 from admitone.gateway.answers import headers
+from admitone.gateway.deps import QueueRouteServices
 from admitone.gateway.middleware import request_id_of
 from admitone.gateway.queue import api as queue_api
 from admitone.observability import note_http
 
-_PREFIX = "/api/v1/queue/"
-_SUFFIX = "/progress"
-_HEAD = (*headers(cache_control="public, max-age=1"), (b"content-type", b"application/json"))
+PREFIX = "/api/v1/queue/"
+_PROGRESS_HEAD = (*headers(cache_control="public, max-age=1"),
+                  (b"content-type", b"application/json"))
+Middleware = Callable[[ASGIApp], ASGIApp]
 
 
-def route_template(app: Litestar) -> str:
-    """The progress route's template as the HTTP metrics name it (``scope["path_template"]``)."""
+def _route_of(app: Litestar, handler: HTTPRouteHandler) -> tuple[HTTPRoute, HTTPRouteHandler]:
+    """The app's route of ``handler`` and the handler as the app registered it (a copy)."""
     for route in app.routes:
-        if isinstance(route, HTTPRoute) and any(
-            handler.fn is queue_api.progress.fn for handler in route.route_handlers
-        ):
-            return route.path_format
-    raise LookupError("the app has no progress route")
+        if isinstance(route, HTTPRoute):
+            for registered in route.route_handlers:
+                if registered.fn is handler.fn:
+                    return route, registered
+    raise LookupError(f"the app has no route of {handler.handler_name}")
 
 
-class ProgressLane:
-    """Serves a held progress answer; :meth:`serve` says whether it did."""
+class _Lane:
+    """One route's lane: its method, template, registered handler and ASGI stack."""
 
-    __slots__ = ("_state", "_template")
+    __slots__ = ("exception_handlers", "handler", "method", "stack", "template")
 
-    def __init__(self, state: State, template: str) -> None:
-        self._state = state  # the app's: its ``services`` are set once the lifespan opens them
-        self._template = template
+    def __init__(self, app: Litestar, handler: HTTPRouteHandler,
+                 endpoint: ASGIApp, middleware: Sequence[Middleware]) -> None:
+        route, self.handler = _route_of(app, handler)
+        self.method = next(iter(self.handler.http_methods))
+        self.template = route.path_format
+        self.exception_handlers = self.handler.resolve_exception_handlers()
+        stack = wrap_in_exception_handler(endpoint)  # as Litestar wraps a route with middleware
+        for wrap in reversed(middleware):  # the first is the outermost, as in Litestar
+            stack = wrap(stack)
+        self.stack = wrap_in_exception_handler(stack)  # as Litestar wraps its router
 
-    async def serve(self, scope: Scope, send: Send) -> bool:
-        """Send the answer of a ``GET …/progress`` whose copy is fresh; False (nothing sent)
-        for anything the whole way should answer."""
+
+class QueueLanes:
+    """The lanes of one app; :meth:`dispatch` says whether it answered the request."""
+
+    def __init__(self, app: Litestar, middleware: Sequence[Middleware]) -> None:
+        self._app = app
+        self._state = app.state  # its ``services`` are set once the lifespan opens them
+        self._lanes = {
+            "join": _Lane(app, queue_api.join, self._join, middleware),
+            "status": _Lane(app, queue_api.status, self._status, middleware),
+            "progress": _Lane(app, queue_api.progress, self._progress, middleware),
+        }
+        self.progress_template = self._lanes["progress"].template
+
+    async def dispatch(self, scope: Scope, receive: Receive, send: Send) -> bool:
+        """Answer a fan's join, status or progress; False (nothing sent) for anything else."""
         started = time.perf_counter()
         path: str = scope["path"]
-        if (scope["method"] != "GET"  # type: ignore[typeddict-item]  # an HTTP scope
-                or scope["query_string"] or scope.get("root_path")
-                or not path.startswith(_PREFIX)):
+        if not path.startswith(PREFIX) or scope.get("root_path"):
             return False
-        show = path[len(_PREFIX):-len(_SUFFIX)]
+        show, _, tail = path[len(PREFIX):].partition("/")
+        lane = self._lanes.get(tail)
         services = self._state.get("services")
-        if not show or "/" in show or services is None:
+        if (lane is None or not show or services is None
+                or scope["method"] != lane.method):  # type: ignore[typeddict-item]  # HTTP scope
             return False
-        body = services.admission.rooms.fresh_progress(show)
-        if body is None:
+        # The router refuses a malformed Host header (400): it still does.
+        host = next((value for name, value in scope["headers"] if name == b"host"), None)
+        if host is not None and not is_valid_host(host):
             return False
-        await send({"type": "http.response.start", "status": 200, "headers": [
-            *_HEAD, (b"content-length", str(len(body)).encode()),
-            (b"x-request-id", request_id_of(scope)),
-        ]})
-        await send({"type": "http.response.body", "body": body, "more_body": False})
-        note_http("GET", self._template, 200, time.perf_counter() - started)
+        if tail == "progress" and not scope["query_string"]:
+            body = services.admission.rooms.fresh_progress(show)
+            if body is not None:
+                await _send_progress(scope, send, body)
+                note_http("GET", lane.template, 200, time.perf_counter() - started)
+                return True
+        # What Litestar.__call__ and its router put in the scope before a route runs.
+        scope["app"] = scope["litestar_app"] = self._app
+        scope.setdefault("state", {})
+        ScopeState.from_scope(scope).exception_handlers = lane.exception_handlers
+        scope["route_handler"] = lane.handler
+        scope["path_params"] = {"show_id": show}
+        scope["path_template"] = lane.template
+        await lane.stack(scope, receive, send)
         return True
+
+    def _queue_routes(self) -> QueueRouteServices:
+        found = self._state.services
+        return QueueRouteServices(found.admission, found.rate_limiter, found.settings)
+
+    async def _join(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request: Request[Any, Any, Any] = Request(scope, receive, send)
+        answer = await queue_api.join.fn(request, scope["path_params"]["show_id"],
+                                         self._queue_routes())
+        await answer.to_asgi_response(None, request)(scope, receive, send)
+
+    async def _status(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request: Request[Any, Any, Any] = Request(scope, receive, send)
+        answer = await queue_api.status.fn(request, scope["path_params"]["show_id"],
+                                           self._queue_routes())
+        await answer.to_asgi_response(None, request)(scope, receive, send)
+
+    async def _progress(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request: Request[Any, Any, Any] = Request(scope, receive, send)
+        answer = await queue_api.progress.fn(scope["path_params"]["show_id"],
+                                             self._state.services.admission)
+        await answer.to_asgi_response(None, request)(scope, receive, send)
+
+
+async def _send_progress(scope: Scope, send: Send, body: bytes) -> None:
+    await send({"type": "http.response.start", "status": 200, "headers": [
+        *_PROGRESS_HEAD, (b"content-length", str(len(body)).encode()),
+        (b"x-request-id", request_id_of(scope)),
+    ]})
+    await send({"type": "http.response.body", "body": body, "more_body": False})
