@@ -30,11 +30,12 @@ def _bind_request_id(scope: Scope) -> bytes:
     it names one."""
     request_id = request_id_of(scope)
     structlog.contextvars.clear_contextvars()
-    # Litestar runs app middleware after routing: a route with a show names it once here.
+    # Litestar runs app middleware after routing (and the fast lanes set the path parameters
+    # before it): a route with a show names it once here, cut as any id in a log line is.
     show_id = scope.get("path_params", {}).get("show_id")
     if show_id:
         structlog.contextvars.bind_contextvars(
-            request_id=request_id.decode(), show_id=str(show_id)
+            request_id=request_id.decode(), show_id=str(show_id)[:64]
         )
     else:
         structlog.contextvars.bind_contextvars(request_id=request_id.decode())

@@ -65,7 +65,6 @@ def _binding(request: Request[Any, Any, Any], ip: str) -> str:
 async def join(
     request: Request[Any, Any, Any], show_id: str, queue_routes: QueueRouteServices
 ) -> Response[JoinOut]:
-    structlog.contextvars.bind_contextvars(show_id=show_id[:64])
     settings = queue_routes.settings
     ip = client_ip(request)
     challenge = request.headers.get("x-pow-challenge", "")
@@ -94,7 +93,6 @@ async def join(
 async def status(
     request: Request[Any, Any, Any], show_id: str, queue_routes: QueueRouteServices
 ) -> Response[StatusOut]:
-    structlog.contextvars.bind_contextvars(show_id=show_id[:64])
     ip = client_ip(request)
     out = await queue_routes.admission.rooms.status(
         show_id, binding=_binding(request, ip), queue_token=request.headers.get(TOKEN_HEADER)
@@ -107,7 +105,6 @@ async def status(
 async def leave(
     request: Request[Any, Any, Any], show_id: str, queue_routes: QueueRouteServices
 ) -> None:
-    structlog.contextvars.bind_contextvars(show_id=show_id[:64])
     ip = client_ip(request)
     await queue_routes.admission.rooms.leave(
         show_id, binding=_binding(request, ip), queue_token=request.headers.get(TOKEN_HEADER)
