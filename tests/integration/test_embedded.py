@@ -58,9 +58,15 @@ def refuses(port: int) -> bool:
 
 
 def run_child(data_dir: Path, body: str) -> subprocess.Popen[str]:
-    """Start a Python child in its own session that starts both servers and runs `body`."""
+    """Start a Python child in its own session that starts both servers and runs `body`.
+
+    The child takes SIGINT as a terminal's Ctrl-C would be taken, whatever the test runner
+    left it as: a runner started in the background by a shell ignores SIGINT, and a child (and
+    the servers it starts) would inherit that, so a test of Ctrl-C would wait out its timeout.
+    """
     script = textwrap.dedent("""
-        import asyncio, os, sys, time
+        import asyncio, os, signal, sys, time
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         from pathlib import Path
         import asyncpg, redis
         from admitone.embedded import EmbeddedPostgres, EmbeddedRedis
