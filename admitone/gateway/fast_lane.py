@@ -22,8 +22,9 @@ as the handler's work; the lanes skip that part and keep every other:
   room), with a query string (the bad-bytes check reads it), or with the show id spelled in any
   but its canonical form, progress takes the join and status lane.
 
-Anything else goes to Litestar: other methods (405 as before), other paths, a mounted app
-(``root_path``), and every request until the app's services are open.
+Anything else goes to Litestar: other methods (405 as before), other paths, a malformed Host
+header (the router's 400), a mounted app (``root_path``), and every request until the app's
+services are open.
 """
 
 from __future__ import annotations
@@ -33,6 +34,9 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from litestar import Litestar, Request
+# Litestar's own helpers for what its router does before a route (not public API: the locked
+# version is in requirements/ci.lock, and tests/integration/test_fast_lanes.py compares every
+# answer of the lanes with the router's, so an upgrade that changes them fails there).
 from litestar._asgi.utils import is_valid_host, wrap_in_exception_handler
 from litestar.handlers import HTTPRouteHandler
 from litestar.routes import HTTPRoute
