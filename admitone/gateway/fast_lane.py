@@ -34,6 +34,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from litestar import Litestar, Request
+
 # Litestar's own helpers for what its router does before a route (not public API: the locked
 # version is in requirements/ci.lock, and tests/integration/test_fast_lanes.py compares every
 # answer of the lanes with the router's, so an upgrade that changes them fails there).
