@@ -35,18 +35,19 @@ def headers(**values: str) -> Headers:
                  for name, value in values.items())
 
 
-class _Sent:
-    """The ASGI app of one answer: the start message, then the whole body."""
+class Sent:
+    """The ASGI app of one answer: the start message, then the whole body. Its headers are
+    ``head``, ``content-type: application/json``, ``content-length``, then ``tail``."""
 
-    __slots__ = ("body", "headers", "status")
+    __slots__ = ("body", "headers", "status", "tail")
 
-    def __init__(self, status: int, head: Headers, body: bytes) -> None:
-        self.status, self.headers, self.body = status, head, body
+    def __init__(self, status: int, head: Headers, body: bytes, tail: Headers = ()) -> None:
+        self.status, self.headers, self.body, self.tail = status, head, body, tail
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await send({"type": "http.response.start", "status": self.status,
                     "headers": [*self.headers, _JSON,
-                                (b"content-length", str(len(self.body)).encode())]})
+                                (b"content-length", str(len(self.body)).encode()), *self.tail]})
         await send({"type": "http.response.body", "body": self.body, "more_body": False})
 
 
@@ -63,4 +64,4 @@ class JsonAnswer(Response[T], Generic[T]):
     def to_asgi_response(self, *_args: Any, **_kwargs: Any) -> ASGIApp:  # type: ignore[override]
         content = self.content
         body = content if isinstance(content, bytes) else _encode(content)
-        return _Sent(self.status_code or 200, self._head, body)
+        return Sent(self.status_code or 200, self._head, body)

@@ -81,10 +81,14 @@ def _provider(state: State, attribute: str) -> Callable[[], Awaitable[Any]]:
     return provide
 
 
+def queue_route_services(found: Any) -> QueueRouteServices:
+    """The queue routes' bundle of ``found`` (the app's ``runtime.Services``)."""
+    return QueueRouteServices(found.admission, found.rate_limiter, found.settings)
+
+
 def _bundles(state: State) -> dict[str, Callable[[], Awaitable[Any]]]:
     async def queue_routes() -> QueueRouteServices:
-        found = state.services
-        return QueueRouteServices(found.admission, found.rate_limiter, found.settings)
+        return queue_route_services(state.services)
 
     async def seat_routes() -> SeatRouteServices:
         found = state.services

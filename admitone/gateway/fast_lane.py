@@ -30,10 +30,10 @@ services are open.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-from litestar import Litestar, Request
+from litestar import Litestar, Request, Response
 
 # Litestar's own helpers for what its router does before a route (not public API: the locked
 # version is in requirements/ci.lock, and tests/integration/test_fast_lanes.py compares every
@@ -44,16 +44,15 @@ from litestar.routes import HTTPRoute
 from litestar.types import ASGIApp, Receive, Scope, Send
 from litestar.utils.scope.state import ScopeState
 
-from admitone.gateway.answers import headers
-from admitone.gateway.deps import QueueRouteServices
+from admitone.gateway.answers import Sent
+from admitone.gateway.deps import queue_route_services
 from admitone.gateway.middleware import request_id_of
 from admitone.gateway.queue import api as queue_api
 from admitone.observability import note_http
 
 PREFIX = "/api/v1/queue/"
-_PROGRESS_HEAD = (*headers(cache_control="public, max-age=1"),
-                  (b"content-type", b"application/json"))
 Middleware = Callable[[ASGIApp], ASGIApp]
+AnswerOf = Callable[[Request[Any, Any, Any], str], Awaitable[Response[Any]]]
 
 
 def _route_of(app: Litestar, handler: HTTPRouteHandler) -> tuple[HTTPRoute, HTTPRouteHandler]:
@@ -89,12 +88,18 @@ class QueueLanes:
     def __init__(self, app: Litestar, middleware: Sequence[Middleware]) -> None:
         self._app = app
         self._state = app.state  # its ``services`` are set once the lifespan opens them
+        state = self._state
         self._lanes = {
-            "join": _Lane(app, queue_api.join, self._join, middleware),
-            "status": _Lane(app, queue_api.status, self._status, middleware),
-            "progress": _Lane(app, queue_api.progress, self._progress, middleware),
+            "join": _Lane(app, queue_api.join, _endpoint(
+                lambda request, show: queue_api.join.fn(
+                    request, show, queue_route_services(state.services))), middleware),
+            "status": _Lane(app, queue_api.status, _endpoint(
+                lambda request, show: queue_api.status.fn(
+                    request, show, queue_route_services(state.services))), middleware),
+            "progress": _Lane(app, queue_api.progress, _endpoint(
+                lambda _, show: queue_api.progress.fn(show, state.services.admission)),
+                middleware),
         }
-        self.progress_template = self._lanes["progress"].template
 
     async def dispatch(self, scope: Scope, receive: Receive, send: Send) -> bool:
         """Answer a fan's join, status or progress; False (nothing sent) for anything else."""
@@ -115,7 +120,7 @@ class QueueLanes:
         if tail == "progress" and not scope["query_string"]:
             body = services.admission.rooms.fresh_progress(show)
             if body is not None:
-                await _send_progress(scope, send, body)
+                await _send_progress(scope, receive, send, body)
                 note_http("GET", lane.template, 200, time.perf_counter() - started)
                 return True
         # What Litestar.__call__ and its router put in the scope before a route runs.
@@ -128,32 +133,22 @@ class QueueLanes:
         await lane.stack(scope, receive, send)
         return True
 
-    def _queue_routes(self) -> QueueRouteServices:
-        found = self._state.services
-        return QueueRouteServices(found.admission, found.rate_limiter, found.settings)
 
-    async def _join(self, scope: Scope, receive: Receive, send: Send) -> None:
+
+def _endpoint(answer_of: AnswerOf) -> ASGIApp:
+    """The ASGI app of a lane's route: its handler's answer (``answer_of(request, show_id)``),
+    sent as Litestar sends a returned response."""
+
+    async def endpoint(scope: Scope, receive: Receive, send: Send) -> None:
         request: Request[Any, Any, Any] = Request(scope, receive, send)
-        answer = await queue_api.join.fn(request, scope["path_params"]["show_id"],
-                                         self._queue_routes())
+        answer = await answer_of(request, scope["path_params"]["show_id"])
         await answer.to_asgi_response(None, request)(scope, receive, send)
 
-    async def _status(self, scope: Scope, receive: Receive, send: Send) -> None:
-        request: Request[Any, Any, Any] = Request(scope, receive, send)
-        answer = await queue_api.status.fn(request, scope["path_params"]["show_id"],
-                                           self._queue_routes())
-        await answer.to_asgi_response(None, request)(scope, receive, send)
-
-    async def _progress(self, scope: Scope, receive: Receive, send: Send) -> None:
-        request: Request[Any, Any, Any] = Request(scope, receive, send)
-        answer = await queue_api.progress.fn(scope["path_params"]["show_id"],
-                                             self._state.services.admission)
-        await answer.to_asgi_response(None, request)(scope, receive, send)
+    return endpoint
 
 
-async def _send_progress(scope: Scope, send: Send, body: bytes) -> None:
-    await send({"type": "http.response.start", "status": 200, "headers": [
-        *_PROGRESS_HEAD, (b"content-length", str(len(body)).encode()),
-        (b"x-request-id", request_id_of(scope)),
-    ]})
-    await send({"type": "http.response.body", "body": body, "more_body": False})
+async def _send_progress(scope: Scope, receive: Receive, send: Send, body: bytes) -> None:
+    """The held progress answer: the route's own headers, then the request id (which the
+    gateway middleware adds on the whole way)."""
+    tail = ((b"x-request-id", request_id_of(scope)),)
+    await Sent(200, queue_api.PROGRESS_HEADERS, body, tail)(scope, receive, send)

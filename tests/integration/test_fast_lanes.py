@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 from litestar import Litestar
-from litestar.types import Message, Scope, Send
+from litestar.types import Message, Receive, Scope, Send
 from prometheus_client import REGISTRY
 
 from admitone import observability
@@ -44,9 +44,9 @@ def held_sends(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     sent: list[str] = []
     original = fast_lane._send_progress
 
-    async def noted(scope: Scope, send: Send, body: bytes) -> None:
+    async def noted(scope: Scope, receive: Receive, send: Send, body: bytes) -> None:
         sent.append(scope["path"])
-        await original(scope, send, body)
+        await original(scope, receive, send, body)
 
     monkeypatch.setattr(fast_lane, "_send_progress", noted)
     return sent
