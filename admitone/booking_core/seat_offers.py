@@ -17,24 +17,36 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 
-from admitone.booking_core.alternatives import SeatPlace, suggest_alternatives
+from admitone.booking_core.alternatives import FreeSeats, Layout
 
 FRESH_SECONDS = 0.25
 OFFER_SECONDS = 2.0
 MAX_SHOWS = 256
 
-Layout = dict[str, tuple[int, int, str]]  # seat id -> (row index, seat number, seat type)
-
 
 @dataclass(slots=True)
 class _ShowView:
-    layout: Layout
-    free: set[str] = field(default_factory=set)
+    free: FreeSeats
     fresh_until: float = 0.0
-    offered: dict[str, float] = field(default_factory=dict)
+    offered: dict[str, float] = field(default_factory=dict)  # seat -> offered until
+    offers: deque[tuple[float, str]] = field(default_factory=deque)  # (until, seat), in time
+
+    def offer(self, seats: Iterable[str], until: float) -> None:
+        for seat in seats:
+            self.offered[seat] = until
+            self.offers.append((until, seat))
+
+    def forget_offers(self, now: float) -> None:
+        """Offers made ``OFFER_SECONDS`` ago are over: the oldest first, so a burst of
+        conflicts costs each only the offers that ended since the last."""
+        while self.offers and self.offers[0][0] <= now:
+            until, seat = self.offers.popleft()
+            if self.offered.get(seat) == until:  # not offered again since
+                del self.offered[seat]
 
 
 class SeatOffers:
@@ -57,24 +69,17 @@ class SeatOffers:
         knows, other than those just offered to someone else while enough others are free."""
         now = self._clock()
         view = await self._view(show, now)
-        view.free.difference_update(lost)
-        view.offered = {seat: until for seat, until in view.offered.items() if until > now}
-        wanted_set = set(wanted)
-        places = [
-            SeatPlace(seat, *view.layout[seat], seat in view.free and seat not in wanted_set)
-            for seat in view.free | wanted_set
-            if seat in view.layout
-        ]
-        offer = suggest_alternatives(places, wanted, avoid=view.offered.keys())
-        for seat in offer:
-            view.offered[seat] = now + OFFER_SECONDS
+        view.free.discard(lost)
+        view.forget_offers(now)
+        offer = view.free.suggest(wanted, avoid=view.offered)
+        view.offer(offer, now + OFFER_SECONDS)
         return offer
 
     def taken(self, show: uuid.UUID, seats: Iterable[str]) -> None:
         """Seats this worker has just locked are no longer free to offer."""
         view = self._views.get(show)
         if view is not None:
-            view.free.difference_update(seats)
+            view.free.discard(seats)
 
     async def _view(self, show: uuid.UUID, now: float) -> _ShowView:
         """The show's one view. Losers of one race arrive together: whoever reads the layout
@@ -87,10 +92,10 @@ class SeatOffers:
             if view is None:
                 if len(self._views) >= MAX_SHOWS:
                     self._views.clear()
-                view = self._views.setdefault(show, _ShowView(layout=layout))
+                view = self._views.setdefault(show, _ShowView(FreeSeats(layout)))
         if view.fresh_until <= now:
             free = await self._load_free(show)
             if view.fresh_until <= now:  # nobody refreshed it while this read ran
-                view.free = set(free)
+                view.free.reset(free)
                 view.fresh_until = now + FRESH_SECONDS
         return view
