@@ -84,9 +84,6 @@ class FreeSeats:
     def __contains__(self, seat: object) -> bool:
         return seat in self._free
 
-    def __len__(self) -> int:
-        return len(self._free)
-
     def reset(self, free: Iterable[str]) -> None:
         """The free seats are now ``free`` (ids outside the layout are ignored)."""
         now = {seat for seat in free if seat in self._layout}
