@@ -229,13 +229,13 @@ async def _join_many(url: str, count: int) -> list[str]:
         return list(await asyncio.gather(*(one() for _ in range(count))))
 
 
-def redis_calls(scratch: redis.Redis) -> tuple[int, int]:
-    """(script calls, all commands including those run inside scripts) Redis has run so far,
-    for every client and db: other users of the server add noise."""
-    stats = {k: int(v["calls"]) for k, v in scratch.info("commandstats").items()
-             if isinstance(v, dict)}
-    scripts = sum(n for k, n in stats.items() if k in {"cmdstat_evalsha", "cmdstat_eval"})
-    return scripts, sum(stats.values())
+def redis_calls(scratch: redis.Redis) -> tuple[int, int, int]:
+    """(script calls, all commands including those run inside scripts, microseconds Redis spent
+    running scripts) so far, for every client and db: other users of the server add noise."""
+    info = {k: v for k, v in scratch.info("commandstats").items() if isinstance(v, dict)}
+    scripts = [v for k, v in info.items() if k in {"cmdstat_evalsha", "cmdstat_eval"}]
+    return (sum(int(v["calls"]) for v in scripts), sum(int(v["calls"]) for v in info.values()),
+            sum(int(v["usec"]) for v in scripts))
 
 
 def measure(name: str, url: str, script: str, extra: list[str], *, args: argparse.Namespace,
@@ -247,6 +247,7 @@ def measure(name: str, url: str, script: str, extra: list[str], *, args: argpars
     after, requests = redis_calls(scratch), max(1, result["requests"])
     result["scripts_per_request"] = (after[0] - before[0]) / requests
     result["commands_per_request"] = (after[1] - before[1]) / requests
+    result["script_us_per_request"] = (after[2] - before[2]) / requests
     print(f"  {name}: {result['rps']:,.0f} req/s, p99 {ms(result['p99_us']):.1f} ms")
     return result
 
@@ -423,7 +424,8 @@ def print_report(raw: list[dict[str, Any]], ceiling: dict[str, Any], lua: dict[s
     evalsha = raw[-1]["rate"]
     rows = [("ceiling: trivial GET", ceiling, ""), ("one Lua call: POST /lua", lua, "")]
     rows += [(f"admitone: {name}", row, f"script calls/req {row['scripts_per_request']:.2f}, "
-              f"commands/req {row['commands_per_request']:.1f} (incl. inside scripts); ")
+              f"commands/req {row['commands_per_request']:.1f} (incl. inside scripts), "
+              f"script us/req {row['script_us_per_request']:.1f} (Redis's own time); ")
              for name, row in results.items()]
     for name, row, redis_note in rows:
         print(f"{name:<26}{row['rps']:>9,.0f}{ms(row['p50_us']):>8.2f}{ms(row['p99_us']):>8.2f}"

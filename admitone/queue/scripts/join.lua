@@ -73,7 +73,7 @@ local token_vid, token_place = ARGV[3], nil
 if token_vid ~= '' then
   local rec = redis.call('HGET', K_VISITORS, token_vid)
   if rec then
-    token_place = view(cfg, now, token_vid, rec)
+    token_place = view(cfg, now, token_vid, rec, false, ph)
     if not token_place then
       redis.call('HDEL', K_VISITORS, token_vid)
     end
@@ -81,7 +81,8 @@ if token_vid ~= '' then
     local ticket = tonumber(ARGV[4]) or 0
     local epoch = redis.call('HGET', K_STATE, 'epoch') or ''
     if ticket >= 1 and ARGV[5] ~= epoch and restore(token_vid, ticket, now) then
-      token_place = view(cfg, now, token_vid, redis.call('HGET', K_VISITORS, token_vid))
+      token_place = view(cfg, now, token_vid, redis.call('HGET', K_VISITORS, token_vid),
+        false, ph)
     end
   end
 end
@@ -92,7 +93,7 @@ if identity ~= '' then
   local held = nil
   if held_vid and held_vid ~= token_vid then
     local rec = redis.call('HGET', K_VISITORS, held_vid)
-    if rec then held = view(cfg, now, held_vid, rec) end
+    if rec then held = view(cfg, now, held_vid, rec, false, ph) end
   end
   if held and token_place then
     local keep, drop = held, token_place
@@ -110,7 +111,7 @@ if identity ~= '' then
     redis.call('HINCRBY', K_STATE, 'merged', 1)
     redis.call('HSET', K_IDENTITIES, identity, keep[2])
     local rec = redis.call('HGET', K_VISITORS, keep[2])
-    return view(cfg, now, keep[2], rec) or keep  -- positions after the other left
+    return view(cfg, now, keep[2], rec, false, ph) or keep  -- positions after the other left
   end
   if held then
     return held
@@ -156,4 +157,4 @@ end
 redis.call('HINCRBY', K_STATE, 'joined', 1)
 -- The record remembers when the fan joined; view keeps the wait this answer predicts as the
 -- one predicted at join (none before a random pre-queue is numbered), for the admission log.
-return view(cfg, now, vid, pack(ticket, 0, secs(now) .. ','), true)
+return view(cfg, now, vid, pack(ticket, 0, secs(now) .. ','), true, ph)

@@ -36,12 +36,17 @@ local function now_ms()
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
+-- The release rate load_config read, for reply: no script writes the config hash after
+-- reading it, so reply need not read it again (nil until load_config ran).
+local LOADED_RATE = nil
+
 local function load_config()
   local v = redis.call('HMGET', K_CONFIG, 'enabled', 'rate', 'max', 'session', 'mode', 'opens',
     'starts', 'paused', 'grace', 'pow', 'ver', 'idreq')
   if v[1] == false then
     return nil
   end
+  LOADED_RATE = tonumber(v[2]) or 0
   return {
     enabled = v[1] == '1', rate = tonumber(v[2]), max = tonumber(v[3]),
     session = tonumber(v[4]), mode = v[5], opens = tonumber(v[6]) or 0,
@@ -78,10 +83,16 @@ end
 -- whole tokens its bucket will hold, each later tick one tick's worth more; the fans ahead who
 -- left (the abandonment share the ticks saw lately) take no token; with maxActive reached the
 -- fan also waits for as many sessions to end as it needs slots.
+-- ``facts`` (optional): what view already read (read_facts), instead of reading it again.
 local MAX_WAIT_MS = 7 * 86400 * 1000
-local function predicted_wait(cfg, now, ph, position)
+local function predicted_wait(cfg, now, ph, position, facts)
   if position <= 0 then return 0 end
-  local st = redis.call('HMGET', K_STATE, 'bucket', 'bucket_at', 'tick', 'ew_in', 'ew_out')
+  local st
+  if facts then
+    st = {facts.st[6], facts.st[7], facts.st[8], facts.st[9], facts.st[10]}
+  else
+    st = redis.call('HMGET', K_STATE, 'bucket', 'bucket_at', 'tick', 'ew_in', 'ew_out')
+  end
   local tick = tonumber(st[3]) or 1000
   if cfg.rate <= 0 or tick <= 0 then return nil end
   local per_tick = cfg.rate * tick / 60000
@@ -105,7 +116,7 @@ local function predicted_wait(cfg, now, ph, position)
   local later = 0
   if tokens < place then later = math.ceil((place - tokens) / per_tick - 1e-9) end
   local at = first + later * tick
-  local active = redis.call('ZCARD', K_ACTIVE)
+  local active = facts and facts.active or redis.call('ZCARD', K_ACTIVE)
   local free = cfg.max - active
   if place > free then
     local needed = place - math.max(0, free)
@@ -204,19 +215,39 @@ end
 -- status WAITING | PREQUEUE | SOLDOUT (waiting, but nothing is left) | ADMITTED (at_ms = end
 -- of session) | GONE | CLOSED | NOTOPEN (at_ms = opensAt) | NOCONFIG |
 -- POW_REQUIRED (position = bits) | POW_REUSED
-local function reply(status, vid, ticket, position, total, at_ms, ph, eta)
-  local st = redis.call('HMGET', K_STATE, 'obs', 'epoch', 'inv_left', 'inv_spo', 'inv_conv')
+-- ``facts`` (optional): read_facts's reading, when the caller has one.
+local function reply(status, vid, ticket, position, total, at_ms, ph, eta, facts)
+  local st, active
+  if facts then
+    st, active = facts.st, facts.active
+  else
+    st = redis.call('HMGET', K_STATE, 'obs', 'epoch', 'inv_left', 'inv_spo', 'inv_conv')
+    active = redis.call('ZCARD', K_ACTIVE)
+  end
+  local rate = LOADED_RATE or tonumber(redis.call('HGET', K_CONFIG, 'rate')) or 0
   return {status, vid or '', ticket or 0, position or 0, total or 0, st[1] or '0', at_ms or 0,
-    st[2] or '', ph or '', tonumber(redis.call('HGET', K_CONFIG, 'rate')) or 0,
-    tonumber(st[3]) or -1, st[4] or '0', st[5] or '1', redis.call('ZCARD', K_ACTIVE), eta or ''}
+    st[2] or '', ph or '', rate, tonumber(st[3]) or -1, st[4] or '0', st[5] or '1', active,
+    eta or ''}
+end
+
+-- What a waiting fan's answer reads, in one HMGET and one ZCARD instead of two of each: the
+-- state's fields of reply (1-5) and of predicted_wait (6-10), and the active sessions. Read
+-- after the last write of the state or the active set that the answer must show.
+local function read_facts()
+  return {
+    st = redis.call('HMGET', K_STATE, 'obs', 'epoch', 'inv_left', 'inv_spo', 'inv_conv',
+      'bucket', 'bucket_at', 'tick', 'ew_in', 'ew_out'),
+    active = redis.call('ZCARD', K_ACTIVE),
+  }
 end
 
 -- Where a visitor with a record stands now; refreshes lastSeen of a waiting visitor and keeps
 -- the wait this answer predicts (and, for a new place, as the one predicted at join).
--- nil when the record points nowhere (the caller treats that as GONE).
-local function view(cfg, now, vid, rec, fresh)
+-- nil when the record points nowhere (the caller treats that as GONE). ``ph``: the phase the
+-- caller found at this ``now`` (the scripts that call view never change it), else read here.
+local function view(cfg, now, vid, rec, fresh, ph)
   local ticket, _, tail = unpack_record(rec)
-  local ph = phase(cfg, now)
+  ph = ph or phase(cfg, now)
   local ends = redis.call('ZSCORE', K_ACTIVE, vid)
   if ends then
     return reply('ADMITTED', vid, ticket, 0, 0, tonumber(ends), ph)
@@ -229,8 +260,9 @@ local function view(cfg, now, vid, rec, fresh)
   if ph == 'PREQUEUE' then status = 'PREQUEUE' end
   if ph == 'SOLDOUT' then status = 'SOLDOUT' end
   local eta = ''
+  local facts = read_facts()
   if ticket > 0 and (ph == 'OPEN' or ph == 'PREQUEUE') then
-    eta = wait_text(predicted_wait(cfg, now, ph, rank + 1))
+    eta = wait_text(predicted_wait(cfg, now, ph, rank + 1, facts))
   end
   if tail ~= '' then
     local c1 = string.find(tail, ',', 1, true) or (#tail + 1)
@@ -259,5 +291,5 @@ local function view(cfg, now, vid, rec, fresh)
     end
   end
   redis.call('HSET', K_VISITORS, vid, pack(ticket, secs(now), tail))
-  return reply(status, vid, ticket, rank + 1, redis.call('ZCARD', K_WAITING), 0, ph, eta)
+  return reply(status, vid, ticket, rank + 1, redis.call('ZCARD', K_WAITING), 0, ph, eta, facts)
 end

@@ -25,7 +25,7 @@ number_prequeue(cfg, now)
 local vid = ARGV[2]
 local rec = redis.call('HGET', K_VISITORS, vid)
 if rec then
-  local found = view(cfg, now, vid, rec)
+  local found = view(cfg, now, vid, rec, false, ph)
   if found then
     return found
   end
@@ -35,6 +35,6 @@ end
 local ticket = tonumber(ARGV[3]) or 0
 local epoch = redis.call('HGET', K_STATE, 'epoch') or ''
 if ph ~= 'CLOSED' and ticket >= 1 and ARGV[4] ~= epoch and restore(vid, ticket, now) then
-  return view(cfg, now, vid, redis.call('HGET', K_VISITORS, vid))
+  return view(cfg, now, vid, redis.call('HGET', K_VISITORS, vid), false, ph)
 end
 return reply('GONE', vid, 0, 0, 0, 0, ph)
