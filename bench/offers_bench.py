@@ -2,9 +2,11 @@
 ``SeatOffers.suggest`` (admitone/booking_core/seat_offers.py), in process, no I/O.
 
 Run: ``PYTHONPATH=. python bench/offers_bench.py``; compare two trees by pointing PYTHONPATH
-at each. Two states of each hall: every seat free and one wanted seat; half the seats sold at
-random and two wanted seats anywhere (their offer is the pair nearest to both). Every offer of
-a run stays offered (the run is shorter than ``OFFER_SECONDS``), as in a burst of conflicts.
+at each. Three states of each hall: every seat free and one wanted seat; half the seats sold
+at random and two wanted seats anywhere (their offer is the pair nearest to both); 1 % of the
+seats left, so that they are all on offer after the first few calls, and one wanted seat. Every
+offer of a run stays offered (the run is shorter than ``OFFER_SECONDS``), as in a burst of
+conflicts.
 """
 
 from __future__ import annotations
@@ -39,14 +41,17 @@ async def cost(layout: dict[str, tuple[int, int, str]], free: set[str], wanted: 
 
 async def main() -> None:
     random.seed(14)
-    print(f"{'seats':>7}  {'all free, 1 wanted':>20}  {'half sold, 2 wanted':>20}")
+    print(f"{'seats':>7}  {'all free, 1 wanted':>20}  {'half sold, 2 wanted':>20}"
+          f"  {'1 % left, on offer':>20}")
     for rows, per_row in HALLS:
         layout = {f"R{r}-{n}": (r, n, "REGULAR")
                   for r in range(rows) for n in range(1, per_row + 1)}
         everything = set(layout)
         half = everything - set(random.sample(sorted(everything), len(everything) // 2))
+        few = set(random.sample(sorted(everything), len(everything) // 100))
         print(f"{rows * per_row:>7,}  {await cost(layout, everything, 1):>17,.0f} µs"
-              f"  {await cost(layout, half, 2):>17,.0f} µs")
+              f"  {await cost(layout, half, 2):>17,.0f} µs"
+              f"  {await cost(layout, few, 1):>17,.0f} µs")
 
 
 if __name__ == "__main__":

@@ -10,16 +10,17 @@ more than a step sideways), from the wanted seats' mean row and mean seat number
 nearer row, then the lower seat number, then the lower row index, so one hall always gets one
 answer.
 
-:class:`FreeSeats` keeps a show's free seats by type and row and reads only the rows nearest
-the wanted seats: it stops at the first row too far away to hold a nearer answer, so a conflict
-costs the same in a hall of 500 seats as in one of 50,000 (bench/README.md, "Conflicts").
+:class:`FreeSeats` keeps a show's free seats by type and row, and apart from them those not on
+offer, and reads only the rows nearest the wanted seats: it stops at the first row too far away
+to hold a nearer answer, so a conflict costs the same in a hall of 500 seats as in one of 20,000,
+and as much when every free seat is on offer as when none is (bench/README.md, "Conflicts").
 """
 
 from __future__ import annotations
 
 import bisect
 import math
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -37,16 +38,36 @@ class SeatPlace:
     available: bool
 
 
+class _Index:
+    """Seat numbers by seat type (and ``_ANY``) and row, ascending, with counts by key."""
+
+    def __init__(self, keys: Iterable[str | None]) -> None:
+        self.rows: dict[str | None, dict[int, list[int]]] = {key: {} for key in keys}
+        self.counts: Counter[str | None] = Counter()
+
+    def add(self, row: int, number: int, seat_type: str) -> None:
+        for key in (seat_type, _ANY):
+            bisect.insort(self.rows[key].setdefault(row, []), number)
+            self.counts[key] += 1
+
+    def remove(self, row: int, number: int, seat_type: str) -> None:
+        for key in (seat_type, _ANY):
+            numbers = self.rows[key][row]
+            del numbers[bisect.bisect_left(numbers, number)]
+            self.counts[key] -= 1
+
+
 @dataclass(frozen=True, slots=True)
 class _Wish:
     """One search: ``count`` seats around row ``row`` and seat number ``col``, none of them in
-    ``wanted`` or ``avoid``."""
+    ``wanted``, in ``index`` (the free seats, or those of them not on offer)."""
 
     count: int
     row: float
     col: float
     wanted: set[str]
-    avoid: Collection[str]
+    wanted_rows: set[int]
+    index: _Index
 
 
 def suggest_alternatives(
@@ -56,15 +77,17 @@ def suggest_alternatives(
     in ``avoid`` only when too few others are free."""
     free = FreeSeats({seat.id: (seat.row_index, seat.number, seat.seat_type) for seat in seats})
     free.reset(seat.id for seat in seats if seat.available)
-    return free.suggest(wanted, avoid)
+    free.offer(avoid, until=math.inf)
+    return free.suggest(wanted)
 
 
 class FreeSeats:
-    """The free seats of one show, indexed by seat type and row for nearest-seat searches.
+    """The free seats of one show, indexed by seat type and row for nearest-seat searches, and
+    the seats on offer to a buyer (``offer``) until their time is over (``forget_offers``).
 
     Changes are seat by seat (``discard``) or a whole new reading (``reset``, which applies
     only the difference); ``suggest`` answers what :func:`suggest_alternatives` would for the
-    same seats."""
+    same seats, with the seats on offer as ``avoid``."""
 
     def __init__(self, layout: Layout) -> None:
         self._layout = layout
@@ -76,10 +99,11 @@ class FreeSeats:
             rows_of[_ANY].add(row)
         # seat type (or _ANY) -> the row indices holding seats of it, ascending: fixed.
         self._row_order = {key: sorted(rows) for key, rows in rows_of.items()}
-        # seat type (or _ANY) -> row index -> the free seat numbers, ascending.
-        self._free_rows: dict[str | None, dict[int, list[int]]] = {key: {} for key in rows_of}
-        self._counts: Counter[str | None] = Counter()
         self._free: set[str] = set()
+        self._all = _Index(rows_of)  # the free seats
+        self._spare = _Index(rows_of)  # the free seats not on offer
+        self._offered: dict[str, float] = {}  # seat -> on offer until
+        self._offers: deque[tuple[float, str]] = deque()  # (until, seat), in the order made
 
     def __contains__(self, seat: object) -> bool:
         return seat in self._free
@@ -98,9 +122,30 @@ class FreeSeats:
             if seat in self._free:
                 self._remove(seat)
 
-    def suggest(self, wanted: Sequence[str], avoid: Collection[str] = frozenset()) -> list[str]:
-        """Up to ``len(wanted)`` free seats near ``wanted``, never one of ``wanted``; seats in
-        ``avoid`` only when too few others are free."""
+    def offer(self, seats: Iterable[str], until: float) -> None:
+        """These seats are on offer to a buyer until ``until``: others are offered other seats
+        while enough are free. Offers must be made in the order of their ends."""
+        for seat in seats:
+            if seat not in self._layout:
+                continue
+            if seat not in self._offered and seat in self._free:
+                self._spare.remove(*self._layout[seat])
+            self._offered[seat] = until
+            self._offers.append((until, seat))
+
+    def forget_offers(self, now: float) -> None:
+        """The offers that ended by ``now`` are over: the oldest first, so a burst of conflicts
+        costs each only the offers that ended since the last."""
+        while self._offers and self._offers[0][0] <= now:
+            until, seat = self._offers.popleft()
+            if self._offered.get(seat) == until:  # not offered again since
+                del self._offered[seat]
+                if seat in self._free:
+                    self._spare.add(*self._layout[seat])
+
+    def suggest(self, wanted: Sequence[str]) -> list[str]:
+        """Up to ``len(wanted)`` free seats near ``wanted``, never one of ``wanted``; seats on
+        offer only when too few others are free."""
         targets = [self._layout[seat] for seat in wanted if seat in self._layout]
         if not wanted or not targets:
             return []
@@ -108,11 +153,16 @@ class FreeSeats:
         seat_type = Counter(kind for _row, _number, kind in targets).most_common(1)[0][0]
         row = sum(place[0] for place in targets) / len(targets)
         col = sum(place[1] for place in targets) / len(targets)
-        if avoid:
-            found = self._search(seat_type, _Wish(count, row, col, set(wanted), avoid))
+        wanted_ids, wanted_rows = set(wanted), {place[0] for place in targets}
+        spare = self._spare.counts[_ANY] - sum(
+            1 for seat in wanted_ids if seat in self._free and seat not in self._offered)
+        if self._offered and spare >= count:  # else the seats not on offer are too few
+            found = self._search(seat_type, _Wish(count, row, col, wanted_ids, wanted_rows,
+                                                  self._spare))
             if len(found) == count:
                 return found
-        return self._search(seat_type, _Wish(count, row, col, set(wanted), ()))
+        return self._search(seat_type, _Wish(count, row, col, wanted_ids, wanted_rows,
+                                             self._all))
 
     def _search(self, seat_type: str, wish: _Wish) -> list[str]:
         """A block of seats of ``seat_type``, else the nearest singles: of that type while
@@ -120,9 +170,10 @@ class FreeSeats:
         block = self._block(seat_type, wish)
         if block:
             return block
-        usable = self._counts[seat_type] - sum(
-            1 for seat in (wish.wanted | set(wish.avoid)) if seat in self._free
-            and self._layout[seat][2] == seat_type)
+        spare = wish.index is self._spare
+        usable = wish.index.counts[seat_type] - sum(
+            1 for seat in wish.wanted if seat in self._free and self._layout[seat][2] == seat_type
+            and not (spare and seat in self._offered))
         return self._nearest(seat_type if usable >= wish.count else _ANY, wish)
 
     def _block(self, seat_type: str, wish: _Wish) -> list[str]:
@@ -195,24 +246,22 @@ class FreeSeats:
                 above += 1
 
     def _usable(self, key: str | None, index: int, wish: _Wish) -> list[int]:
-        """The free seat numbers of row ``index`` (of type ``key``) the wish may have."""
-        numbers = self._free_rows[key].get(index, [])
-        seats, wanted, avoid = self._ids[index], wish.wanted, wish.avoid
-        if not avoid:
-            return [n for n in numbers if seats[n] not in wanted]
-        return [n for n in numbers if seats[n] not in wanted and seats[n] not in avoid]
+        """The seat numbers of row ``index`` (of type ``key``) in the wish's index, wanted
+        seats left out."""
+        numbers = wish.index.rows[key].get(index, [])
+        if index not in wish.wanted_rows:
+            return numbers
+        seats, wanted = self._ids[index], wish.wanted
+        return [n for n in numbers if seats[n] not in wanted]
 
     def _add(self, seat: str) -> None:
-        row, number, seat_type = self._layout[seat]
-        for key in (seat_type, _ANY):
-            bisect.insort(self._free_rows[key].setdefault(row, []), number)
-            self._counts[key] += 1
+        self._all.add(*self._layout[seat])
+        if seat not in self._offered:
+            self._spare.add(*self._layout[seat])
         self._free.add(seat)
 
     def _remove(self, seat: str) -> None:
-        row, number, seat_type = self._layout[seat]
-        for key in (seat_type, _ANY):
-            numbers = self._free_rows[key][row]
-            del numbers[bisect.bisect_left(numbers, number)]
-            self._counts[key] -= 1
+        self._all.remove(*self._layout[seat])
+        if seat not in self._offered:
+            self._spare.remove(*self._layout[seat])
         self._free.discard(seat)

@@ -17,9 +17,8 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from admitone.booking_core.alternatives import FreeSeats, Layout
 
@@ -30,23 +29,8 @@ MAX_SHOWS = 256
 
 @dataclass(slots=True)
 class _ShowView:
-    free: FreeSeats
+    free: FreeSeats  # the free seats, and which of them are on offer
     fresh_until: float = 0.0
-    offered: dict[str, float] = field(default_factory=dict)  # seat -> offered until
-    offers: deque[tuple[float, str]] = field(default_factory=deque)  # (until, seat), in time
-
-    def offer(self, seats: Iterable[str], until: float) -> None:
-        for seat in seats:
-            self.offered[seat] = until
-            self.offers.append((until, seat))
-
-    def forget_offers(self, now: float) -> None:
-        """Offers made ``OFFER_SECONDS`` ago are over: the oldest first, so a burst of
-        conflicts costs each only the offers that ended since the last."""
-        while self.offers and self.offers[0][0] <= now:
-            until, seat = self.offers.popleft()
-            if self.offered.get(seat) == until:  # not offered again since
-                del self.offered[seat]
 
 
 class SeatOffers:
@@ -70,9 +54,9 @@ class SeatOffers:
         now = self._clock()
         view = await self._view(show, now)
         view.free.discard(lost)
-        view.forget_offers(now)
-        offer = view.free.suggest(wanted, avoid=view.offered)
-        view.offer(offer, now + OFFER_SECONDS)
+        view.free.forget_offers(now)
+        offer = view.free.suggest(wanted)
+        view.free.offer(offer, now + OFFER_SECONDS)
         return offer
 
     def taken(self, show: uuid.UUID, seats: Iterable[str]) -> None:

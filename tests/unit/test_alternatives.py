@@ -166,23 +166,32 @@ def test_the_index_answers_as_the_whole_hall_would(
 
 
 @given(halls(), st.data())
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=300, deadline=None)
 def test_the_index_follows_its_changes(seats: list[SeatPlace], data: st.DataObject) -> None:
-    """Readings and seats seen taken, in any order, leave the index answering for exactly the
-    seats free now."""
+    """Readings, seats seen taken, offers made and offers ended, in any order, leave the index
+    answering for exactly the seats free now, with exactly the offers still running avoided."""
     layout = {s.id: (s.row_index, s.number, s.seat_type) for s in seats}
     ids = list(layout)
-    index, free = FreeSeats(layout), set[str]()
-    for _ in range(data.draw(st.integers(1, 6))):
-        if data.draw(st.booleans()):
+    index, free, offered, now = FreeSeats(layout), set[str](), dict[str, float](), 0.0
+    for _ in range(data.draw(st.integers(1, 8))):
+        step = data.draw(st.sampled_from(["reset", "taken", "offer", "time"]))
+        if step == "reset":
             free = set(data.draw(st.lists(st.sampled_from([*ids, "GONE"]), max_size=len(ids))))
             index.reset(free)
             free &= set(ids)
-        else:
+        elif step == "taken":
             taken = data.draw(st.lists(st.sampled_from(ids), max_size=5))
             index.discard(taken)
             free -= set(taken)
+        elif step == "offer":
+            seats_offered = data.draw(st.lists(st.sampled_from(ids), max_size=5))
+            index.offer(seats_offered, until=now + 2.0)
+            offered.update(dict.fromkeys(seats_offered, now + 2.0))
+        else:
+            now += data.draw(st.sampled_from([0.5, 1.0, 2.0, 3.0]))
+            index.forget_offers(now)
+            offered = {seat: until for seat, until in offered.items() if until > now}
         wanted = data.draw(st.lists(st.sampled_from(ids), min_size=1, max_size=4))
         model = [SeatPlace(s.id, s.row_index, s.number, s.seat_type, s.id in free) for s in seats]
-        assert index.suggest(wanted) == reference(model, wanted, set())
+        assert index.suggest(wanted) == reference(model, wanted, set(offered))
         assert {seat for seat in ids if seat in index} == free

@@ -89,3 +89,17 @@ async def test_the_last_free_seats_are_offered_even_if_just_offered() -> None:
     offers = hall.offers()
     assert await offers.suggest(SHOW, ["A1"], ["A1"]) == ["A2"]
     assert await offers.suggest(SHOW, ["A1"], ["A1"]) == ["A2"]
+
+
+async def test_a_seat_is_offered_again_once_its_offer_ends() -> None:
+    """A9 is offered first (the nearer of two equally near, the lower number); while it is on
+    offer the next loser gets A11; once A9's offer is over it is the nearest free seat not on
+    offer again, though A11's offer still runs."""
+    hall = Hall()
+    hall.free -= {"A10"}
+    offers = hall.offers()
+    assert await offers.suggest(SHOW, ["A10"], ["A10"]) == ["A9"]
+    hall.now += 1.0
+    assert await offers.suggest(SHOW, ["A10"], ["A10"]) == ["A11"]
+    hall.now += seat_offers.OFFER_SECONDS - 0.5  # A9's offer is over, A11's is not
+    assert await offers.suggest(SHOW, ["A10"], ["A10"]) == ["A9"]
