@@ -39,22 +39,29 @@ class SeatPlace:
 
 
 class _Index:
-    """Seat numbers by seat type (and ``_ANY``) and row, ascending, with counts by key."""
+    """A set of seats, and their numbers by seat type (and ``_ANY``) and row, ascending, with
+    counts by key."""
 
-    def __init__(self, keys: Iterable[str | None]) -> None:
+    def __init__(self, layout: Layout, keys: Iterable[str | None]) -> None:
+        self._layout = layout
+        self.seats: set[str] = set()
         self.rows: dict[str | None, dict[int, list[int]]] = {key: {} for key in keys}
         self.counts: Counter[str | None] = Counter()
 
-    def add(self, row: int, number: int, seat_type: str) -> None:
+    def add(self, seat: str) -> None:
+        row, number, seat_type = self._layout[seat]
         for key in (seat_type, _ANY):
             bisect.insort(self.rows[key].setdefault(row, []), number)
             self.counts[key] += 1
+        self.seats.add(seat)
 
-    def remove(self, row: int, number: int, seat_type: str) -> None:
+    def remove(self, seat: str) -> None:
+        row, number, seat_type = self._layout[seat]
         for key in (seat_type, _ANY):
             numbers = self.rows[key][row]
             del numbers[bisect.bisect_left(numbers, number)]
             self.counts[key] -= 1
+        self.seats.discard(seat)
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,27 +106,26 @@ class FreeSeats:
             rows_of[_ANY].add(row)
         # seat type (or _ANY) -> the row indices holding seats of it, ascending: fixed.
         self._row_order = {key: sorted(rows) for key, rows in rows_of.items()}
-        self._free: set[str] = set()
-        self._all = _Index(rows_of)  # the free seats
-        self._spare = _Index(rows_of)  # the free seats not on offer
+        self._all = _Index(layout, rows_of)  # the free seats
+        self._spare = _Index(layout, rows_of)  # the free seats not on offer
         self._offered: dict[str, float] = {}  # seat -> on offer until
         self._offers: deque[tuple[float, str]] = deque()  # (until, seat), in the order made
 
     def __contains__(self, seat: object) -> bool:
-        return seat in self._free
+        return seat in self._all.seats
 
     def reset(self, free: Iterable[str]) -> None:
         """The free seats are now ``free`` (ids outside the layout are ignored)."""
         now = {seat for seat in free if seat in self._layout}
-        for seat in self._free - now:
+        for seat in self._all.seats - now:
             self._remove(seat)
-        for seat in now - self._free:
+        for seat in now - self._all.seats:
             self._add(seat)
 
     def discard(self, seats: Iterable[str]) -> None:
         """These seats are no longer free (those not free already are ignored)."""
         for seat in seats:
-            if seat in self._free:
+            if seat in self._all.seats:
                 self._remove(seat)
 
     def offer(self, seats: Iterable[str], until: float) -> None:
@@ -128,8 +134,8 @@ class FreeSeats:
         for seat in seats:
             if seat not in self._layout:
                 continue
-            if seat not in self._offered and seat in self._free:
-                self._spare.remove(*self._layout[seat])
+            if seat in self._spare.seats:
+                self._spare.remove(seat)
             self._offered[seat] = until
             self._offers.append((until, seat))
 
@@ -140,8 +146,8 @@ class FreeSeats:
             until, seat = self._offers.popleft()
             if self._offered.get(seat) == until:  # not offered again since
                 del self._offered[seat]
-                if seat in self._free:
-                    self._spare.add(*self._layout[seat])
+                if seat in self._all.seats:
+                    self._spare.add(seat)
 
     def suggest(self, wanted: Sequence[str]) -> list[str]:
         """Up to ``len(wanted)`` free seats near ``wanted``, never one of ``wanted``; seats on
@@ -154,8 +160,7 @@ class FreeSeats:
         row = sum(place[0] for place in targets) / len(targets)
         col = sum(place[1] for place in targets) / len(targets)
         wanted_ids, wanted_rows = set(wanted), {place[0] for place in targets}
-        spare = self._spare.counts[_ANY] - sum(
-            1 for seat in wanted_ids if seat in self._free and seat not in self._offered)
+        spare = self._spare.counts[_ANY] - len(wanted_ids & self._spare.seats)
         if self._offered and spare >= count:  # else the seats not on offer are too few
             found = self._search(seat_type, _Wish(count, row, col, wanted_ids, wanted_rows,
                                                   self._spare))
@@ -170,10 +175,8 @@ class FreeSeats:
         block = self._block(seat_type, wish)
         if block:
             return block
-        spare = wish.index is self._spare
         usable = wish.index.counts[seat_type] - sum(
-            1 for seat in wish.wanted if seat in self._free and self._layout[seat][2] == seat_type
-            and not (spare and seat in self._offered))
+            1 for seat in wish.wanted & wish.index.seats if self._layout[seat][2] == seat_type)
         return self._nearest(seat_type if usable >= wish.count else _ANY, wish)
 
     def _block(self, seat_type: str, wish: _Wish) -> list[str]:
@@ -255,13 +258,11 @@ class FreeSeats:
         return [n for n in numbers if seats[n] not in wanted]
 
     def _add(self, seat: str) -> None:
-        self._all.add(*self._layout[seat])
+        self._all.add(seat)
         if seat not in self._offered:
-            self._spare.add(*self._layout[seat])
-        self._free.add(seat)
+            self._spare.add(seat)
 
     def _remove(self, seat: str) -> None:
-        self._all.remove(*self._layout[seat])
-        if seat not in self._offered:
-            self._spare.remove(*self._layout[seat])
-        self._free.discard(seat)
+        self._all.remove(seat)
+        if seat in self._spare.seats:
+            self._spare.remove(seat)
