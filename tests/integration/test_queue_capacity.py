@@ -1,7 +1,9 @@
 """Admission under any sequence of joins, leaves, ticks, session ends, rate and capacity
-changes and pauses (a hypothesis state machine on the real Redis scripts): never more than
-maxActive at once, never anyone admitted twice, never more than two ticks' worth per tick —
-and exactly the admissions that the reference maths of admission/rate.py predicts."""
+changes, pauses, status polls and losses of Redis's room state (a hypothesis state machine on
+the real Redis scripts): never more than maxActive at once, never anyone admitted twice, never
+more than two ticks' worth per tick — and exactly the admissions that the reference maths of
+admission/rate.py predicts. Every join and status answer gives the place the model gives: a
+new fan last, a fan whose place Redis lost back at its old ticket, ahead of those after it."""
 
 from __future__ import annotations
 
@@ -24,7 +26,7 @@ from redis.asyncio import Redis
 
 from admitone.admission.rate import admit_count, bucket_capacity, refill
 from admitone.queue import keys
-from admitone.queue.models import WaitingRoom
+from admitone.queue.models import Place, WaitingRoom
 from admitone.queue.store import QueueStore
 from tests.integration.queue_support import Clock
 
@@ -46,8 +48,10 @@ class AdmissionMachine(RuleBasedStateMachine):
         self.store = QueueStore(self.redis, prefix=PREFIX, clock=self.clock)
         self.show = str(uuid.uuid4())
         self.rate, self.max_active, self.paused, self.session_seconds = 600, 5, False, 20
-        self.waiting: list[str] = []
+        self.waiting: list[str] = []  # in ticket order, as the queue is
         self.active: dict[str, int] = {}
+        self.tokens: dict[str, tuple[int, str]] = {}  # visitor -> its token's (ticket, epoch)
+        self.lost: set[str] = set()  # waiting fans whose place went with Redis's room state
         self.ever_admitted: set[str] = set()
         self.bucket = 0.0
         self.bucket_at: int | None = None
@@ -56,21 +60,72 @@ class AdmissionMachine(RuleBasedStateMachine):
     def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
         return self.loop.run_until_complete(coroutine)
 
-    def _sync(self) -> None:
+    def _sync(self, *, ticket_floor: int = 0) -> None:
         room = WaitingRoom(
             show_id=self.show, enabled=True, release_rate_per_minute=self.rate,
             max_active=self.max_active, session_seconds=self.session_seconds, queue_mode="FIFO",
             opens_at=None, starts_at=None, paused=self.paused, fail_open=False,
             abandon_grace_seconds=86_400, pow_difficulty_bits=0, updated_at=datetime.now(UTC),
         )
-        self.run(self.store.sync(room, []))
+        sessions = list(self.active.items())  # what PostgreSQL recorded of the sessions
+        self.run(self.store.sync(room, [], ticket_floor=ticket_floor, sessions=sessions))
+
+    def _assert_place(self, place: Place, visitor: str) -> None:
+        """``place`` is where the model has ``visitor``: waiting at its index, or admitted."""
+        if visitor in self.active:
+            assert (place.status, place.at_ms) == ("ADMITTED", self.active[visitor])
+        else:
+            assert place.status == "WAITING"
+            assert place.position == self.waiting.index(visitor) + 1
+            assert place.total == len(self.waiting)
+            assert place.ticket == self.tokens[visitor][0]
+        assert place.visitor_id == visitor
+        assert place.active == len(self.active)
+
+    def _restored(self, visitor: str) -> None:
+        """The model of a lost place coming back: at its ticket, ahead of later tickets (a
+        ticket given out again after a lagging floor ties; a sorted set orders ties by name)."""
+        self.lost.discard(visitor)
+        self.waiting.append(visitor)
+        self.waiting.sort(key=lambda v: (self.tokens[v][0], v))
 
     @rule(fans=st.integers(1, 6))
     def join(self, fans: int) -> None:
         for _ in range(fans):
             place = self.run(self.store.join(self.show))
-            assert place.status == "WAITING"
-            self.waiting.append(place.visitor_id)
+            visitor = place.visitor_id
+            self.waiting.append(visitor)
+            self.tokens[visitor] = (place.ticket, place.epoch)
+            assert all(place.ticket > self.tokens[v][0] for v in self.waiting[:-1])
+            self._assert_place(place, visitor)
+
+    @precondition(lambda self: bool(self.waiting or self.active or self.lost))
+    @rule(data=st.data(), again=st.booleans())
+    def ask(self, data: st.DataObject, again: bool) -> None:
+        """A fan polls its status, or joins again with its queue token (``again``)."""
+        candidates = [*self.waiting, *self.active, *sorted(self.lost)]
+        visitor = candidates[data.draw(st.integers(0, 1_000_000)) % len(candidates)]
+        ticket, epoch = self.tokens[visitor]
+        if again:
+            place = self.run(self.store.join(self.show, token_visitor=visitor,
+                                             token_ticket=ticket, token_epoch=epoch))
+        else:
+            place = self.run(self.store.status(self.show, visitor, ticket, epoch))
+        if visitor in self.lost:
+            self._restored(visitor)
+        self._assert_place(place, visitor)
+
+    @rule(data=st.data())
+    def lose_state(self, data: st.DataObject) -> None:
+        """Redis loses the room's keys; the room is synced again, as after a restart: a new
+        epoch, the live sessions put back, and the ticket counter at the floor PostgreSQL
+        knows, which may lag the tickets given out (restored places then move it on)."""
+        self.run(self.redis.delete(*keys.RoomKeys.of(PREFIX, self.show)))
+        self.lost.update(self.waiting)
+        self.waiting = []
+        self.bucket, self.bucket_at = 0.0, None
+        given = max((t for t, _ in self.tokens.values()), default=0)
+        self._sync(ticket_floor=data.draw(st.integers(0, given)))
 
     @precondition(lambda self: bool(self.waiting or self.active))
     @rule(data=st.data())
