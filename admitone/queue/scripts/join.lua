@@ -54,18 +54,19 @@ local cfg = load_config()
 if not cfg then
   return {'NOCONFIG'}
 end
-local ph = phase(cfg, now)
+local facts = read_facts()  -- (what the answer reads of the state: lib.lua says why once)
+local ph = phase(cfg, now, facts)
 if ph == 'CLOSED' then
-  return reply('CLOSED', '', 0, 0, 0, 0, ph)
+  return reply('CLOSED', '', 0, 0, 0, 0, ph, nil, facts)
 end
 if ph == 'NOTOPEN' then
-  return reply('NOTOPEN', '', 0, 0, 0, cfg.opens, ph)
+  return reply('NOTOPEN', '', 0, 0, 0, cfg.opens, ph, nil, facts)
 end
 number_prequeue(cfg, now)
 
 local K_IDENTITIES, identity = KEYS[9], ARGV[10]
 if identity == '' and cfg.idreq then
-  return reply('IDENTITY_REQUIRED', '', 0, 0, 0, 0, ph)
+  return reply('IDENTITY_REQUIRED', '', 0, 0, 0, 0, ph, nil, facts)
 end
 
 -- The place the caller's queue token names, if it still has one.
@@ -73,16 +74,16 @@ local token_vid, token_place = ARGV[3], nil
 if token_vid ~= '' then
   local rec = redis.call('HGET', K_VISITORS, token_vid)
   if rec then
-    token_place = view(cfg, now, token_vid, rec, false, ph)
+    token_place = view(cfg, now, token_vid, rec, false, ph, facts)
     if not token_place then
       redis.call('HDEL', K_VISITORS, token_vid)
     end
   else
     local ticket = tonumber(ARGV[4]) or 0
-    local epoch = redis.call('HGET', K_STATE, 'epoch') or ''
+    local epoch = facts.st[2] or ''
     if ticket >= 1 and ARGV[5] ~= epoch and restore(token_vid, ticket, now) then
       token_place = view(cfg, now, token_vid, redis.call('HGET', K_VISITORS, token_vid),
-        false, ph)
+        false, ph, facts)
     end
   end
 end
@@ -93,7 +94,7 @@ if identity ~= '' then
   local held = nil
   if held_vid and held_vid ~= token_vid then
     local rec = redis.call('HGET', K_VISITORS, held_vid)
-    if rec then held = view(cfg, now, held_vid, rec, false, ph) end
+    if rec then held = view(cfg, now, held_vid, rec, false, ph, facts) end
   end
   if held and token_place then
     local keep, drop = held, token_place
@@ -111,7 +112,7 @@ if identity ~= '' then
     redis.call('HINCRBY', K_STATE, 'merged', 1)
     redis.call('HSET', K_IDENTITIES, identity, keep[2])
     local rec = redis.call('HGET', K_VISITORS, keep[2])
-    return view(cfg, now, keep[2], rec, false, ph) or keep  -- positions after the other left
+    return view(cfg, now, keep[2], rec, false, ph, facts) or keep  -- positions after the other left
   end
   if held then
     return held
@@ -131,10 +132,10 @@ if drawn and ARGV[6] == '' then
 end
 if cfg.pow > 0 then
   if ARGV[7] == '' or (tonumber(ARGV[8]) or 0) < cfg.pow then
-    return reply('POW_REQUIRED', '', 0, cfg.pow, 0, 0, ph)
+    return reply('POW_REQUIRED', '', 0, cfg.pow, 0, 0, ph, nil, facts)
   end
   if not redis.call('SET', KEYS[8], '1', 'NX', 'PX', tonumber(ARGV[9])) then
-    return reply('POW_REUSED', '', 0, cfg.pow, 0, 0, ph)
+    return reply('POW_REUSED', '', 0, cfg.pow, 0, 0, ph, nil, facts)
   end
 end
 
@@ -157,4 +158,4 @@ end
 redis.call('HINCRBY', K_STATE, 'joined', 1)
 -- The record remembers when the fan joined; view keeps the wait this answer predicts as the
 -- one predicted at join (none before a random pre-queue is numbered), for the admission log.
-return view(cfg, now, vid, pack(ticket, 0, secs(now) .. ','), true, ph)
+return view(cfg, now, vid, pack(ticket, 0, secs(now) .. ','), true, ph, facts)

@@ -145,11 +145,18 @@ end
 -- CLOSED (room off) | NOTOPEN (before opensAt) | PREQUEUE (before startsAt) | SOLDOUT (no
 -- seat free nor held: the scheduler sets the state's soldout from the booking core's counts,
 -- and clears it when seats come back) | PAUSED | OPEN
-local function phase(cfg, now)
+-- ``facts`` (optional): read_facts's reading, which holds the state's soldout.
+local function phase(cfg, now, facts)
   if not cfg.enabled then return 'CLOSED' end
   if cfg.opens > 0 and now < cfg.opens then return 'NOTOPEN' end
   if cfg.starts > 0 and now < cfg.starts then return 'PREQUEUE' end
-  if redis.call('HGET', K_STATE, 'soldout') == '1' then return 'SOLDOUT' end
+  local soldout
+  if facts then
+    soldout = facts.st[11]
+  else
+    soldout = redis.call('HGET', K_STATE, 'soldout')
+  end
+  if soldout == '1' then return 'SOLDOUT' end
   if cfg.paused then return 'PAUSED' end
   return 'OPEN'
 end
@@ -230,13 +237,15 @@ local function reply(status, vid, ticket, position, total, at_ms, ph, eta, facts
     eta or ''}
 end
 
--- What a waiting fan's answer reads, in one HMGET and one ZCARD instead of two of each: the
--- state's fields of reply (1-5) and of predicted_wait (6-10), and the active sessions. Read
--- after the last write of the state or the active set that the answer must show.
+-- What a fan's answer reads, in one HMGET and one ZCARD instead of three calls and two: the
+-- state's fields of reply (1-5), of predicted_wait (6-10) and of phase (11), and the active
+-- sessions. Read after the last write of the state or the active set that the answer must
+-- show: status and join read it once, before anything else they read of the state (what they
+-- write before answering, seq, joined, merged and the draw's fields, is none of these).
 local function read_facts()
   return {
     st = redis.call('HMGET', K_STATE, 'obs', 'epoch', 'inv_left', 'inv_spo', 'inv_conv',
-      'bucket', 'bucket_at', 'tick', 'ew_in', 'ew_out'),
+      'bucket', 'bucket_at', 'tick', 'ew_in', 'ew_out', 'soldout'),
     active = redis.call('ZCARD', K_ACTIVE),
   }
 end
@@ -244,23 +253,36 @@ end
 -- Where a visitor with a record stands now; refreshes lastSeen of a waiting visitor and keeps
 -- the wait this answer predicts (and, for a new place, as the one predicted at join).
 -- nil when the record points nowhere (the caller treats that as GONE). ``ph``: the phase the
--- caller found at this ``now`` (the scripts that call view never change it), else read here.
-local function view(cfg, now, vid, rec, fresh, ph)
+-- caller found at this ``now`` (the scripts that call view never change it), else read here;
+-- ``facts``: the caller's read_facts, else read here.
+-- A fresh place (join made it in this call, under a new visitor id) has no session, and a
+-- numbered one is last in the queue: its ticket is the counter's newest, and every score in
+-- the queue is at most the counter (numbered places are the counter's values, a restored
+-- place moves the counter past it, a pre-queue place's draw score is below 1).
+local function view(cfg, now, vid, rec, fresh, ph, facts)
   local ticket, _, tail = unpack_record(rec)
-  ph = ph or phase(cfg, now)
-  local ends = redis.call('ZSCORE', K_ACTIVE, vid)
-  if ends then
-    return reply('ADMITTED', vid, ticket, 0, 0, tonumber(ends), ph)
-  end
-  local rank = redis.call('ZRANK', K_WAITING, vid)
-  if not rank then
-    return nil
+  facts = facts or read_facts()
+  ph = ph or phase(cfg, now, facts)
+  local rank, total
+  if fresh and ticket > 0 then
+    total = redis.call('ZCARD', K_WAITING)
+    rank = total - 1
+  else
+    if not fresh then
+      local ends = redis.call('ZSCORE', K_ACTIVE, vid)
+      if ends then
+        return reply('ADMITTED', vid, ticket, 0, 0, tonumber(ends), ph, nil, facts)
+      end
+    end
+    rank = redis.call('ZRANK', K_WAITING, vid)
+    if not rank then
+      return nil
+    end
   end
   local status = 'WAITING'
   if ph == 'PREQUEUE' then status = 'PREQUEUE' end
   if ph == 'SOLDOUT' then status = 'SOLDOUT' end
   local eta = ''
-  local facts = read_facts()
   if ticket > 0 and (ph == 'OPEN' or ph == 'PREQUEUE') then
     eta = wait_text(predicted_wait(cfg, now, ph, rank + 1, facts))
   end
@@ -291,5 +313,6 @@ local function view(cfg, now, vid, rec, fresh, ph)
     end
   end
   redis.call('HSET', K_VISITORS, vid, pack(ticket, secs(now), tail))
-  return reply(status, vid, ticket, rank + 1, redis.call('ZCARD', K_WAITING), 0, ph, eta, facts)
+  return reply(status, vid, ticket, rank + 1, total or redis.call('ZCARD', K_WAITING), 0, ph, eta,
+    facts)
 end

@@ -16,25 +16,26 @@ local cfg = load_config()
 if not cfg then
   return {'NOCONFIG'}
 end
-local ph = phase(cfg, now)
+local facts = read_facts()  -- (what the answer reads of the state: lib.lua says why once)
+local ph = phase(cfg, now, facts)
 if ph == 'NOTOPEN' then
-  return reply('NOTOPEN', '', 0, 0, 0, cfg.opens, ph)
+  return reply('NOTOPEN', '', 0, 0, 0, cfg.opens, ph, nil, facts)
 end
 number_prequeue(cfg, now)
 
 local vid = ARGV[2]
 local rec = redis.call('HGET', K_VISITORS, vid)
 if rec then
-  local found = view(cfg, now, vid, rec, false, ph)
+  local found = view(cfg, now, vid, rec, false, ph, facts)
   if found then
     return found
   end
   redis.call('HDEL', K_VISITORS, vid)
-  return reply('GONE', vid, 0, 0, 0, 0, ph)
+  return reply('GONE', vid, 0, 0, 0, 0, ph, nil, facts)
 end
 local ticket = tonumber(ARGV[3]) or 0
-local epoch = redis.call('HGET', K_STATE, 'epoch') or ''
+local epoch = facts.st[2] or ''
 if ph ~= 'CLOSED' and ticket >= 1 and ARGV[4] ~= epoch and restore(vid, ticket, now) then
-  return view(cfg, now, vid, redis.call('HGET', K_VISITORS, vid), false, ph)
+  return view(cfg, now, vid, redis.call('HGET', K_VISITORS, vid), false, ph, facts)
 end
-return reply('GONE', vid, 0, 0, 0, 0, ph)
+return reply('GONE', vid, 0, 0, 0, 0, ph, nil, facts)
