@@ -37,7 +37,7 @@ local function now_ms()
 end
 
 -- The release rate load_config read, for reply: no script writes the config hash after
--- reading it, so reply need not read it again (nil until load_config ran).
+-- reading it, so reply need not read it again (every script that replies loads it first).
 local LOADED_RATE = nil
 
 local function load_config()
@@ -83,40 +83,35 @@ end
 -- whole tokens its bucket will hold, each later tick one tick's worth more; the fans ahead who
 -- left (the abandonment share the ticks saw lately) take no token; with maxActive reached the
 -- fan also waits for as many sessions to end as it needs slots.
--- ``facts`` (optional): what view already read (read_facts), instead of reading it again.
+-- ``facts``: the caller's read_facts (fields 6-10 are the state's of this sum).
 local MAX_WAIT_MS = 7 * 86400 * 1000
 local function predicted_wait(cfg, now, ph, position, facts)
   if position <= 0 then return 0 end
-  local st
-  if facts then
-    st = {facts.st[6], facts.st[7], facts.st[8], facts.st[9], facts.st[10]}
-  else
-    st = redis.call('HMGET', K_STATE, 'bucket', 'bucket_at', 'tick', 'ew_in', 'ew_out')
-  end
-  local tick = tonumber(st[3]) or 1000
+  local st = facts.st
+  local tick = tonumber(st[8]) or 1000
   if cfg.rate <= 0 or tick <= 0 then return nil end
   local per_tick = cfg.rate * tick / 60000
   local capacity = 2 * per_tick
   if per_tick < 1 then capacity = math.max(1 + per_tick, 2 * per_tick) end
   -- before the room's first tick: that tick (taken as half a tick away) only starts the
   -- bucket, and the one after it lets the first fans in
-  local last = tonumber(st[2]) or (now + math.floor(tick / 2))
+  local last = tonumber(st[7]) or (now + math.floor(tick / 2))
   local first, tokens
   if ph == 'PREQUEUE' and cfg.starts > now then
     first = last + tick * math.max(1, math.ceil((cfg.starts - last) / tick))
     tokens = math.min(capacity, per_tick)
   else
     first = math.max(now, last + tick)
-    tokens = math.min(capacity, (tonumber(st[1]) or 0) + (first - last) * cfg.rate / 60000)
+    tokens = math.min(capacity, (tonumber(st[6]) or 0) + (first - last) * cfg.rate / 60000)
   end
-  local seen_in, seen_out = tonumber(st[4]) or 0, tonumber(st[5]) or 0
+  local seen_in, seen_out = tonumber(st[9]) or 0, tonumber(st[10]) or 0
   local share = 0
   if seen_in + seen_out > 0 then share = math.min(1, math.max(0, seen_out / (seen_in + seen_out))) end
   local place = 1 + (position - 1) * (1 - share)
   local later = 0
   if tokens < place then later = math.ceil((place - tokens) / per_tick - 1e-9) end
   local at = first + later * tick
-  local active = facts and facts.active or redis.call('ZCARD', K_ACTIVE)
+  local active = facts.active
   local free = cfg.max - active
   if place > free then
     local needed = place - math.max(0, free)
@@ -222,19 +217,13 @@ end
 -- status WAITING | PREQUEUE | SOLDOUT (waiting, but nothing is left) | ADMITTED (at_ms = end
 -- of session) | GONE | CLOSED | NOTOPEN (at_ms = opensAt) | NOCONFIG |
 -- POW_REQUIRED (position = bits) | POW_REUSED
--- ``facts`` (optional): read_facts's reading, when the caller has one.
+-- ``facts``: the caller's read_facts (fields 1-5 are the state's of the reply); the release
+-- rate is the one load_config read.
 local function reply(status, vid, ticket, position, total, at_ms, ph, eta, facts)
-  local st, active
-  if facts then
-    st, active = facts.st, facts.active
-  else
-    st = redis.call('HMGET', K_STATE, 'obs', 'epoch', 'inv_left', 'inv_spo', 'inv_conv')
-    active = redis.call('ZCARD', K_ACTIVE)
-  end
-  local rate = LOADED_RATE or tonumber(redis.call('HGET', K_CONFIG, 'rate')) or 0
+  local st = facts.st
   return {status, vid or '', ticket or 0, position or 0, total or 0, st[1] or '0', at_ms or 0,
-    st[2] or '', ph or '', rate, tonumber(st[3]) or -1, st[4] or '0', st[5] or '1', active,
-    eta or ''}
+    st[2] or '', ph or '', LOADED_RATE, tonumber(st[3]) or -1, st[4] or '0', st[5] or '1',
+    facts.active, eta or ''}
 end
 
 -- What a fan's answer reads, in one HMGET and one ZCARD instead of three calls and two: the
@@ -253,16 +242,14 @@ end
 -- Where a visitor with a record stands now; refreshes lastSeen of a waiting visitor and keeps
 -- the wait this answer predicts (and, for a new place, as the one predicted at join).
 -- nil when the record points nowhere (the caller treats that as GONE). ``ph``: the phase the
--- caller found at this ``now`` (the scripts that call view never change it), else read here;
--- ``facts``: the caller's read_facts, else read here.
+-- caller found at this ``now`` (the scripts that call view never change it); ``facts``: the
+-- caller's read_facts.
 -- A fresh place (join made it in this call, under a new visitor id) has no session, and a
 -- numbered one is last in the queue: its ticket is the counter's newest, and every score in
 -- the queue is at most the counter (numbered places are the counter's values, a restored
 -- place moves the counter past it, a pre-queue place's draw score is below 1).
 local function view(cfg, now, vid, rec, fresh, ph, facts)
   local ticket, _, tail = unpack_record(rec)
-  facts = facts or read_facts()
-  ph = ph or phase(cfg, now, facts)
   local rank, total
   if fresh and ticket > 0 then
     total = redis.call('ZCARD', K_WAITING)
